@@ -1,0 +1,237 @@
+"""Idempotent consumers: each effect is applied once, whatever the broker redelivers.
+
+The applied event id is inserted into the inbox in the same transaction as the effect;
+the partition offset is committed only after that. A message that keeps failing goes to
+``<topic>.dlq`` with the error, and consumption goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cadrekit.db import KitTables, utcnow
+from cadrekit.events import BadEnvelope, parse
+from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_producer
+from cadrekit.settings import BaseServiceSettings
+
+log = logging.getLogger("cadrekit.inbox")
+
+Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+
+
+def insert_ignoring_duplicates(table: Table, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.revoked: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Work in flight for these partitions must not commit stale offsets.
+        self.revoked |= set(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.revoked -= set(assigned)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        settings: BaseServiceSettings,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        kit: KitTables,
+        *,
+        name: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        retry_delay: float = 0.2,
+        stall_seconds: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions = sessions
+        self.kit = kit
+        self.name = name
+        self.topics = topics
+        self.handlers = handlers
+        self.retry_delay = retry_delay
+        self.stall_seconds = stall_seconds
+        self.state: dict[str, Any] = {
+            "status": "stopped",
+            "applied": 0,
+            "duplicates": 0,
+            "ignored": 0,
+            "dead_lettered": 0,
+            "last_fetch_age_s": None,
+            "last_error": None,
+            "restarts": 0,
+        }
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._last_fetch = 0.0
+
+    async def start(self) -> None:
+        if not self.settings.kafka_enabled or self._task is not None:
+            return
+        self._stopping.clear()
+        self._last_fetch = asyncio.get_running_loop().time()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+        self._watchdog = asyncio.create_task(self._watch(), name=f"watchdog-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in (self._watchdog, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=10)
+        self._task = self._watchdog = None
+        await self._close()
+        self.state["status"] = "stopped"
+
+    async def _close(self) -> None:
+        consumer, producer = self._consumer, self._producer
+        self._consumer = self._producer = None
+        for client in (consumer, producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.stop(), timeout=5)
+
+    async def _watch(self) -> None:
+        """Restart a consumer whose last fetch is too old (a silently wedged client)."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(min(5.0, self.stall_seconds / 2))
+            age = asyncio.get_running_loop().time() - self._last_fetch
+            self.state["last_fetch_age_s"] = round(age, 3)
+            if age > self.stall_seconds and self._task is not None:
+                log.warning("consumer stalled; restarting", extra={"consumer": self.name})
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+                await self._close()
+                self.state["restarts"] += 1
+                self._last_fetch = asyncio.get_running_loop().time()
+                self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def _connect(self) -> None:
+        admin = new_admin(self.settings)
+        await admin.start()
+        try:
+            await ensure_topics(admin, self.settings, [*self.topics, *[f"{t}.dlq" for t in self.topics]])
+        finally:
+            await admin.close()
+        self._listener = _Revocations()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.name,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        consumer.subscribe(self.topics, listener=self._listener)
+        await consumer.start()
+        producer = new_producer(self.settings)
+        await producer.start()
+        self._consumer, self._producer = consumer, producer
+        self.state.update(status="running", last_error=None)
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                if self._consumer is None:
+                    await self._connect()
+                assert self._consumer is not None
+                batch = await self._consumer.getmany(timeout_ms=500, max_records=200)
+                self._last_fetch = asyncio.get_running_loop().time()
+                for tp, messages in batch.items():
+                    for message in messages:
+                        if tp in self._listener.revoked:
+                            break
+                        await self._process(message)
+                        await self._consumer.commit({tp: message.offset + 1})
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.state.update(status="reconnecting", last_error=f"{type(exc).__name__}: {exc}")
+                log.warning("consumer error; reconnecting", extra={"consumer": self.name, "error": str(exc)})
+                await self._close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _process(self, message: Any) -> None:
+        error: str | None = None
+        try:
+            envelope = parse(message.value)
+        except BadEnvelope as exc:
+            await self._dead_letter(message, f"bad envelope: {exc}", attempts=1)
+            return
+        handler = self.handlers.get(envelope["type"])
+        if handler is None:
+            self.state["ignored"] += 1
+            return
+        for attempt in range(1, self.settings.consumer_max_attempts + 1):
+            try:
+                await self.apply(envelope, handler)
+                return
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "event handler failed",
+                    extra={"consumer": self.name, "event_id": envelope["id"], "attempt": attempt, "error": error},
+                )
+                await asyncio.sleep(self.retry_delay * attempt)
+        await self._dead_letter(message, error or "unknown error", attempts=self.settings.consumer_max_attempts)
+
+    async def apply(self, envelope: dict[str, Any], handler: Handler) -> bool:
+        """Apply one event at most once; returns False when it had been applied already."""
+        stmt = insert_ignoring_duplicates(self.kit.inbox, self.engine.dialect.name).values(
+            consumer=self.name, event_id=str(envelope["id"]), event_type=envelope["type"], applied_at=utcnow()
+        )
+        async with self.sessions() as session:
+            result = await session.execute(stmt)
+            if result.rowcount == 0:
+                await session.rollback()
+                self.state["duplicates"] += 1
+                return False
+            await handler(session, envelope)
+            await session.commit()
+        self.state["applied"] += 1
+        return True
+
+    async def _dead_letter(self, message: Any, error: str, *, attempts: int) -> None:
+        assert self._producer is not None
+        headers = list(message.headers or []) + [
+            ("dlq_error", error[:2000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_topic", message.topic.encode()),
+            ("dlq_partition", str(message.partition).encode()),
+            ("dlq_offset", str(message.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
+        await self._producer.send_and_wait(
+            f"{message.topic}.dlq", value=message.value, key=message.key, headers=headers
+        )
+        self.state["dead_lettered"] += 1
+        log.error("event dead-lettered", extra={"consumer": self.name, "topic": message.topic, "error": error})

@@ -1,0 +1,84 @@
+"""Unit of work: one transaction that carries the change and the events it causes.
+
+Events leave only through here: they are written to the outbox in the same transaction
+as the change, and the relay publishes them after the commit.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cadrekit.db import KitTables, utcnow
+from cadrekit.events import Event, dumps, envelope
+
+
+class UnitOfWork:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], kit: KitTables, *, source: str, topic: str
+    ) -> None:
+        self._sessions = sessions
+        self._kit = kit
+        self.source = source
+        self.topic = topic
+        self.pending: list[Event] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessions()
+        self.pending = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Anything not committed explicitly is rolled back; close() does that without
+        # expiring the objects already loaded, so results stay readable after the block.
+        await self.session.close()
+        self._session = None
+
+    def record(self, event: Event) -> None:
+        self.pending.append(event)
+
+    def record_all(self, events: list[Event]) -> None:
+        self.pending.extend(events)
+
+    def outbox_rows(self) -> list[dict[str, Any]]:
+        now = utcnow()
+        rows = []
+        for ev in self.pending:
+            env = envelope(self.source, ev)
+            rows.append(
+                {
+                    "event_id": env["id"],
+                    "topic": self.topic,
+                    "key": ev.key,
+                    "type": ev.type,
+                    "payload": dumps(env).decode(),
+                    "created_at": now,
+                    "published_at": None,
+                }
+            )
+        return rows
+
+    async def flush_events(self) -> None:
+        if self.pending:
+            await self.session.execute(self._kit.outbox.insert(), self.outbox_rows())
+            self.pending = []
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        self.pending = []
+        await self.session.rollback()

@@ -1,0 +1,44 @@
+"""The gateway: the portal's one API. Issues tokens, routes to the services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from cadrekit.app import build_service_app
+from cadrekit.auth import StaticKeySource
+from cadrekit.runtime import ServiceRuntime
+from gateway import clients, keys
+from gateway.api import auth, routes
+from gateway.models import metadata
+from gateway.proxy import new_client
+from gateway.settings import GatewaySettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    settings = settings or GatewaySettings()
+    runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
+    ring = keys.load_or_create(settings.signing_keys_dir, create=settings.mode != "production")
+
+    async def bootstrap(rt: ServiceRuntime) -> None:
+        await clients.ensure_bootstrap_client(rt, settings)
+        app.state.http = new_client()
+
+    async def close_http(rt: ServiceRuntime) -> None:
+        await app.state.http.aclose()
+
+    app = build_service_app(
+        runtime,
+        title="Cadre Placement Platform API",
+        description="The portal's one API: tokens, and roster, matching, scoring and secondment under /api/v1/.",
+        routers=[auth.router, routes.router],
+        key_source=StaticKeySource(ring.public_keys),
+        on_startup=[bootstrap],
+        on_shutdown=[close_http],
+        configure_logs=configure_logs,
+    )
+    app.state.keyring = ring
+    return app

@@ -1,0 +1,93 @@
+"""API clients: created by an admin, secrets shown once and stored as hashes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from typing import Any
+
+from sqlalchemy import func, select
+
+from cadrekit.auth import Role
+from cadrekit.problems import Conflict, InvalidInput
+from cadrekit.runtime import ServiceRuntime
+from gateway.models import ApiClient
+from gateway.secrets_hash import hash_secret, new_secret, verify_secret
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger("gateway.clients")
+
+
+def client_public(c: ApiClient) -> dict[str, Any]:
+    return {"client_id": c.client_id, "name": c.name, "role": c.role, "unit_scope": c.unit_scope,
+            "disabled": c.disabled, "created_by": c.created_by, "created_at": c.created_at}
+
+
+async def create_client(runtime: ServiceRuntime, *, name: str, role: str, unit_scope: list[str] | None,
+                        created_by: str, client_id: str | None = None) -> dict[str, Any]:
+    if role == Role.unit_hr and not unit_scope:
+        raise InvalidInput("a unit_hr client needs a unit scope",
+                           errors=[{"field": "unit_scope", "message": "required for role unit_hr"}])
+    secret = new_secret()
+    client = ApiClient(client_id=client_id or f"{role}-{secrets.token_hex(6)}", name=name, role=role,
+                       unit_scope=unit_scope, secret_hash=hash_secret(secret), created_by=created_by)
+    async with runtime.uow() as uow:
+        if await uow.session.get(ApiClient, client.client_id) is not None:
+            raise Conflict(f"client {client.client_id} exists",
+                           errors=[{"field": "client_id", "message": "already taken"}])
+        uow.session.add(client)
+        await uow.commit()
+    out = client_public(client)
+    out["client_secret"] = secret  # shown once, never stored in the clear
+    return out
+
+
+async def authenticate_client(runtime: ServiceRuntime, client_id: str, secret: str) -> ApiClient | None:
+    async with runtime.uow() as uow:
+        client = await uow.session.get(ApiClient, client_id)
+    # Hash even for an unknown id, so timing does not tell which ids exist.
+    stored = client.secret_hash if client else "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA"
+    ok = verify_secret(secret, stored)
+    if client is None or not ok or client.disabled:
+        return None
+    return client
+
+
+async def list_clients(runtime: ServiceRuntime) -> list[dict[str, Any]]:
+    async with runtime.uow() as uow:
+        rows = (await uow.session.execute(select(ApiClient).order_by(ApiClient.created_at))).scalars().all()
+        return [client_public(c) for c in rows]
+
+
+async def is_active(runtime: ServiceRuntime, client_id: str | None) -> bool:
+    if client_id is None:
+        return False
+    async with runtime.uow() as uow:
+        client = await uow.session.get(ApiClient, client_id)
+        return client is not None and not client.disabled
+
+
+async def ensure_bootstrap_client(runtime: ServiceRuntime, settings: GatewaySettings) -> None:
+    """First start of the embedded mode: an admin client with a random secret, written to a
+    0600 file. No default password exists anywhere."""
+    if not settings.create_bootstrap_client:
+        return
+    async with runtime.uow() as uow:
+        count = (await uow.session.execute(select(func.count()).select_from(ApiClient))).scalar()
+    if count:
+        return
+    out = await create_client(runtime, name="bootstrap admin", role=Role.admin.value, unit_scope=None,
+                              created_by="bootstrap", client_id="admin")
+    path = settings.bootstrap_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"client_id": out["client_id"], "client_secret": out["client_secret"],
+                   "token_url": settings.public_url + "/api/v1/auth/token"}, fh, indent=2)
+    os.replace(tmp, path)
+    log.info("bootstrap admin client created", extra={"file": str(path)})
+
+

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from cadrekit.auth import authenticate
+from services.roster.api.deps import Reader, RosterDep
+from services.roster.stats import structure
+
+router = APIRouter(prefix="/api/v1/roster/stats", tags=["statistics"], dependencies=[Depends(authenticate)])
+
+
+@router.get("/structure", summary="Counts by age band, gender, Party membership, rank, education, status, unit kind, region")
+async def structure_stats(
+    r: RosterDep, who: Reader,
+    unit_id: Annotated[str | None, Query(max_length=36)] = None,
+    year: Annotated[int | None, Query(ge=1950, le=2200)] = None,
+) -> dict:
+    return await structure(r, who, unit_id=unit_id, year=year or dt.date.today().year)

@@ -1,0 +1,47 @@
+"""The roster service: the five-dimension cadre ledger (the only place that wires it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from cadrekit.app import build_service_app
+from cadrekit.auth import KeySource
+from cadrekit.db import utcnow
+from cadrekit.runtime import ServiceRuntime
+from services.roster.api import admin, cadres, imports, stats, units
+from services.roster.domain.people import RetirementRule
+from services.roster.models import ImportJob, metadata
+from services.roster.protection import load_sealer
+from services.roster.service import Roster
+from services.roster.settings import RosterSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: RosterSettings | None = None, *, key_source: KeySource | None = None,
+               configure_logs: bool = True) -> FastAPI:
+    settings = settings or RosterSettings()
+    runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
+    roster = Roster(runtime, load_sealer(settings),
+                    RetirementRule(settings.retirement_age_male, settings.retirement_age_female))
+
+    async def fail_interrupted_imports(rt: ServiceRuntime) -> None:
+        # An import is one transaction: one cut off by a restart wrote nothing.
+        async with rt.engine.begin() as conn:
+            await conn.execute(update(ImportJob).where(ImportJob.status.in_(("queued", "running"))).values(
+                status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written"))
+
+    app = build_service_app(
+        runtime,
+        title="Roster service",
+        description="The five-dimension cadre ledger: units, cadres, imports, statistics.",
+        routers=[units.router, cadres.router, imports.router, stats.router, admin.router],
+        key_source=key_source,
+        on_startup=[fail_interrupted_imports],
+        configure_logs=configure_logs,
+    )
+    app.state.roster = roster
+    return app

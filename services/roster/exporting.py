@@ -1,0 +1,55 @@
+"""Export to the import sheet's layout; full ID numbers only for roles that may read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from cadrekit.audit import record_personal_data_read
+from cadrekit.auth import Principal
+from services.roster.domain.sheet import export_row
+from services.roster.models import Unit, kit
+from services.roster.protection import Sealed
+from services.roster.service import CadreFilter, Roster, _filtered
+from services.roster.spreadsheets import write_workbook
+
+MAX_EXPORT = 200_000
+
+
+async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reveal_reason: str | None) -> bytes:
+    async with r.uow() as uow:
+        s = uow.session
+        units = {u.id: u for u in (await s.execute(select(Unit))).scalars()}
+
+        def path_names(unit_id: str) -> str:
+            unit = units[unit_id]
+            return "/".join(units[p].name for p in unit.path.split("/") if p)
+
+        stmt = await _filtered(s, principal, f)
+        rows = (await s.execute(stmt.order_by(*_order()).limit(MAX_EXPORT))).all()
+        out: list[list[Any]] = []
+        for cadre, _ in rows:
+            if f.strength and f.strength not in (cadre.strengths or []):
+                continue
+            idn = (r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
+                   if reveal_reason else cadre.id_number_masked)
+            data = {k: getattr(cadre, k) for k in (
+                "name", "gender", "birth_date", "post_title", "rank", "party_member", "education", "years_of_service",
+                "grassroots_periods", "strengths", "post_wishes", "professional_field", "willingness",
+                "leadership_status", "health", "retirement_date_override")}
+            if not reveal_reason:
+                data["birth_date"] = f"{cadre.birth_date.year}-**-**"
+            out.append(export_row(data, path_names(cadre.unit_id), idn))
+        if reveal_reason:
+            await record_personal_data_read(s, kit, principal, action="export_id_numbers", subject_type="cadre",
+                                            subject_ids=[c.id for c, _ in rows], fields=["id_number", "birth_date"],
+                                            reason=reveal_reason)
+            await uow.commit()
+    return write_workbook(out)
+
+
+def _order() -> tuple[Any, ...]:
+    from services.roster.models import Cadre
+
+    return (Cadre.name, Cadre.id)

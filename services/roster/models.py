@@ -1,0 +1,130 @@
+"""Roster tables (its own metadata: no other service sees them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+from cadrekit.db import UTCDateTime, service_registry, utcnow
+from cadrekit.runtime import kit_tables_of
+
+registry = service_registry()
+
+
+class RosterModel(SQLModel, registry=registry):
+    pass
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Unit(RosterModel, table=True):
+    __tablename__ = "units"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=20)
+    region: str | None = Field(default=None, max_length=50)
+    body: str | None = Field(default=None, max_length=20)
+    parent_id: str | None = Field(default=None, foreign_key="units.id", max_length=36)
+    path: str = Field(max_length=2000, index=True)
+    version: int = 1
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UnitChange(RosterModel, table=True):
+    __tablename__ = "unit_changes"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    unit_id: str = Field(foreign_key="units.id", index=True, max_length=36)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=200)
+    acting_client: str | None = Field(default=None, max_length=200)
+    kind: str = Field(max_length=20)  # created | renamed | moved | updated
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Cadre(RosterModel, table=True):
+    __tablename__ = "cadres"
+    __table_args__ = (
+        Index("ix_cadres_unit_status", "unit_id", "status"),
+        Index("ix_cadres_name_id", "name", "id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=50)
+    gender: str = Field(max_length=6)
+    birth_date: dt.date
+    # The ID number is sealed (encrypted) with the key named by id_number_kid and found
+    # through a keyed hash (blind index); the masked form is kept for display.
+    id_number_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    id_number_kid: str = Field(max_length=50)
+    id_number_index: str = Field(max_length=64, unique=True)
+    id_number_masked: str = Field(max_length=18)
+    unit_id: str = Field(foreign_key="units.id", max_length=36)
+    post_title: str | None = Field(default=None, max_length=200)
+    rank: str | None = Field(default=None, max_length=50)
+    party_member: bool = False
+    education: str | None = Field(default=None, max_length=200)
+    years_of_service: int | None = None
+    grassroots_periods: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    grassroots_years: str = Field(default="0.0", max_length=10)
+    strengths: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    post_wishes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    professional_field: str | None = Field(default=None, max_length=200)
+    willingness: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    leadership_status: str = Field(default="non_leading", max_length=20, index=True)
+    health: str = Field(default="healthy", max_length=20)
+    retirement_date_override: dt.date | None = None
+    retirement_date: dt.date = Field(index=True)
+    status: str = Field(default="active", max_length=10)  # active | left
+    exit_kind: str | None = Field(default=None, max_length=20)
+    exit_date: dt.date | None = None
+    exit_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = 1
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CadreChange(RosterModel, table=True):
+    __tablename__ = "cadre_changes"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    cadre_id: str = Field(foreign_key="cadres.id", index=True, max_length=36)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=200)
+    acting_client: str | None = Field(default=None, max_length=200)
+    kind: str = Field(max_length=20)  # registered | updated | moved | left | imported
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ImportJob(RosterModel, table=True):
+    __tablename__ = "import_jobs"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    filename: str = Field(max_length=300)
+    mode: str = Field(max_length=10)  # insert | upsert
+    dry_run: bool = False
+    create_units: bool = False
+    status: str = Field(default="queued", max_length=20)  # queued | running | succeeded | failed
+    rows_total: int = 0
+    rows_done: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+metadata = registry.metadata
+kit = kit_tables_of(metadata)

@@ -1,0 +1,275 @@
+"""API models. Requests forbid unknown fields (no mass assignment of status, version…)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from services.roster.domain import id_numbers
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00]*$")]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500, pattern=r"^[^\x00]*$")]
+UnitKind = Literal["city", "district", "city_organ", "district_organ", "town", "village", "enterprise", "institution"]
+Body = Literal["party_committee", "people_congress", "government", "cppcc"]
+Gender = Literal["male", "female"]
+LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
+Health = Literal["healthy", "limited", "exempt"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# units ------------------------------------------------------------------------------------
+class UnitCreate(Strict):
+    name: Name
+    kind: UnitKind
+    region: Text200 | None = None
+    body: Body | None = None
+    parent_id: str | None = Field(default=None, max_length=36)
+
+
+class UnitUpdate(Strict):
+    name: Name | None = None
+    region: Text200 | None = None
+    body: Body | None = None
+    kind: UnitKind | None = None
+
+
+class UnitMove(Strict):
+    parent_id: str | None = Field(max_length=36)
+    reason: Reason | None = None
+
+
+class UnitPublic(BaseModel):
+    id: str
+    name: str
+    kind: str
+    region: str | None
+    body: str | None
+    parent_id: str | None
+    path: list[str]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class UnitChangePublic(BaseModel):
+    at: dt.datetime
+    actor: str
+    acting_client: str | None
+    kind: str
+    changes: dict[str, Any]
+
+
+# cadres -----------------------------------------------------------------------------------
+class GrassrootsPeriod(Strict):
+    start: dt.date
+    end: dt.date | None = None
+    unit_name: Text200 | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: dt.date | None, info: Any) -> dt.date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end is before start")
+        return end
+
+
+class Willingness(Strict):
+    town: bool = False
+    heavy_task: bool = False
+    mentor: bool = False
+
+
+class CadreFields(Strict):
+    name: Name
+    gender: Gender
+    birth_date: dt.date
+    id_number: str = Field(min_length=15, max_length=20)
+    unit_id: str = Field(max_length=36)
+    post_title: Text200 | None = None
+    rank: Text200 | None = None
+    party_member: bool = False
+    education: Text200 | None = None
+    years_of_service: int | None = Field(default=None, ge=0, le=70)
+    grassroots_periods: list[GrassrootsPeriod] = Field(default_factory=list, max_length=50)
+    strengths: list[Tag] = Field(default_factory=list, max_length=30)
+    post_wishes: list[Text200] = Field(default_factory=list, max_length=20)
+    professional_field: Text200 | None = None
+    willingness: Willingness = Field(default_factory=Willingness)
+    leadership_status: LeadershipStatus = "non_leading"
+    health: Health = "healthy"
+    retirement_date: dt.date | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _checksum(cls, value: str) -> str:
+        try:
+            return id_numbers.validate(value)
+        except id_numbers.InvalidIdNumber as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible(cls, value: dt.date) -> dt.date:
+        if not dt.date(1900, 1, 1) <= value <= dt.date.today():
+            raise ValueError("not a plausible birth date")
+        return value
+
+
+class CadreCreate(CadreFields):
+    pass
+
+
+class CadreUpdate(Strict):
+    """Every field optional; the unit changes only through a move, and status only by an exit."""
+
+    name: Name | None = None
+    gender: Gender | None = None
+    birth_date: dt.date | None = None
+    id_number: str | None = Field(default=None, min_length=15, max_length=20)
+    post_title: Text200 | None = None
+    rank: Text200 | None = None
+    party_member: bool | None = None
+    education: Text200 | None = None
+    years_of_service: int | None = Field(default=None, ge=0, le=70)
+    grassroots_periods: list[GrassrootsPeriod] | None = Field(default=None, max_length=50)
+    strengths: list[Tag] | None = Field(default=None, max_length=30)
+    post_wishes: list[Text200] | None = Field(default=None, max_length=20)
+    professional_field: Text200 | None = None
+    willingness: Willingness | None = None
+    leadership_status: LeadershipStatus | None = None
+    health: Health | None = None
+    retirement_date: dt.date | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _checksum(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return id_numbers.validate(value)
+        except id_numbers.InvalidIdNumber as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class CadreMove(Strict):
+    unit_id: str = Field(max_length=36)
+    post_title: Text200 | None = None
+    effective_on: dt.date
+    reason: Reason
+
+
+class CadreExit(Strict):
+    kind: Literal["retired", "transferred_out", "deceased"]
+    date: dt.date
+    reason: Reason
+
+
+class AvailabilityPublic(BaseModel):
+    year: int
+    status: str
+    reason: str | None
+
+
+class CadrePublic(BaseModel):
+    id: str
+    name: str
+    gender: str
+    birth_date: str  # masked unless revealed: "1975-**-**"
+    age: int
+    id_number: str  # masked: 330482********1234
+    unit_id: str
+    unit_name: str | None
+    post_title: str | None
+    rank: str | None
+    party_member: bool
+    education: str | None
+    years_of_service: int | None
+    grassroots_periods: list[dict[str, Any]]
+    grassroots_years: str
+    strengths: list[str]
+    post_wishes: list[str]
+    professional_field: str | None
+    willingness: dict[str, bool]
+    leadership_status: str
+    health: str
+    retirement_date: dt.date
+    retirement_date_is_set: bool
+    status: str
+    exit: dict[str, Any] | None
+    availability: AvailabilityPublic | None = None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CadreChangePublic(BaseModel):
+    at: dt.datetime
+    actor: str
+    acting_client: str | None
+    kind: str
+    changes: dict[str, Any]
+    reason: str | None
+
+
+class ExcludedCadre(BaseModel):
+    cadre_id: str
+    name: str
+    status: str
+    reason: str | None
+
+
+class CadrePage(BaseModel):
+    items: list[CadrePublic]
+    next_cursor: str | None
+    excluded: list[ExcludedCadre] | None = None
+
+
+class UnitPage(BaseModel):
+    items: list[UnitPublic]
+    next_cursor: str | None
+
+
+class IdNumberReveal(BaseModel):
+    cadre_id: str
+    id_number: str
+    birth_date: dt.date
+
+
+class ImportJobPublic(BaseModel):
+    id: str
+    filename: str
+    mode: str
+    dry_run: bool
+    create_units: bool
+    status: str
+    rows_total: int
+    rows_done: int
+    rows_inserted: int
+    rows_updated: int
+    rows_unchanged: int
+    errors: list[dict[str, Any]]
+    message: str | None
+    created_by: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class AuditEntry(BaseModel):
+    at: dt.datetime
+    actor: str
+    acting_client: str | None
+    role: str
+    action: str
+    subject_type: str
+    subject_id: str
+    fields: str
+    reason: str
+    request_id: str | None

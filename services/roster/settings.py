@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from cadrekit.settings import BaseServiceSettings
+
+
+class RosterSettings(BaseServiceSettings):
+    service_name: ClassVar[str] = "roster"
+
+    database_url: str = "sqlite+aiosqlite:///var/roster.db"
+    # Keys that seal ID numbers: "kid:base64key,kid2:base64key" (the first seals new values),
+    # plus the key of the blind index. In embedded mode a key file is made under keys_dir.
+    id_seal_keys: str | None = None
+    id_index_key: str | None = None
+    keys_dir: Path = Path("var/keys")
+    cipher_profile: Literal["aes", "sm4"] = "aes"
+    retirement_age_male: int = Field(default=60, ge=40, le=75)
+    retirement_age_female: int = Field(default=55, ge=40, le=75)
+    import_max_rows: int = Field(default=200_000, ge=1)
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=1024)

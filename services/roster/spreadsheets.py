@@ -1,0 +1,108 @@
+"""Reading and writing the department's sheets (I/O edge; the rules are in domain/sheet.py).
+
+python-calamine parses XLSX about ten times faster than openpyxl; openpyxl (write-only)
+writes exports and the template.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook
+
+from services.roster.domain.sheet import COLUMNS, HEADERS
+
+MAX_UNZIPPED = 400 * 1024 * 1024
+MAX_RATIO = 150
+
+
+class UnreadableSheet(ValueError):
+    pass
+
+
+def _check_zip(content: bytes) -> None:
+    """Refuse zip bombs before any parser inflates them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise UnreadableSheet("the file is not a valid XLSX workbook") from exc
+    if total > MAX_UNZIPPED or (content and total / max(len(content), 1) > MAX_RATIO):
+        raise UnreadableSheet("the workbook inflates to an implausible size (zip bomb?)")
+
+
+def _decode_csv(content: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableSheet("the CSV is neither UTF-8 nor GBK/GB18030 text")
+
+
+def read_rows(filename: str, content: bytes) -> list[list[Any]]:
+    """All rows of the first sheet (or of a CSV), the header first."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        text = _decode_csv(content)
+        if "\x00" in text:
+            raise UnreadableSheet("the CSV contains NUL bytes: not a text file")
+        return [row for row in csv.reader(io.StringIO(text))]
+    if name.endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04":
+        _check_zip(content)
+        try:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+            if not wb.sheet_names:
+                raise UnreadableSheet("the workbook has no sheets")
+            return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except UnreadableSheet:
+            raise
+        except Exception as exc:
+            raise UnreadableSheet(f"the file could not be read as a spreadsheet: {type(exc).__name__}") from exc
+    raise UnreadableSheet("upload an .xlsx workbook or a .csv file")
+
+
+def write_workbook(rows: Iterable[list[Any]], *, title: str = "干部名册") -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+    for i, (_, header, _) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(10, len(header) * 3)
+    ws.append(list(HEADERS))
+    for row in rows:
+        ws.append([v.isoformat() if isinstance(v, dt.date) else v for v in row])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def template() -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "干部名册"
+    ws.append(list(HEADERS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.append(["张三", "男", "1975-03-08", "330482197503081234", "市委组织部", "科长", "正科", "是", "本科", 25,
+               "2001-07-01至2006-06-30@某某镇", "招商引资、文字材料", "经济管理；城建交通", "经济", "愿意到镇街；愿意带教",
+               "非领导", "健康", "", "市直机关"])
+    notes = wb.create_sheet("说明")
+    for line in (
+        "必填列：姓名、性别、出生日期、身份证号、单位。",
+        "单位可写全路径，如 某某区/某某镇/某某村；单位不存在时，勾选“create_units”并填写单位类型即可新建。",
+        "基层工作经历：2010-01-01至2015-06-30@某某镇，多段用“；”分隔，未结束的留空结束日期。",
+        "特长、岗位意愿用“、”或“；”分隔；岗位意愿按优先顺序排列。",
+        "工作意愿可填：愿意到镇街、愿意承担重任、愿意带教。领导状态：在职领导、退二线、非领导。",
+        "健康状况：健康、一般、因病免除。退休日期留空则按规则推算。",
+    ):
+        notes.append([line])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

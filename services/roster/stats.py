@@ -1,0 +1,49 @@
+"""Structure statistics (总量结构): counts over the visible, active cadres."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from cadrekit.auth import Principal
+from services.roster.domain.people import age_band, age_on
+from services.roster.models import Cadre, Unit
+from services.roster.service import Roster, _unit, path_filter, scope_paths
+
+DIMENSIONS = ("age_band", "gender", "party_member", "rank", "education", "leadership_status",
+              "professional_field", "unit_kind", "region")
+
+
+async def structure(r: Roster, principal: Principal, *, unit_id: str | None, year: int) -> dict[str, Any]:
+    """Ages are taken on 31 December of ``year``."""
+    async with r.uow() as uow:
+        s = uow.session
+        stmt = (select(Cadre.birth_date, Cadre.gender, Cadre.party_member, Cadre.rank, Cadre.education,
+                       Cadre.leadership_status, Cadre.professional_field, Unit.kind, Unit.region)
+                .join(Unit, Unit.id == Cadre.unit_id).where(Cadre.status == "active"))
+        paths = await scope_paths(s, principal)
+        if paths is not None:
+            stmt = stmt.where(path_filter(Unit.path, paths))
+        if unit_id:
+            root = await _unit(s, unit_id)
+            stmt = stmt.where(Unit.path.like(root.path + "%"))
+        counters = {d: Counter[str]() for d in DIMENSIONS}
+        on = dt.date(year, 12, 31)
+        total = 0
+        result = await s.stream(stmt)
+        async for birth, gender, party, rank, edu, ls, field, kind, region in result:
+            total += 1
+            counters["age_band"][age_band(age_on(birth, on))] += 1
+            counters["gender"][gender] += 1
+            counters["party_member"]["yes" if party else "no"] += 1
+            counters["rank"][rank or "unknown"] += 1
+            counters["education"][edu or "unknown"] += 1
+            counters["leadership_status"][ls] += 1
+            counters["professional_field"][field or "unknown"] += 1
+            counters["unit_kind"][kind] += 1
+            counters["region"][region or "unknown"] += 1
+        return {"year": year, "unit_id": unit_id, "total": total,
+                "by": {d: dict(sorted(c.items())) for d, c in counters.items()}}

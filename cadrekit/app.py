@@ -71,10 +71,14 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
     backlog = Gauge("outbox_backlog", "Events not yet published", registry=metrics.registry)
     published = Gauge("outbox_published_total", "Events published since start", registry=metrics.registry)
     consumer_age = Gauge(
-        "consumer_last_fetch_age_seconds", "Seconds since the consumer last fetched", ["consumer"],
+        "consumer_last_fetch_age_seconds",
+        "Seconds since the consumer last fetched",
+        ["consumer"],
         registry=metrics.registry,
     )
-    consumer_dlq = Gauge("consumer_dead_lettered_total", "Events sent to a DLQ", ["consumer"], registry=metrics.registry)
+    consumer_dlq = Gauge(
+        "consumer_dead_lettered_total", "Events sent to a DLQ", ["consumer"], registry=metrics.registry
+    )
 
     @router.get("/health", summary="Liveness, with broker and relay state")
     async def health() -> dict[str, Any]:

@@ -23,10 +23,9 @@ from sqlalchemy import (
     Text,
     event,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -140,7 +140,11 @@ class BodyLimitMiddleware:
                 too_big = True
             if too_big:
                 await send_problem(
-                    scope, send, 413, "payload-too-large", "Payload too large",
+                    scope,
+                    send,
+                    413,
+                    "payload-too-large",
+                    "Payload too large",
                     f"request bodies are limited to {self.max_bytes} bytes",
                 )
                 return
@@ -167,7 +171,11 @@ class BodyLimitMiddleware:
         except _TooLarge:
             if not response_started:
                 await send_problem(
-                    scope, send, 413, "payload-too-large", "Payload too large",
+                    scope,
+                    send,
+                    413,
+                    "payload-too-large",
+                    "Payload too large",
                     f"request bodies are limited to {self.max_bytes} bytes",
                 )
 
@@ -197,8 +205,9 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > 200:
-            await send_problem(scope, send, 422, "validation", "Invalid request",
-                               "Idempotency-Key must be 1 to 200 characters")
+            await send_problem(
+                scope, send, 422, "validation", "Invalid request", "Idempotency-Key must be 1 to 200 characters"
+            )
             return
         runtime = scope["app"].state.runtime
         principal_key = await self._principal_key(scope)
@@ -221,20 +230,37 @@ class IdempotencyMiddleware:
                 try:
                     await conn.execute(
                         table.insert().values(
-                            principal=principal_key, key=key, method="POST", path=scope["path"],
-                            request_hash=digest, state="pending", created_at=utcnow(),
+                            principal=principal_key,
+                            key=key,
+                            method="POST",
+                            path=scope["path"],
+                            request_hash=digest,
+                            state="pending",
+                            created_at=utcnow(),
                         )
                     )
                 except IntegrityError:
                     row = "raced"
         if row == "raced" or (row is not None and row.state == "pending"):
-            await send_problem(scope, send, 409, "idempotency-in-progress", "Conflict",
-                               "a request with this Idempotency-Key is still being processed")
+            await send_problem(
+                scope,
+                send,
+                409,
+                "idempotency-in-progress",
+                "Conflict",
+                "a request with this Idempotency-Key is still being processed",
+            )
             return
         if row is not None:
             if row.request_hash != digest:
-                await send_problem(scope, send, 422, "idempotency-key-reused", "Invalid request",
-                                   "this Idempotency-Key was used for a different request")
+                await send_problem(
+                    scope,
+                    send,
+                    422,
+                    "idempotency-key-reused",
+                    "Invalid request",
+                    "this Idempotency-Key was used for a different request",
+                )
                 return
             stored_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in orjson.loads(row.response_headers)]
             stored_headers.append((b"idempotent-replayed", b"true"))
@@ -271,7 +297,9 @@ class IdempotencyMiddleware:
                 where = (table.c.principal == principal_key, table.c.key == key)
                 if captured["status"] < 500:
                     await conn.execute(
-                        update(table).where(*where).values(
+                        update(table)
+                        .where(*where)
+                        .values(
                             state="done",
                             response_status=captured["status"],
                             response_headers=orjson.dumps(captured["headers"]).decode(),

@@ -16,8 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, utcnow
 from cadrekit.events import BadEnvelope, parse
@@ -222,14 +221,7 @@ class EventConsumer:
 
     async def _dead_letter(self, message: Any, error: str, *, attempts: int) -> None:
         assert self._producer is not None
-        headers = list(message.headers or []) + [
-            ("dlq_error", error[:2000].encode()),
-            ("dlq_consumer", self.name.encode()),
-            ("dlq_topic", message.topic.encode()),
-            ("dlq_partition", str(message.partition).encode()),
-            ("dlq_offset", str(message.offset).encode()),
-            ("dlq_attempts", str(attempts).encode()),
-        ]
+        headers = [*list(message.headers or []), ("dlq_error", error[:2000].encode()), ("dlq_consumer", self.name.encode()), ("dlq_topic", message.topic.encode()), ("dlq_partition", str(message.partition).encode()), ("dlq_offset", str(message.offset).encode()), ("dlq_attempts", str(attempts).encode())]
         await self._producer.send_and_wait(
             f"{message.topic}.dlq", value=message.value, key=message.key, headers=headers
         )

@@ -188,16 +188,12 @@ class OutboxRelay:
         for row in rows:
             headers = [("ce_id", row.event_id.encode()), ("ce_type", row.type.encode())]
             futures.append(
-                await self._producer.send(
-                    self.topic, value=row.payload.encode(), key=row.key.encode(), headers=headers
-                )
+                await self._producer.send(self.topic, value=row.payload.encode(), key=row.key.encode(), headers=headers)
             )
         await asyncio.gather(*futures)
         now = utcnow()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(ob).where(ob.c.id.in_([r.id for r in rows])).values(published_at=now)
-            )
+            await conn.execute(update(ob).where(ob.c.id.in_([r.id for r in rows])).values(published_at=now))
         self.state["published_total"] += len(rows)
         self.state["last_published_at"] = now.isoformat()
         return len(rows)
@@ -218,17 +214,13 @@ class OutboxRelay:
         ob = self.kit.outbox
         cutoff = utcnow() - dt.timedelta(days=self.settings.outbox_retention_days)
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                ob.delete().where(ob.c.published_at.is_not(None), ob.c.published_at < cutoff)
-            )
+            result = await conn.execute(ob.delete().where(ob.c.published_at.is_not(None), ob.c.published_at < cutoff))
         return result.rowcount or 0
 
     async def backlog(self) -> int:
         ob = self.kit.outbox
         async with self.engine.connect() as conn:
-            return int(
-                (await conn.execute(select(func.count()).where(ob.c.published_at.is_(None)))).scalar() or 0
-            )
+            return int((await conn.execute(select(func.count()).where(ob.c.published_at.is_(None)))).scalar() or 0)
 
     async def health(self) -> dict[str, Any]:
         state = dict(self.state)

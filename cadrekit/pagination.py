@@ -24,7 +24,9 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}]) from exc
+        raise InvalidInput(
+            "cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}]
+        ) from exc
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}])
     return values

@@ -172,7 +172,9 @@ def validation_errors(exc: RequestValidationError, zh: bool) -> list[dict[str, A
         if err.get("type") == "json_invalid":
             out.append({"field": "body", "message": _clean_message(err, zh)})
             continue
-        out.append({"field": _field_name(loc), "message": _clean_message(err, zh), "in": str(loc[0]) if loc else "body"})
+        out.append(
+            {"field": _field_name(loc), "message": _clean_message(err, zh), "in": str(loc[0]) if loc else "body"}
+        )
     return out
 
 

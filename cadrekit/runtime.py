@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, create_engine, define_kit_tables, session_factory
 from cadrekit.inbox import EventConsumer, Handler
@@ -104,7 +103,9 @@ def kit_tables_of(metadata: MetaData) -> KitTables:
 
 class _NotifyingUnitOfWork(UnitOfWork):
     def __init__(self, runtime: ServiceRuntime) -> None:
-        super().__init__(runtime.sessions, runtime.kit, source=runtime.settings.service_name, topic=runtime.settings.topic)
+        super().__init__(
+            runtime.sessions, runtime.kit, source=runtime.settings.service_name, topic=runtime.settings.topic
+        )
         self._relay = runtime.relay
 
     async def commit(self) -> None:

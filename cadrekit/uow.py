@@ -9,17 +9,14 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, utcnow
 from cadrekit.events import Event, dumps, envelope
 
 
 class UnitOfWork:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], kit: KitTables, *, source: str, topic: str
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], kit: KitTables, *, source: str, topic: str) -> None:
         self._sessions = sessions
         self._kit = kit
         self.source = source

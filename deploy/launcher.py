@@ -118,7 +118,11 @@ class System:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
         self.procs[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self.layout.process_env(), stdout=log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=ROOT,
+            env=self.layout.process_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -127,8 +131,19 @@ class System:
         if port_open(lay.host, lay.broker_port):
             raise RuntimeError(f"port {lay.broker_port} is taken: is another broker running? (set CADRE_BROKER_PORT)")
         url = f"tcp://{lay.host}:{lay.broker_port}"
-        self._spawn("broker", [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                               "--storage-engine", "memory://tansu/"])
+        self._spawn(
+            "broker",
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+        )
         wait_until(lambda: port_open(lay.host, lay.broker_port), 20, "the broker")
 
     def stop_broker(self) -> None:
@@ -143,8 +158,23 @@ class System:
         port = self.layout.ports[name]
         if port_open(self.layout.host, port):
             raise RuntimeError(f"port {port} for {name} is taken (set CADRE_{name.upper()}_PORT)")
-        self._spawn(name, [sys.executable, "-m", "uvicorn", APPS[name], "--factory", "--host", self.layout.host,
-                           "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "10"])
+        self._spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                APPS[name],
+                "--factory",
+                "--host",
+                self.layout.host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
+            ],
+        )
 
     def start(self) -> None:
         self.layout.var.mkdir(parents=True, exist_ok=True)
@@ -203,13 +233,16 @@ def main() -> None:
         sys.exit(1)
     lay = system.layout
     creds = json.loads(lay.bootstrap_file.read_text())
-    print(f"""
+    print(
+        f"""
 Cadre Placement Platform is running (embedded mode).
   gateway:      {lay.gateway_url}   (OpenAPI: {lay.gateway_url}/docs)
-  admin client: {lay.bootstrap_file}   (client_id "{creds['client_id']}", secret in the file, mode 0600)
+  admin client: {lay.bootstrap_file}   (client_id "{creds["client_id"]}", secret in the file, mode 0600)
   broker:       {lay.host}:{lay.broker_port} (Tansu, memory storage)
   logs:         {system.log_dir}
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
     try:
         while not stopping:
             dead = system.dead()

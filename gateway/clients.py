@@ -21,22 +21,45 @@ log = logging.getLogger("gateway.clients")
 
 
 def client_public(c: ApiClient) -> dict[str, Any]:
-    return {"client_id": c.client_id, "name": c.name, "role": c.role, "unit_scope": c.unit_scope,
-            "disabled": c.disabled, "created_by": c.created_by, "created_at": c.created_at}
+    return {
+        "client_id": c.client_id,
+        "name": c.name,
+        "role": c.role,
+        "unit_scope": c.unit_scope,
+        "disabled": c.disabled,
+        "created_by": c.created_by,
+        "created_at": c.created_at,
+    }
 
 
-async def create_client(runtime: ServiceRuntime, *, name: str, role: str, unit_scope: list[str] | None,
-                        created_by: str, client_id: str | None = None) -> dict[str, Any]:
+async def create_client(
+    runtime: ServiceRuntime,
+    *,
+    name: str,
+    role: str,
+    unit_scope: list[str] | None,
+    created_by: str,
+    client_id: str | None = None,
+) -> dict[str, Any]:
     if role == Role.unit_hr and not unit_scope:
-        raise InvalidInput("a unit_hr client needs a unit scope",
-                           errors=[{"field": "unit_scope", "message": "required for role unit_hr"}])
+        raise InvalidInput(
+            "a unit_hr client needs a unit scope",
+            errors=[{"field": "unit_scope", "message": "required for role unit_hr"}],
+        )
     secret = new_secret()
-    client = ApiClient(client_id=client_id or f"{role}-{secrets.token_hex(6)}", name=name, role=role,
-                       unit_scope=unit_scope, secret_hash=hash_secret(secret), created_by=created_by)
+    client = ApiClient(
+        client_id=client_id or f"{role}-{secrets.token_hex(6)}",
+        name=name,
+        role=role,
+        unit_scope=unit_scope,
+        secret_hash=hash_secret(secret),
+        created_by=created_by,
+    )
     async with runtime.uow() as uow:
         if await uow.session.get(ApiClient, client.client_id) is not None:
-            raise Conflict(f"client {client.client_id} exists",
-                           errors=[{"field": "client_id", "message": "already taken"}])
+            raise Conflict(
+                f"client {client.client_id} exists", errors=[{"field": "client_id", "message": "already taken"}]
+            )
         uow.session.add(client)
         await uow.commit()
     out = client_public(client)
@@ -78,16 +101,27 @@ async def ensure_bootstrap_client(runtime: ServiceRuntime, settings: GatewaySett
         count = (await uow.session.execute(select(func.count()).select_from(ApiClient))).scalar()
     if count:
         return
-    out = await create_client(runtime, name="bootstrap admin", role=Role.admin.value, unit_scope=None,
-                              created_by="bootstrap", client_id="admin")
+    out = await create_client(
+        runtime,
+        name="bootstrap admin",
+        role=Role.admin.value,
+        unit_scope=None,
+        created_by="bootstrap",
+        client_id="admin",
+    )
     path = settings.bootstrap_file
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({"client_id": out["client_id"], "client_secret": out["client_secret"],
-                   "token_url": settings.public_url + "/api/v1/auth/token"}, fh, indent=2)
+        json.dump(
+            {
+                "client_id": out["client_id"],
+                "client_secret": out["client_secret"],
+                "token_url": settings.public_url + "/api/v1/auth/token",
+            },
+            fh,
+            indent=2,
+        )
     os.replace(tmp, path)
     log.info("bootstrap admin client created", extra={"file": str(path)})
-
-

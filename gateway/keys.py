@@ -25,8 +25,14 @@ class SigningKey:
 
     def jwk(self) -> dict[str, Any]:
         raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid,
-                "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "alg": "EdDSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        }
 
 
 def _kid(key: Ed25519PrivateKey) -> str:
@@ -67,8 +73,9 @@ def load_or_create(directory: Path, *, create: bool) -> KeyRing:
 
 def write_new_key(directory: Path) -> SigningKey:
     private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     kid = _kid(private)
     path = directory / f"{kid}.pem"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

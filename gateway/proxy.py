@@ -19,8 +19,18 @@ from cadrekit.problems import Problem, ServiceUnavailable
 
 log = logging.getLogger("gateway.proxy")
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 
 
 class GatewayTimeout(Problem):
@@ -38,7 +48,11 @@ async def forward(client: httpx.AsyncClient, request: Request, base_url: str, se
     headers["x-correlation-id"] = context.correlation_id.get() or ""
     body = await request.body()
     upstream_request = client.build_request(
-        request.method, url, params=request.query_params.multi_items(), headers=headers, content=body,
+        request.method,
+        url,
+        params=request.query_params.multi_items(),
+        headers=headers,
+        content=body,
         timeout=httpx.Timeout(timeout),
     )
     try:
@@ -47,7 +61,14 @@ async def forward(client: httpx.AsyncClient, request: Request, base_url: str, se
         raise GatewayTimeout(f"the {service} service did not answer within {timeout:g} s") from exc
     except httpx.TransportError as exc:
         raise ServiceUnavailable(f"the {service} service is not reachable", headers={"Retry-After": "5"}) from exc
-    out_headers = {k: v for k, v in upstream.headers.items()
-                   if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")}
-    return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code, headers=out_headers,
-                             background=BackgroundTask(upstream.aclose))
+    out_headers = {
+        k: v
+        for k, v in upstream.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")
+    }
+    return StreamingResponse(
+        upstream.aiter_raw(),
+        status_code=upstream.status_code,
+        headers=out_headers,
+        background=BackgroundTask(upstream.aclose),
+    )

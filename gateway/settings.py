@@ -29,5 +29,9 @@ class GatewaySettings(BaseServiceSettings):
     upload_timeout_seconds: float = Field(default=120.0, gt=0)
 
     def upstreams(self) -> dict[str, str]:
-        return {"roster": self.roster_url, "matching": self.matching_url,
-                "scoring": self.scoring_url, "secondment": self.secondment_url}
+        return {
+            "roster": self.roster_url,
+            "matching": self.matching_url,
+            "scoring": self.scoring_url,
+            "secondment": self.secondment_url,
+        }

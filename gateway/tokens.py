@@ -12,13 +12,29 @@ from gateway.keys import KeyRing
 
 
 def issue(
-    ring: KeyRing, *, issuer: str, audience: str, ttl: int, sub: str, role: str,
-    unit_scope: list[str] | None, client_id: str, act: str | None = None,
+    ring: KeyRing,
+    *,
+    issuer: str,
+    audience: str,
+    ttl: int,
+    sub: str,
+    role: str,
+    unit_scope: list[str] | None,
+    client_id: str,
+    act: str | None = None,
 ) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": issuer, "aud": audience, "sub": sub, "iat": now, "nbf": now, "exp": now + ttl,
-        "jti": uuid.uuid4().hex, "role": role, "unit_scope": unit_scope, "client_id": client_id,
+        "iss": issuer,
+        "aud": audience,
+        "sub": sub,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "role": role,
+        "unit_scope": unit_scope,
+        "client_id": client_id,
     }
     if act:
         claims["act"] = {"sub": act}

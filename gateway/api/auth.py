@@ -26,8 +26,9 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-@router.post("/api/v1/auth/token", response_model=TokenResponse,
-             summary="OAuth2 client credentials → a short-lived signed JWT")
+@router.post(
+    "/api/v1/auth/token", response_model=TokenResponse, summary="OAuth2 client credentials → a short-lived signed JWT"
+)
 async def token(
     request: Request,
     grant_type: Annotated[str, Form(max_length=100)],
@@ -41,9 +42,16 @@ async def token(
     if client is None:
         raise InvalidClient("unknown client, wrong secret or disabled client", error="invalid_client")
     s = runtime.settings
-    access = tokens.issue(request.app.state.keyring, issuer=s.token_issuer, audience=s.token_audience,
-                          ttl=s.token_ttl_seconds, sub=client.client_id, role=client.role,
-                          unit_scope=client.unit_scope, client_id=client.client_id)
+    access = tokens.issue(
+        request.app.state.keyring,
+        issuer=s.token_issuer,
+        audience=s.token_audience,
+        ttl=s.token_ttl_seconds,
+        sub=client.client_id,
+        role=client.role,
+        unit_scope=client.unit_scope,
+        client_id=client.client_id,
+    )
     return {"access_token": access, "token_type": "Bearer", "expires_in": s.token_ttl_seconds}
 
 
@@ -63,11 +71,21 @@ class ClientCreate(BaseModel):
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 
 
-@router.post("/api/v1/auth/clients", status_code=201, dependencies=[Depends(authenticate)],
-             summary="Create an API client (the secret is shown once)")
+@router.post(
+    "/api/v1/auth/clients",
+    status_code=201,
+    dependencies=[Depends(authenticate)],
+    summary="Create an API client (the secret is shown once)",
+)
 async def create_client(body: ClientCreate, request: Request, who: Admin) -> dict[str, Any]:
-    return await clients.create_client(request.app.state.runtime, name=body.name, role=body.role.value,
-                                       unit_scope=body.unit_scope, created_by=who.sub, client_id=body.client_id)
+    return await clients.create_client(
+        request.app.state.runtime,
+        name=body.name,
+        role=body.role.value,
+        unit_scope=body.unit_scope,
+        created_by=who.sub,
+        client_id=body.client_id,
+    )
 
 
 @router.get("/api/v1/auth/clients", dependencies=[Depends(authenticate)], summary="List API clients")

@@ -26,23 +26,30 @@ async def platform_health(request: Request) -> dict[str, Any]:
             live = await http.get(base.rstrip("/") + "/health", timeout=3.0)
             ready = await http.get(base.rstrip("/") + "/ready", timeout=3.0)
             body = live.json()
-            return name, {"status": "up" if live.status_code == 200 else "down", "ready": ready.status_code == 200,
-                          "relay": body.get("relay"), "consumers": body.get("consumers")}
+            return name, {
+                "status": "up" if live.status_code == 200 else "down",
+                "ready": ready.status_code == 200,
+                "relay": body.get("relay"),
+                "consumers": body.get("consumers"),
+            }
         except (httpx.HTTPError, ValueError) as exc:
             return name, {"status": "down", "ready": False, "error": type(exc).__name__}
 
     results = dict(await asyncio.gather(*(probe(n, u) for n, u in settings.upstreams().items())))
     broker = await _broker_reachable(settings.kafka_bootstrap)
     status = "ok" if all(v["status"] == "up" for v in results.values()) and broker else "degraded"
-    return {"status": status, "services": results, "broker": {"bootstrap": settings.kafka_bootstrap,
-                                                                "reachable": broker}}
+    return {
+        "status": status,
+        "services": results,
+        "broker": {"bootstrap": settings.kafka_bootstrap, "reachable": broker},
+    }
 
 
 async def _broker_reachable(bootstrap: str) -> bool:
     host, _, port = bootstrap.split(",")[0].rpartition(":")
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout=2.0)
-    except (OSError, ValueError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, ValueError):
         return False
     writer.close()
     return True

@@ -15,8 +15,9 @@ from services.matching.settings import MatchingSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: MatchingSettings | None = None, *, key_source: KeySource | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: MatchingSettings | None = None, *, key_source: KeySource | None = None, configure_logs: bool = True
+) -> FastAPI:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
     return build_service_app(

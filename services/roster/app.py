@@ -21,18 +21,23 @@ from services.roster.settings import RosterSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: RosterSettings | None = None, *, key_source: KeySource | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: RosterSettings | None = None, *, key_source: KeySource | None = None, configure_logs: bool = True
+) -> FastAPI:
     settings = settings or RosterSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    roster = Roster(runtime, load_sealer(settings),
-                    RetirementRule(settings.retirement_age_male, settings.retirement_age_female))
+    roster = Roster(
+        runtime, load_sealer(settings), RetirementRule(settings.retirement_age_male, settings.retirement_age_female)
+    )
 
     async def fail_interrupted_imports(rt: ServiceRuntime) -> None:
         # An import is one transaction: one cut off by a restart wrote nothing.
         async with rt.engine.begin() as conn:
-            await conn.execute(update(ImportJob).where(ImportJob.status.in_(("queued", "running"))).values(
-                status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written"))
+            await conn.execute(
+                update(ImportJob)
+                .where(ImportJob.status.in_(("queued", "running")))
+                .values(status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written")
+            )
 
     app = build_service_app(
         runtime,

@@ -19,9 +19,25 @@ UNIT_CREATED = "roster.unit.created"
 UNIT_UPDATED = "roster.unit.updated"
 
 PUBLISHED_CADRE_FIELDS = (
-    "name", "gender", "birth_date", "unit_id", "post_title", "rank", "party_member", "education",
-    "years_of_service", "grassroots_periods", "grassroots_years", "strengths", "post_wishes",
-    "professional_field", "willingness", "leadership_status", "health", "retirement_date", "status",
+    "name",
+    "gender",
+    "birth_date",
+    "unit_id",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "grassroots_years",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+    "retirement_date",
+    "status",
 )
 
 
@@ -38,8 +54,14 @@ def cadre_state(cadre: Cadre) -> dict[str, Any]:
 
 def unit_state(unit: Unit) -> dict[str, Any]:
     return {
-        "unit_id": unit.id, "name": unit.name, "kind": unit.kind, "region": unit.region, "body": unit.body,
-        "parent_id": unit.parent_id, "path": [p for p in unit.path.split("/") if p], "version": unit.version,
+        "unit_id": unit.id,
+        "name": unit.name,
+        "kind": unit.kind,
+        "region": unit.region,
+        "body": unit.body,
+        "parent_id": unit.parent_id,
+        "path": [p for p in unit.path.split("/") if p],
+        "version": unit.version,
     }
 
 
@@ -51,25 +73,47 @@ def cadre_registered(cadre: Cadre, *, snapshot: bool = False) -> Event:
 
 
 def cadre_updated(cadre: Cadre, changed: dict[str, Any]) -> Event:
-    data = {"cadre_id": cadre.id, "version": cadre.version, "unit_id": cadre.unit_id,
-            "changed": {k: _plain(v) for k, v in changed.items() if k != "id_number"}}
+    data = {
+        "cadre_id": cadre.id,
+        "version": cadre.version,
+        "unit_id": cadre.unit_id,
+        "changed": {k: _plain(v) for k, v in changed.items() if k != "id_number"},
+    }
     if "id_number" in changed:
         data["id_number_changed"] = True
     return Event(CADRE_UPDATED, f"cadre/{cadre.id}", cadre.id, data)
 
 
 def cadre_moved(cadre: Cadre, from_unit: str, effective_on: Any, reason: str) -> Event:
-    return Event(CADRE_MOVED, f"cadre/{cadre.id}", cadre.id, {
-        "cadre_id": cadre.id, "version": cadre.version, "from_unit_id": from_unit, "to_unit_id": cadre.unit_id,
-        "post_title": cadre.post_title, "effective_on": _plain(effective_on), "reason": reason,
-    })
+    return Event(
+        CADRE_MOVED,
+        f"cadre/{cadre.id}",
+        cadre.id,
+        {
+            "cadre_id": cadre.id,
+            "version": cadre.version,
+            "from_unit_id": from_unit,
+            "to_unit_id": cadre.unit_id,
+            "post_title": cadre.post_title,
+            "effective_on": _plain(effective_on),
+            "reason": reason,
+        },
+    )
 
 
 def cadre_left(cadre: Cadre) -> Event:
-    return Event(CADRE_LEFT, f"cadre/{cadre.id}", cadre.id, {
-        "cadre_id": cadre.id, "version": cadre.version, "unit_id": cadre.unit_id, "kind": cadre.exit_kind,
-        "date": _plain(cadre.exit_date),
-    })
+    return Event(
+        CADRE_LEFT,
+        f"cadre/{cadre.id}",
+        cadre.id,
+        {
+            "cadre_id": cadre.id,
+            "version": cadre.version,
+            "unit_id": cadre.unit_id,
+            "kind": cadre.exit_kind,
+            "date": _plain(cadre.exit_date),
+        },
+    )
 
 
 def unit_created(unit: Unit, *, snapshot: bool = False) -> Event:

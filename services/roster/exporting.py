@@ -32,19 +32,46 @@ async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reve
         for cadre, _ in rows:
             if f.strength and f.strength not in (cadre.strengths or []):
                 continue
-            idn = (r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
-                   if reveal_reason else cadre.id_number_masked)
-            data = {k: getattr(cadre, k) for k in (
-                "name", "gender", "birth_date", "post_title", "rank", "party_member", "education", "years_of_service",
-                "grassroots_periods", "strengths", "post_wishes", "professional_field", "willingness",
-                "leadership_status", "health", "retirement_date_override")}
+            idn = (
+                r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
+                if reveal_reason
+                else cadre.id_number_masked
+            )
+            data = {
+                k: getattr(cadre, k)
+                for k in (
+                    "name",
+                    "gender",
+                    "birth_date",
+                    "post_title",
+                    "rank",
+                    "party_member",
+                    "education",
+                    "years_of_service",
+                    "grassroots_periods",
+                    "strengths",
+                    "post_wishes",
+                    "professional_field",
+                    "willingness",
+                    "leadership_status",
+                    "health",
+                    "retirement_date_override",
+                )
+            }
             if not reveal_reason:
                 data["birth_date"] = f"{cadre.birth_date.year}-**-**"
             out.append(export_row(data, path_names(cadre.unit_id), idn))
         if reveal_reason:
-            await record_personal_data_read(s, kit, principal, action="export_id_numbers", subject_type="cadre",
-                                            subject_ids=[c.id for c, _ in rows], fields=["id_number", "birth_date"],
-                                            reason=reveal_reason)
+            await record_personal_data_read(
+                s,
+                kit,
+                principal,
+                action="export_id_numbers",
+                subject_type="cadre",
+                subject_ids=[c.id for c, _ in rows],
+                fields=["id_number", "birth_date"],
+                reason=reveal_reason,
+            )
             await uow.commit()
     return write_workbook(out)
 

@@ -21,7 +21,7 @@ from services.roster import events
 from services.roster.domain import sheet
 from services.roster.domain.people import Period, grassroots_years
 from services.roster.models import Cadre, CadreChange, ImportJob, Unit, kit, new_id
-from services.roster.service import Roster, TRACKED, _iso, today
+from services.roster.service import TRACKED, Roster, _iso, today
 from services.roster.spreadsheets import UnreadableSheet, read_rows
 
 log = logging.getLogger("roster.imports")
@@ -56,15 +56,24 @@ def parse_upload(filename: str, content: bytes, max_rows: int) -> tuple[dict[int
         raise ImportRefused(f"the header row is not the department's template: {exc}", errs) from exc
     data = rows[1:]
     if len(data) > max_rows:
-        raise ImportRefused(f"at most {max_rows} rows per import", [{"row": None, "column": None, "message": "too many rows"}])
+        raise ImportRefused(
+            f"at most {max_rows} rows per import", [{"row": None, "column": None, "message": "too many rows"}]
+        )
     return columns, data
 
 
-async def create_job(r: Roster, principal: Principal, *, filename: str, mode: str, dry_run: bool,
-                     create_units: bool, rows_total: int) -> ImportJob:
+async def create_job(
+    r: Roster, principal: Principal, *, filename: str, mode: str, dry_run: bool, create_units: bool, rows_total: int
+) -> ImportJob:
     async with r.uow() as uow:
-        job = ImportJob(filename=filename[:300], mode=mode, dry_run=dry_run, create_units=create_units,
-                        created_by=principal.sub, rows_total=rows_total)
+        job = ImportJob(
+            filename=filename[:300],
+            mode=mode,
+            dry_run=dry_run,
+            create_units=create_units,
+            created_by=principal.sub,
+            rows_total=rows_total,
+        )
         uow.session.add(job)
         await uow.commit()
         return job
@@ -80,8 +89,13 @@ async def run_job(r: Roster, principal: Principal, job_id: str, columns: dict[in
         await _run(r, principal, job_id, columns, data)
     except Exception as exc:
         log.exception("import failed", extra={"job_id": job_id})
-        await _progress(r, job_id, status="failed", finished_at=utcnow(),
-                        message=f"the import failed and nothing was written ({type(exc).__name__})")
+        await _progress(
+            r,
+            job_id,
+            status="failed",
+            finished_at=utcnow(),
+            message=f"the import failed and nothing was written ({type(exc).__name__})",
+        )
 
 
 async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, str], data: list[list[Any]]) -> None:
@@ -136,25 +150,39 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
         existing: dict[str, Cadre] = {}
         all_indexes = list(index_of.values())
         for i in range(0, len(all_indexes), 5000):
-            chunk = all_indexes[i:i + 5000]
+            chunk = all_indexes[i : i + 5000]
             for cadre in (await s.execute(select(Cadre).where(Cadre.id_number_index.in_(chunk)))).scalars():
                 existing[cadre.id_number_index] = cadre
         if mode == "insert":
             for res in records:
                 if index_of[res.row] in existing:
-                    errors.append({"row": res.row, "column": "身份证号", "message": "already on the roster (use mode=upsert)"})
+                    errors.append(
+                        {"row": res.row, "column": "身份证号", "message": "already on the roster (use mode=upsert)"}
+                    )
 
         if errors:
             errors.sort(key=lambda e: (e["row"] or 0, e["column"] or ""))
             await uow.rollback()
-            await _progress(r, job_id, status="failed", finished_at=utcnow(), errors=errors[:MAX_REPORTED_ERRORS],
-                            message=f"{len({e['row'] for e in errors})} rows are invalid; nothing was written")
+            await _progress(
+                r,
+                job_id,
+                status="failed",
+                finished_at=utcnow(),
+                errors=errors[:MAX_REPORTED_ERRORS],
+                message=f"{len({e['row'] for e in errors})} rows are invalid; nothing was written",
+            )
             return
         if dry_run:
             inserted = sum(1 for res in records if index_of[res.row] not in existing)
-            await _progress(r, job_id, status="succeeded", finished_at=utcnow(), rows_inserted=inserted,
-                            rows_updated=len(records) - inserted,
-                            message="dry run: every row is valid; nothing was written")
+            await _progress(
+                r,
+                job_id,
+                status="succeeded",
+                finished_at=utcnow(),
+                rows_inserted=inserted,
+                rows_updated=len(records) - inserted,
+                message="dry run: every row is valid; nothing was written",
+            )
             return
 
         # 5. write everything in this one transaction
@@ -174,10 +202,21 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
             else:
                 unchanged += 1
         await uow.flush_events()
-        await bulk_insert(r, uow, principal, job_id, [res.record for res in new_rows], [index_of[res.row] for res in new_rows])  # type: ignore[misc]
-        await s.execute(update(ImportJob).where(ImportJob.id == job_id).values(
-            status="succeeded", finished_at=utcnow(), rows_inserted=len(new_rows), rows_updated=updated,
-            rows_unchanged=unchanged, message=f"{len(new_rows)} registered, {updated} updated, {unchanged} unchanged"))
+        await bulk_insert(
+            r, uow, principal, job_id, [res.record for res in new_rows], [index_of[res.row] for res in new_rows]
+        )  # type: ignore[misc]
+        await s.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(
+                status="succeeded",
+                finished_at=utcnow(),
+                rows_inserted=len(new_rows),
+                rows_updated=updated,
+                rows_unchanged=unchanged,
+                message=f"{len(new_rows)} registered, {updated} updated, {unchanged} unchanged",
+            )
+        )
         await uow.commit()
 
 
@@ -228,7 +267,9 @@ class UnitResolver:
                 node = kids[0]
                 continue
             if not create:
-                raise LookupError(f"unit '{name}' under '{node.name}' does not exist (set create_units=true to create it)")
+                raise LookupError(
+                    f"unit '{name}' under '{node.name}' does not exist (set create_units=true to create it)"
+                )
             node = self._new(node, name, kind if name == parts[-1] else None, created)
         assert node is not None
         return node
@@ -245,19 +286,31 @@ class UnitResolver:
 
 
 def _record_fields(r: Roster, rec: dict[str, Any]) -> dict[str, Any]:
-    periods = [Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p["end"] else None)
-               for p in rec["grassroots_periods"]]
+    periods = [
+        Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p["end"] else None)
+        for p in rec["grassroots_periods"]
+    ]
     retirement = rec["retirement_date"] or r.retirement.retirement_date(rec["birth_date"], rec["gender"])
     return {
-        "name": rec["name"], "gender": rec["gender"], "birth_date": rec["birth_date"], "unit_id": rec["unit_id"],
-        "post_title": rec["post_title"], "rank": rec["rank"], "party_member": rec["party_member"],
-        "education": rec["education"], "years_of_service": rec["years_of_service"],
+        "name": rec["name"],
+        "gender": rec["gender"],
+        "birth_date": rec["birth_date"],
+        "unit_id": rec["unit_id"],
+        "post_title": rec["post_title"],
+        "rank": rec["rank"],
+        "party_member": rec["party_member"],
+        "education": rec["education"],
+        "years_of_service": rec["years_of_service"],
         "grassroots_periods": sorted(rec["grassroots_periods"], key=lambda p: p["start"]),
         "grassroots_years": str(grassroots_years(periods, today())),
-        "strengths": rec["strengths"], "post_wishes": rec["post_wishes"],
-        "professional_field": rec["professional_field"], "willingness": rec["willingness"],
-        "leadership_status": rec["leadership_status"], "health": rec["health"],
-        "retirement_date_override": rec["retirement_date"], "retirement_date": retirement,
+        "strengths": rec["strengths"],
+        "post_wishes": rec["post_wishes"],
+        "professional_field": rec["professional_field"],
+        "willingness": rec["willingness"],
+        "leadership_status": rec["leadership_status"],
+        "health": rec["health"],
+        "retirement_date_override": rec["retirement_date"],
+        "retirement_date": retirement,
     }
 
 
@@ -283,8 +336,16 @@ def _apply_update(r: Roster, uow: Any, principal: Principal, cadre: Cadre, rec: 
         return False
     cadre.version += 1
     cadre.updated_at = utcnow()
-    uow.session.add(CadreChange(cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act,
-                                kind="imported", changes=history, reason="spreadsheet import (upsert)"))
+    uow.session.add(
+        CadreChange(
+            cadre_id=cadre.id,
+            actor=principal.sub,
+            acting_client=principal.act,
+            kind="imported",
+            changes=history,
+            reason="spreadsheet import (upsert)",
+        )
+    )
     if moved_from is not None:
         uow.record(events.cadre_moved(cadre, moved_from, today(), "spreadsheet import"))
     if changed:
@@ -293,16 +354,41 @@ def _apply_update(r: Roster, uow: Any, principal: Principal, cadre: Cadre, rec: 
 
 
 CADRE_COLUMNS = (
-    "id", "name", "gender", "birth_date", "id_number_sealed", "id_number_kid", "id_number_index", "id_number_masked",
-    "unit_id", "post_title", "rank", "party_member", "education", "years_of_service", "grassroots_periods",
-    "grassroots_years", "strengths", "post_wishes", "professional_field", "willingness", "leadership_status",
-    "health", "retirement_date_override", "retirement_date", "status", "version", "created_at", "updated_at",
+    "id",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number_sealed",
+    "id_number_kid",
+    "id_number_index",
+    "id_number_masked",
+    "unit_id",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "grassroots_years",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+    "retirement_date_override",
+    "retirement_date",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
 )
 JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
 
 
-async def bulk_insert(r: Roster, uow: Any, principal: Principal, job_id: str, records: list[dict[str, Any]],
-                      indexes: list[str]) -> None:
+async def bulk_insert(
+    r: Roster, uow: Any, principal: Principal, job_id: str, records: list[dict[str, Any]], indexes: list[str]
+) -> None:
     if not records:
         return
     now = utcnow()
@@ -314,33 +400,67 @@ async def bulk_insert(r: Roster, uow: Any, principal: Principal, job_id: str, re
     for rec, index in zip(records, indexes, strict=True):
         sealed = r.sealer.seal(rec["id_number"])
         row = _record_fields(r, rec)
-        row.update(id=new_id(), id_number_sealed=sealed.blob, id_number_kid=sealed.kid, id_number_index=index,
-                   id_number_masked=id_numbers.mask(rec["id_number"]), status="active", version=1,
-                   created_at=now, updated_at=now)
+        row.update(
+            id=new_id(),
+            id_number_sealed=sealed.blob,
+            id_number_kid=sealed.kid,
+            id_number_index=index,
+            id_number_masked=id_numbers.mask(rec["id_number"]),
+            status="active",
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
         cadre_rows.append(row)
-        change_rows.append({"cadre_id": row["id"], "at": now, "actor": principal.sub, "acting_client": principal.act,
-                            "kind": "registered", "changes": {"unit_id": row["unit_id"], "import_job": job_id},
-                            "reason": None})
+        change_rows.append(
+            {
+                "cadre_id": row["id"],
+                "at": now,
+                "actor": principal.sub,
+                "acting_client": principal.act,
+                "kind": "registered",
+                "changes": {"unit_id": row["unit_id"], "import_job": job_id},
+                "reason": None,
+            }
+        )
         ev = events.cadre_registered(_CadreView(row))  # type: ignore[arg-type]
         env = envelope(uow.source, ev)
-        outbox_rows.append({"event_id": env["id"], "topic": uow.topic, "key": ev.key, "type": ev.type,
-                            "payload": dumps(env).decode(), "created_at": now, "published_at": None})
+        outbox_rows.append(
+            {
+                "event_id": env["id"],
+                "topic": uow.topic,
+                "key": ev.key,
+                "type": ev.type,
+                "payload": dumps(env).decode(),
+                "created_at": now,
+                "published_at": None,
+            }
+        )
     s = uow.session
     conn = await s.connection()
     if conn.dialect.name == "postgresql":
         raw = (await conn.get_raw_connection()).driver_connection
         await raw.copy_records_to_table(
-            "cadres", columns=list(CADRE_COLUMNS),
-            records=[tuple(orjson.dumps(row[c]).decode() if c in JSON_COLUMNS else row[c] for c in CADRE_COLUMNS)
-                     for row in cadre_rows])
+            "cadres",
+            columns=list(CADRE_COLUMNS),
+            records=[
+                tuple(orjson.dumps(row[c]).decode() if c in JSON_COLUMNS else row[c] for c in CADRE_COLUMNS)
+                for row in cadre_rows
+            ],
+        )
         change_cols = ["cadre_id", "at", "actor", "acting_client", "kind", "changes", "reason"]
         await raw.copy_records_to_table(
-            "cadre_changes", columns=change_cols,
-            records=[tuple(orjson.dumps(row[c]).decode() if c == "changes" else row[c] for c in change_cols)
-                     for row in change_rows])
+            "cadre_changes",
+            columns=change_cols,
+            records=[
+                tuple(orjson.dumps(row[c]).decode() if c == "changes" else row[c] for c in change_cols)
+                for row in change_rows
+            ],
+        )
         ob_cols = ["event_id", "topic", "key", "type", "payload", "created_at", "published_at"]
-        await raw.copy_records_to_table("outbox", columns=ob_cols,
-                                        records=[tuple(row[c] for c in ob_cols) for row in outbox_rows])
+        await raw.copy_records_to_table(
+            "outbox", columns=ob_cols, records=[tuple(row[c] for c in ob_cols) for row in outbox_rows]
+        )
     else:
         await s.execute(Cadre.__table__.insert(), cadre_rows)  # type: ignore[attr-defined]
         await s.execute(CadreChange.__table__.insert(), change_rows)  # type: ignore[attr-defined]

@@ -41,7 +41,10 @@ class Unit(RosterModel, table=True):
 class UnitChange(RosterModel, table=True):
     __tablename__ = "unit_changes"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
     unit_id: str = Field(foreign_key="units.id", index=True, max_length=36)
     at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor: str = Field(max_length=200)
@@ -95,7 +98,10 @@ class Cadre(RosterModel, table=True):
 class CadreChange(RosterModel, table=True):
     __tablename__ = "cadre_changes"
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
     cadre_id: str = Field(foreign_key="cadres.id", index=True, max_length=36)
     at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor: str = Field(max_length=200)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
@@ -82,9 +82,16 @@ def _require_in_scope(unit: Unit, paths: list[str] | None, what: str = "unit") -
 # units ------------------------------------------------------------------------------------
 def unit_public(unit: Unit) -> dict[str, Any]:
     return {
-        "id": unit.id, "name": unit.name, "kind": unit.kind, "region": unit.region, "body": unit.body,
-        "parent_id": unit.parent_id, "path": [p for p in unit.path.split("/") if p], "version": unit.version,
-        "created_at": unit.created_at, "updated_at": unit.updated_at,
+        "id": unit.id,
+        "name": unit.name,
+        "kind": unit.kind,
+        "region": unit.region,
+        "body": unit.body,
+        "parent_id": unit.parent_id,
+        "path": [p for p in unit.path.split("/") if p],
+        "version": unit.version,
+        "created_at": unit.created_at,
+        "updated_at": unit.updated_at,
     }
 
 
@@ -101,8 +108,15 @@ async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> 
         unit = Unit(**data, path="")
         unit.path = child_path(parent_path, unit.id)
         s.add(unit)
-        s.add(UnitChange(unit_id=unit.id, actor=principal.sub, acting_client=principal.act, kind="created",
-                         changes={k: v for k, v in data.items() if v is not None}))
+        s.add(
+            UnitChange(
+                unit_id=unit.id,
+                actor=principal.sub,
+                acting_client=principal.act,
+                kind="created",
+                changes={k: v for k, v in data.items() if v is not None},
+            )
+        )
         uow.record(events.unit_created(unit))
         await uow.commit()
         return unit_public(unit)
@@ -117,8 +131,16 @@ async def get_unit(r: Roster, principal: Principal, unit_id: str) -> dict[str, A
 
 
 async def list_units(
-    r: Roster, principal: Principal, *, parent_id: str | None, within: str | None, kind: str | None,
-    region: str | None, name: str | None, limit: int, cursor: str | None,
+    r: Roster,
+    principal: Principal,
+    *,
+    parent_id: str | None,
+    within: str | None,
+    kind: str | None,
+    region: str | None,
+    name: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
@@ -143,8 +165,10 @@ async def list_units(
         rows = (await s.execute(stmt.order_by(Unit.path).limit(limit + 1))).scalars().all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return {"items": [unit_public(u) for u in rows],
-                "next_cursor": encode_cursor([rows[-1].path]) if more and rows else None}
+        return {
+            "items": [unit_public(u) for u in rows],
+            "next_cursor": encode_cursor([rows[-1].path]) if more and rows else None,
+        }
 
 
 async def update_unit(r: Roster, principal: Principal, unit_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +190,9 @@ async def update_unit(r: Roster, principal: Principal, unit_id: str, data: dict[
         return unit_public(unit)
 
 
-async def move_unit(r: Roster, principal: Principal, unit_id: str, parent_id: str | None, reason: str | None) -> dict[str, Any]:
+async def move_unit(
+    r: Roster, principal: Principal, unit_id: str, parent_id: str | None, reason: str | None
+) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
         unit = await _unit(s, unit_id, for_input=False)
@@ -190,8 +216,15 @@ async def move_unit(r: Roster, principal: Principal, unit_id: str, parent_id: st
         unit.parent_id = parent_id
         unit.version += 1
         unit.updated_at = dt.datetime.now(dt.UTC)
-        s.add(UnitChange(unit_id=unit.id, actor=principal.sub, acting_client=principal.act, kind="moved",
-                         changes={"parent_id": [old_parent, parent_id], "reason": reason}))
+        s.add(
+            UnitChange(
+                unit_id=unit.id,
+                actor=principal.sub,
+                acting_client=principal.act,
+                kind="moved",
+                changes={"parent_id": [old_parent, parent_id], "reason": reason},
+            )
+        )
         uow.record(events.unit_updated(unit, {"parent_id": parent_id}))
         for d in descendants:
             if d.id != unit.id:
@@ -206,8 +239,15 @@ async def unit_history(r: Roster, principal: Principal, unit_id: str) -> list[di
         unit = await _unit(s, unit_id, for_input=False)
         if not in_scope(unit.path, await scope_paths(s, principal)):
             raise UnitNotFound(f"unit {unit_id} does not exist")
-        rows = (await s.execute(select(UnitChange).where(UnitChange.unit_id == unit_id).order_by(UnitChange.id))).scalars().all()
-        return [{"at": c.at, "actor": c.actor, "acting_client": c.acting_client, "kind": c.kind, "changes": c.changes} for c in rows]
+        rows = (
+            (await s.execute(select(UnitChange).where(UnitChange.unit_id == unit_id).order_by(UnitChange.id)))
+            .scalars()
+            .all()
+        )
+        return [
+            {"at": c.at, "actor": c.actor, "acting_client": c.acting_client, "kind": c.kind, "changes": c.changes}
+            for c in rows
+        ]
 
 
 # cadres -----------------------------------------------------------------------------------
@@ -217,19 +257,36 @@ def mask_birth(birth: dt.date) -> str:
 
 def cadre_public(r: Roster, cadre: Cadre, unit_name: str | None, year: int | None = None) -> dict[str, Any]:
     out = {
-        "id": cadre.id, "name": cadre.name, "gender": cadre.gender,
-        "birth_date": mask_birth(cadre.birth_date), "age": age_on(cadre.birth_date, today()),
-        "id_number": cadre.id_number_masked, "unit_id": cadre.unit_id, "unit_name": unit_name,
-        "post_title": cadre.post_title, "rank": cadre.rank, "party_member": cadre.party_member,
-        "education": cadre.education, "years_of_service": cadre.years_of_service,
-        "grassroots_periods": cadre.grassroots_periods, "grassroots_years": cadre.grassroots_years,
-        "strengths": cadre.strengths, "post_wishes": cadre.post_wishes,
-        "professional_field": cadre.professional_field, "willingness": cadre.willingness,
-        "leadership_status": cadre.leadership_status, "health": cadre.health,
-        "retirement_date": cadre.retirement_date, "retirement_date_is_set": cadre.retirement_date_override is not None,
+        "id": cadre.id,
+        "name": cadre.name,
+        "gender": cadre.gender,
+        "birth_date": mask_birth(cadre.birth_date),
+        "age": age_on(cadre.birth_date, today()),
+        "id_number": cadre.id_number_masked,
+        "unit_id": cadre.unit_id,
+        "unit_name": unit_name,
+        "post_title": cadre.post_title,
+        "rank": cadre.rank,
+        "party_member": cadre.party_member,
+        "education": cadre.education,
+        "years_of_service": cadre.years_of_service,
+        "grassroots_periods": cadre.grassroots_periods,
+        "grassroots_years": cadre.grassroots_years,
+        "strengths": cadre.strengths,
+        "post_wishes": cadre.post_wishes,
+        "professional_field": cadre.professional_field,
+        "willingness": cadre.willingness,
+        "leadership_status": cadre.leadership_status,
+        "health": cadre.health,
+        "retirement_date": cadre.retirement_date,
+        "retirement_date_is_set": cadre.retirement_date_override is not None,
         "status": cadre.status,
-        "exit": {"kind": cadre.exit_kind, "date": cadre.exit_date, "reason": cadre.exit_reason} if cadre.status == "left" else None,
-        "version": cadre.version, "created_at": cadre.created_at, "updated_at": cadre.updated_at,
+        "exit": {"kind": cadre.exit_kind, "date": cadre.exit_date, "reason": cadre.exit_reason}
+        if cadre.status == "left"
+        else None,
+        "version": cadre.version,
+        "created_at": cadre.created_at,
+        "updated_at": cadre.updated_at,
     }
     if year is not None:
         a = availability_of(cadre, year)
@@ -238,14 +295,20 @@ def cadre_public(r: Roster, cadre: Cadre, unit_name: str | None, year: int | Non
 
 
 def availability_of(cadre: Cadre, year: int) -> Any:
-    return availability_in(year, retirement_date=cadre.retirement_date, health=cadre.health, left=cadre.status == "left")
+    return availability_in(
+        year, retirement_date=cadre.retirement_date, health=cadre.health, left=cadre.status == "left"
+    )
 
 
 def derive(r: Roster, cadre: Cadre) -> None:
     """Recompute what is derived, never typed in: retirement date and grassroots years."""
-    cadre.retirement_date = cadre.retirement_date_override or r.retirement.retirement_date(cadre.birth_date, cadre.gender)
-    periods = [Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p.get("end") else None)
-               for p in cadre.grassroots_periods]
+    cadre.retirement_date = cadre.retirement_date_override or r.retirement.retirement_date(
+        cadre.birth_date, cadre.gender
+    )
+    periods = [
+        Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p.get("end") else None)
+        for p in cadre.grassroots_periods
+    ]
     cadre.grassroots_years = str(grassroots_years(periods, today()))
 
 
@@ -299,15 +362,29 @@ async def register_cadre(r: Roster, principal: Principal, data: dict[str, Any]) 
         override = data.pop("retirement_date", None)
         data["grassroots_periods"] = _plain_periods(data.get("grassroots_periods") or [])
         data["willingness"] = dict(data.get("willingness") or {})
-        cadre = Cadre(**data, retirement_date_override=override, retirement_date=dt.date.min,
-                      id_number_sealed=b"", id_number_kid="", id_number_index="", id_number_masked="")
+        cadre = Cadre(
+            **data,
+            retirement_date_override=override,
+            retirement_date=dt.date.min,
+            id_number_sealed=b"",
+            id_number_kid="",
+            id_number_index="",
+            id_number_masked="",
+        )
         seal_into(r, cadre, id_number)
         if await _duplicate_id(s, cadre.id_number_index):
             raise Conflict(DUPLICATE_ID, errors=[{"field": "id_number", "message": DUPLICATE_ID}])
         derive(r, cadre)
         s.add(cadre)
-        s.add(CadreChange(cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act, kind="registered",
-                          changes={"unit_id": cadre.unit_id, "name": cadre.name}))
+        s.add(
+            CadreChange(
+                cadre_id=cadre.id,
+                actor=principal.sub,
+                acting_client=principal.act,
+                kind="registered",
+                changes={"unit_id": cadre.unit_id, "name": cadre.name},
+            )
+        )
         uow.record(events.cadre_registered(cadre))
         try:
             await uow.commit()
@@ -317,7 +394,9 @@ async def register_cadre(r: Roster, principal: Principal, data: dict[str, Any]) 
 
 
 async def _visible_cadre(s: AsyncSession, principal: Principal, cadre_id: str) -> tuple[Cadre, Unit]:
-    row = (await s.execute(select(Cadre, Unit).join(Unit, Unit.id == Cadre.unit_id).where(Cadre.id == cadre_id))).first()
+    row = (
+        await s.execute(select(Cadre, Unit).join(Unit, Unit.id == Cadre.unit_id).where(Cadre.id == cadre_id))
+    ).first()
     if row is None:
         raise CadreNotFound(f"cadre {cadre_id} does not exist")
     cadre, unit = row
@@ -333,19 +412,37 @@ async def get_cadre(r: Roster, principal: Principal, cadre_id: str, year: int | 
         return cadre_public(r, cadre, unit.name, year)
 
 
-TRACKED = ("name", "gender", "birth_date", "post_title", "rank", "party_member", "education", "years_of_service",
-           "grassroots_periods", "strengths", "post_wishes", "professional_field", "willingness",
-           "leadership_status", "health")
+TRACKED = (
+    "name",
+    "gender",
+    "birth_date",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+)
 
 
-async def update_cadre(r: Roster, principal: Principal, cadre_id: str, if_match: int, data: dict[str, Any]) -> dict[str, Any]:
+async def update_cadre(
+    r: Roster, principal: Principal, cadre_id: str, if_match: int, data: dict[str, Any]
+) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
         cadre, unit = await _visible_cadre(s, principal, cadre_id)
         if cadre.status == "left":
             raise Conflict("this cadre has left the roster and can no longer be changed")
         if cadre.version != if_match:
-            raise PreconditionFailed(f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version)
+            raise PreconditionFailed(
+                f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version
+            )
         old_version = cadre.version
         changed: dict[str, Any] = {}
         history: dict[str, Any] = {}
@@ -368,7 +465,11 @@ async def update_cadre(r: Roster, principal: Principal, cadre_id: str, if_match:
                 history["id_number"] = [cadre.id_number_masked, id_numbers.mask(new_id)]
                 changed["id_number"] = True
                 seal_into(r, cadre, new_id)
-        plain = r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed)) if (new_id or "birth_date" in changed or "gender" in changed) else None
+        plain = (
+            r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
+            if (new_id or "birth_date" in changed or "gender" in changed)
+            else None
+        )
         if plain:
             check_id_consistency(plain, cadre.birth_date, cadre.gender)
         before = (cadre.retirement_date, cadre.grassroots_years)
@@ -382,7 +483,11 @@ async def update_cadre(r: Roster, principal: Principal, cadre_id: str, if_match:
         # Optimistic lock in the database too: a concurrent writer that passed the check
         # above with the same version makes this update match no row.
         await claim_version(s, cadre, old_version)
-        s.add(CadreChange(cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act, kind="updated", changes=history))
+        s.add(
+            CadreChange(
+                cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act, kind="updated", changes=history
+            )
+        )
         uow.record(events.cadre_updated(cadre, changed))
         await uow.commit()
         return cadre_public(r, cadre, unit.name)
@@ -392,8 +497,10 @@ async def claim_version(s: AsyncSession, cadre: Cadre, old_version: int) -> None
     """Compare-and-set on the version column: of concurrent writers holding the same
     version, exactly one matches the row; the others get 412 and lose nothing."""
     result = await s.execute(
-        update(Cadre).where(Cadre.id == cadre.id, Cadre.version == old_version)
-        .values(version=old_version + 1).execution_options(synchronize_session=False)
+        update(Cadre)
+        .where(Cadre.id == cadre.id, Cadre.version == old_version)
+        .values(version=old_version + 1)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise PreconditionFailed("the cadre was changed concurrently; fetch it again")
@@ -401,14 +508,18 @@ async def claim_version(s: AsyncSession, cadre: Cadre, old_version: int) -> None
     cadre.updated_at = dt.datetime.now(dt.UTC)
 
 
-async def move_cadre(r: Roster, principal: Principal, cadre_id: str, if_match: int | None, data: dict[str, Any]) -> dict[str, Any]:
+async def move_cadre(
+    r: Roster, principal: Principal, cadre_id: str, if_match: int | None, data: dict[str, Any]
+) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        cadre, unit = await _visible_cadre(s, principal, cadre_id)
+        cadre, _unit_row = await _visible_cadre(s, principal, cadre_id)
         if cadre.status == "left":
             raise Conflict("this cadre has left the roster")
         if if_match is not None and cadre.version != if_match:
-            raise PreconditionFailed(f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version)
+            raise PreconditionFailed(
+                f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version
+            )
         target = await _unit(s, data["unit_id"])
         _require_in_scope(target, await scope_paths(s, principal), "target unit")
         if target.id == cadre.unit_id and data.get("post_title") in (None, cadre.post_title):
@@ -418,9 +529,20 @@ async def move_cadre(r: Roster, principal: Principal, cadre_id: str, if_match: i
         cadre.unit_id = target.id
         if data.get("post_title") is not None:
             cadre.post_title = data["post_title"]
-        s.add(CadreChange(cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act, kind="moved",
-                          changes={"unit_id": [old_unit, target.id], "post_title": [old_post, cadre.post_title],
-                                   "effective_on": data["effective_on"].isoformat()}, reason=data["reason"]))
+        s.add(
+            CadreChange(
+                cadre_id=cadre.id,
+                actor=principal.sub,
+                acting_client=principal.act,
+                kind="moved",
+                changes={
+                    "unit_id": [old_unit, target.id],
+                    "post_title": [old_post, cadre.post_title],
+                    "effective_on": data["effective_on"].isoformat(),
+                },
+                reason=data["reason"],
+            )
+        )
         uow.record(events.cadre_moved(cadre, old_unit, data["effective_on"], data["reason"]))
         await uow.commit()
         return cadre_public(r, cadre, target.name)
@@ -435,8 +557,16 @@ async def exit_cadre(r: Roster, principal: Principal, cadre_id: str, data: dict[
         await claim_version(s, cadre, cadre.version)
         cadre.status = "left"
         cadre.exit_kind, cadre.exit_date, cadre.exit_reason = data["kind"], data["date"], data["reason"]
-        s.add(CadreChange(cadre_id=cadre.id, actor=principal.sub, acting_client=principal.act, kind="left",
-                          changes={"kind": data["kind"], "date": data["date"].isoformat()}, reason=data["reason"]))
+        s.add(
+            CadreChange(
+                cadre_id=cadre.id,
+                actor=principal.sub,
+                acting_client=principal.act,
+                kind="left",
+                changes={"kind": data["kind"], "date": data["date"].isoformat()},
+                reason=data["reason"],
+            )
+        )
         uow.record(events.cadre_left(cadre))
         await uow.commit()
         return cadre_public(r, cadre, unit.name)
@@ -446,9 +576,22 @@ async def cadre_history(r: Roster, principal: Principal, cadre_id: str) -> list[
     async with r.uow() as uow:
         s = uow.session
         await _visible_cadre(s, principal, cadre_id)
-        rows = (await s.execute(select(CadreChange).where(CadreChange.cadre_id == cadre_id).order_by(CadreChange.id))).scalars().all()
-        return [{"at": c.at, "actor": c.actor, "acting_client": c.acting_client, "kind": c.kind,
-                 "changes": c.changes, "reason": c.reason} for c in rows]
+        rows = (
+            (await s.execute(select(CadreChange).where(CadreChange.cadre_id == cadre_id).order_by(CadreChange.id)))
+            .scalars()
+            .all()
+        )
+        return [
+            {
+                "at": c.at,
+                "actor": c.actor,
+                "acting_client": c.acting_client,
+                "kind": c.kind,
+                "changes": c.changes,
+                "reason": c.reason,
+            }
+            for c in rows
+        ]
 
 
 async def reveal_id_number(r: Roster, principal: Principal, cadre_id: str, reason: str) -> dict[str, Any]:
@@ -456,8 +599,16 @@ async def reveal_id_number(r: Roster, principal: Principal, cadre_id: str, reaso
         s = uow.session
         cadre, _ = await _visible_cadre(s, principal, cadre_id)
         value = r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
-        await record_personal_data_read(s, kit, principal, action="reveal_id_number", subject_type="cadre",
-                                        subject_ids=[cadre.id], fields=["id_number", "birth_date"], reason=reason)
+        await record_personal_data_read(
+            s,
+            kit,
+            principal,
+            action="reveal_id_number",
+            subject_type="cadre",
+            subject_ids=[cadre.id],
+            fields=["id_number", "birth_date"],
+            reason=reason,
+        )
         await uow.commit()
         return {"cadre_id": cadre.id, "id_number": value, "birth_date": cadre.birth_date}
 
@@ -486,9 +637,13 @@ async def _filtered(s: AsyncSession, principal: Principal, f: CadreFilter) -> An
         stmt = stmt.where(Unit.path.like(root.path + "%"))
     if f.status != "all":
         stmt = stmt.where(Cadre.status == f.status)
-    for col, value in ((Cadre.gender, f.gender), (Cadre.leadership_status, f.leadership_status),
-                       (Cadre.rank, f.rank), (Cadre.party_member, f.party_member),
-                       (Cadre.professional_field, f.professional_field)):
+    for col, value in (
+        (Cadre.gender, f.gender),
+        (Cadre.leadership_status, f.leadership_status),
+        (Cadre.rank, f.rank),
+        (Cadre.party_member, f.party_member),
+        (Cadre.professional_field, f.professional_field),
+    ):
         if value is not None:
             stmt = stmt.where(col == value)
     if f.name:
@@ -496,7 +651,9 @@ async def _filtered(s: AsyncSession, principal: Principal, f: CadreFilter) -> An
     return stmt
 
 
-async def list_cadres(r: Roster, principal: Principal, f: CadreFilter, *, limit: int, cursor: str | None) -> dict[str, Any]:
+async def list_cadres(
+    r: Roster, principal: Principal, f: CadreFilter, *, limit: int, cursor: str | None
+) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
         stmt = await _filtered(s, principal, f)
@@ -536,8 +693,24 @@ async def list_audit(r: Roster, *, subject_id: str | None, limit: int, cursor: s
         rows = (await uow.session.execute(stmt.order_by(audit.c.id.desc()).limit(limit + 1))).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [{k: getattr(row, k) for k in ("at", "actor", "acting_client", "role", "action", "subject_type",
-                                                  "subject_id", "fields", "reason", "request_id")} for row in rows]
+        items = [
+            {
+                k: getattr(row, k)
+                for k in (
+                    "at",
+                    "actor",
+                    "acting_client",
+                    "role",
+                    "action",
+                    "subject_type",
+                    "subject_id",
+                    "fields",
+                    "reason",
+                    "request_id",
+                )
+            }
+            for row in rows
+        ]
         return {"items": items, "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
 
 
@@ -558,4 +731,3 @@ async def snapshot(r: Roster) -> int:
             n += 1
         await uow.commit()
     return n
-

@@ -13,17 +13,38 @@ from services.roster.domain.people import age_band, age_on
 from services.roster.models import Cadre, Unit
 from services.roster.service import Roster, _unit, path_filter, scope_paths
 
-DIMENSIONS = ("age_band", "gender", "party_member", "rank", "education", "leadership_status",
-              "professional_field", "unit_kind", "region")
+DIMENSIONS = (
+    "age_band",
+    "gender",
+    "party_member",
+    "rank",
+    "education",
+    "leadership_status",
+    "professional_field",
+    "unit_kind",
+    "region",
+)
 
 
 async def structure(r: Roster, principal: Principal, *, unit_id: str | None, year: int) -> dict[str, Any]:
     """Ages are taken on 31 December of ``year``."""
     async with r.uow() as uow:
         s = uow.session
-        stmt = (select(Cadre.birth_date, Cadre.gender, Cadre.party_member, Cadre.rank, Cadre.education,
-                       Cadre.leadership_status, Cadre.professional_field, Unit.kind, Unit.region)
-                .join(Unit, Unit.id == Cadre.unit_id).where(Cadre.status == "active"))
+        stmt = (
+            select(
+                Cadre.birth_date,
+                Cadre.gender,
+                Cadre.party_member,
+                Cadre.rank,
+                Cadre.education,
+                Cadre.leadership_status,
+                Cadre.professional_field,
+                Unit.kind,
+                Unit.region,
+            )
+            .join(Unit, Unit.id == Cadre.unit_id)
+            .where(Cadre.status == "active")
+        )
         paths = await scope_paths(s, principal)
         if paths is not None:
             stmt = stmt.where(path_filter(Unit.path, paths))
@@ -45,5 +66,9 @@ async def structure(r: Roster, principal: Principal, *, unit_id: str | None, yea
             counters["professional_field"][field or "unknown"] += 1
             counters["unit_kind"][kind] += 1
             counters["region"][region or "unknown"] += 1
-        return {"year": year, "unit_id": unit_id, "total": total,
-                "by": {d: dict(sorted(c.items())) for d, c in counters.items()}}
+        return {
+            "year": year,
+            "unit_id": unit_id,
+            "total": total,
+            "by": {d: dict(sorted(c.items())) for d, c in counters.items()},
+        }

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/api/v1/roster", tags=["operations"], dependencies=[D
 
 @router.get("/audit/personal-data-reads", summary="Who read which personal data, when and why")
 async def audit_log(
-    r: RosterDep, who: Auditor,
+    r: RosterDep,
+    who: Auditor,
     subject_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

@@ -40,7 +40,9 @@ def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
         return None
     m = re.fullmatch(r'\s*(?:W/)?"v(\d{1,9})"\s*', value)
     if not m:
-        raise InvalidInput("If-Match is not an ETag of this API", errors=[{"field": "If-Match", "message": 'expected "v<version>"'}])
+        raise InvalidInput(
+            "If-Match is not an ETag of this API", errors=[{"field": "If-Match", "message": 'expected "v<version>"'}]
+        )
     return int(m.group(1))
 
 
@@ -54,11 +56,25 @@ def filters(
     professional_field: Annotated[str | None, Query(max_length=200)] = None,
     strength: Annotated[str | None, Query(max_length=50)] = None,
     status: Annotated[str, Query(pattern="^(active|left|all)$")] = "active",
-    available_in: Annotated[int | None, Query(ge=1950, le=2200, description="only cadres available that year; the excluded ones are listed with reasons")] = None,
+    available_in: Annotated[
+        int | None,
+        Query(
+            ge=1950, le=2200, description="only cadres available that year; the excluded ones are listed with reasons"
+        ),
+    ] = None,
 ) -> service.CadreFilter:
-    return service.CadreFilter(unit_id=unit_id, name=name, gender=gender, leadership_status=leadership_status,
-                               rank=rank, party_member=party_member, professional_field=professional_field,
-                               strength=strength, status=status, available_in=available_in)
+    return service.CadreFilter(
+        unit_id=unit_id,
+        name=name,
+        gender=gender,
+        leadership_status=leadership_status,
+        rank=rank,
+        party_member=party_member,
+        professional_field=professional_field,
+        strength=strength,
+        status=status,
+        available_in=available_in,
+    )
 
 
 Filters = Annotated[service.CadreFilter, Depends(filters)]
@@ -74,17 +90,25 @@ async def register(body: CadreCreate, r: RosterDep, who: Writer, response: Respo
 
 @router.get("", response_model=CadrePage, summary="List cadres (filters; unit_id means its subtree)")
 async def list_cadres(
-    r: RosterDep, who: Reader, f: Filters,
+    r: RosterDep,
+    who: Reader,
+    f: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict:
     return await service.list_cadres(r, who, f, limit=limit, cursor=cursor)
 
 
-@router.get("/export", summary="Export as XLSX in the import layout",
-            responses={200: {"content": {XLSX: {}}}}, response_class=Response)
+@router.get(
+    "/export",
+    summary="Export as XLSX in the import layout",
+    responses={200: {"content": {XLSX: {}}}},
+    response_class=Response,
+)
 async def export(
-    r: RosterDep, who: Reader, f: Filters,
+    r: RosterDep,
+    who: Reader,
+    f: Filters,
     reveal_id_numbers: bool = False,
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
 ) -> Response:
@@ -92,15 +116,20 @@ async def export(
         if who.role.value not in ("admin", "officer"):
             raise Forbidden("your role may not read full ID numbers")
         if not reason:
-            raise InvalidInput("a reason is required to export full ID numbers",
-                               errors=[{"field": "reason", "message": "required with reveal_id_numbers"}])
+            raise InvalidInput(
+                "a reason is required to export full ID numbers",
+                errors=[{"field": "reason", "message": "required with reveal_id_numbers"}],
+            )
     content = await export_cadres(r, who, f, reveal_reason=reason if reveal_id_numbers else None)
     return Response(content, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="cadres.xlsx"'})
 
 
 @router.get("/{cadre_id}", response_model=CadrePublic)
 async def get_cadre(
-    cadre_id: str, r: RosterDep, who: Reader, response: Response,
+    cadre_id: str,
+    r: RosterDep,
+    who: Reader,
+    response: Response,
     year: Annotated[int | None, Query(ge=1950, le=2200, description="add availability for this year")] = None,
 ) -> dict:
     out = await service.get_cadre(r, who, cadre_id, year)
@@ -110,7 +139,11 @@ async def get_cadre(
 
 @router.patch("/{cadre_id}", response_model=CadrePublic, summary="Change a cadre (needs If-Match)")
 async def update_cadre(
-    cadre_id: str, body: CadreUpdate, r: RosterDep, who: Writer, response: Response,
+    cadre_id: str,
+    body: CadreUpdate,
+    r: RosterDep,
+    who: Writer,
+    response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
     version = parse_if_match(if_match)
@@ -122,7 +155,11 @@ async def update_cadre(
 
 @router.post("/{cadre_id}/move", response_model=CadrePublic, summary="Move a cadre to another unit or post")
 async def move(
-    cadre_id: str, body: CadreMove, r: RosterDep, who: Writer, response: Response,
+    cadre_id: str,
+    body: CadreMove,
+    r: RosterDep,
+    who: Writer,
+    response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
     out = await service.move_cadre(r, who, cadre_id, parse_if_match(if_match, required=False), body.model_dump())
@@ -140,7 +177,10 @@ async def history(cadre_id: str, r: RosterDep, who: Reader) -> list:
     return await service.cadre_history(r, who, cadre_id)
 
 
-@router.get("/{cadre_id}/id-number", response_model=IdNumberReveal,
-            summary="The full ID number and birth date (audited; cadre office only)")
+@router.get(
+    "/{cadre_id}/id-number",
+    response_model=IdNumberReveal,
+    summary="The full ID number and birth date (audited; cadre office only)",
+)
 async def reveal(cadre_id: str, reason: Reason, r: RosterDep, who: PersonalDataReader) -> dict:
     return await service.reveal_id_number(r, who, cadre_id, reason)

@@ -17,16 +17,28 @@ router = APIRouter(prefix="/api/v1/roster/imports", tags=["imports"], dependenci
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}},
-            summary="The department's import template (Chinese headers)")
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+    summary="The department's import template (Chinese headers)",
+)
 async def get_template(who: Office) -> Response:
-    return Response(template(), media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="template.xlsx"'})
+    return Response(
+        template(), media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="template.xlsx"'}
+    )
 
 
-@router.post("", status_code=202, response_model=ImportJobPublic,
-             summary="Upload an XLSX or CSV; runs as a job (all rows or none)")
+@router.post(
+    "",
+    status_code=202,
+    response_model=ImportJobPublic,
+    summary="Upload an XLSX or CSV; runs as a job (all rows or none)",
+)
 async def start_import(
-    r: RosterDep, who: Office, response: Response,
+    r: RosterDep,
+    who: Office,
+    response: Response,
     file: Annotated[UploadFile, File(description="XLSX or CSV with the template's headers")],
     mode: Annotated[Literal["insert", "upsert"], Form()] = "insert",
     dry_run: Annotated[bool, Form()] = False,
@@ -39,12 +51,16 @@ async def start_import(
     filename = file.filename or "upload"
     try:
         columns, data = await asyncio.to_thread(
-            importing.parse_upload, filename, content, r.runtime.settings.import_max_rows  # type: ignore[attr-defined]
+            importing.parse_upload,
+            filename,
+            content,
+            r.runtime.settings.import_max_rows,  # type: ignore[attr-defined]
         )
     except importing.ImportRefused as exc:
         raise InvalidInput(str(exc), errors=[{"field": "file", **e} for e in exc.errors]) from exc
-    job = await importing.create_job(r, who, filename=filename, mode=mode, dry_run=dry_run,
-                                     create_units=create_units, rows_total=len(data))
+    job = await importing.create_job(
+        r, who, filename=filename, mode=mode, dry_run=dry_run, create_units=create_units, rows_total=len(data)
+    )
     task = asyncio.create_task(importing.run_job(r, who, job.id, columns, data), name=f"import-{job.id}")
     r.runtime.background.append(task)
     task.add_done_callback(lambda t: r.runtime.background.remove(t) if t in r.runtime.background else None)
@@ -59,6 +75,3 @@ async def get_import(job_id: str, r: RosterDep, who: Office) -> dict:
         if job is None:
             raise NotFound(f"import {job_id} does not exist")
         return job.model_dump()
-
-
-

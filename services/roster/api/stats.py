@@ -12,9 +12,12 @@ from services.roster.stats import structure
 router = APIRouter(prefix="/api/v1/roster/stats", tags=["statistics"], dependencies=[Depends(authenticate)])
 
 
-@router.get("/structure", summary="Counts by age band, gender, Party membership, rank, education, status, unit kind, region")
+@router.get(
+    "/structure", summary="Counts by age band, gender, Party membership, rank, education, status, unit kind, region"
+)
 async def structure_stats(
-    r: RosterDep, who: Reader,
+    r: RosterDep,
+    who: Reader,
     unit_id: Annotated[str | None, Query(max_length=36)] = None,
     year: Annotated[int | None, Query(ge=1950, le=2200)] = None,
 ) -> dict:

@@ -21,7 +21,8 @@ async def create_unit(body: UnitCreate, r: RosterDep, who: Office) -> dict:
 
 @router.get("", response_model=UnitPage, summary="List units (filter by parent, subtree, kind, region, name)")
 async def list_units(
-    r: RosterDep, who: Reader,
+    r: RosterDep,
+    who: Reader,
     parent_id: Annotated[str | None, Query(max_length=36)] = None,
     within: Annotated[str | None, Query(max_length=36, description="a unit id: its whole subtree")] = None,
     kind: UnitKind | None = None,
@@ -30,8 +31,9 @@ async def list_units(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict:
-    return await service.list_units(r, who, parent_id=parent_id, within=within, kind=kind, region=region,
-                                    name=name, limit=limit, cursor=cursor)
+    return await service.list_units(
+        r, who, parent_id=parent_id, within=within, kind=kind, region=region, name=name, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/{unit_id}", response_model=UnitPublic)

@@ -45,19 +45,49 @@ GENDER_IN = {"男": "male", "女": "female", "male": "male", "female": "female"}
 GENDER_OUT = {"male": "男", "female": "女"}
 YES = {"是", "Y", "y", "yes", "true", "TRUE", "1", "中共党员", "党员"}
 NO = {"否", "N", "n", "no", "false", "FALSE", "0", "群众", "非党员", ""}
-LEADERSHIP_IN = {"在职领导": "in_post", "退二线": "second_line", "非领导": "non_leading",
-                 "in_post": "in_post", "second_line": "second_line", "non_leading": "non_leading"}
+LEADERSHIP_IN = {
+    "在职领导": "in_post",
+    "退二线": "second_line",
+    "非领导": "non_leading",
+    "in_post": "in_post",
+    "second_line": "second_line",
+    "non_leading": "non_leading",
+}
 LEADERSHIP_OUT = {"in_post": "在职领导", "second_line": "退二线", "non_leading": "非领导"}
-HEALTH_IN = {"健康": "healthy", "一般": "limited", "免除": "exempt", "因病免除": "exempt",
-             "healthy": "healthy", "limited": "limited", "exempt": "exempt"}
+HEALTH_IN = {
+    "健康": "healthy",
+    "一般": "limited",
+    "免除": "exempt",
+    "因病免除": "exempt",
+    "healthy": "healthy",
+    "limited": "limited",
+    "exempt": "exempt",
+}
 HEALTH_OUT = {"healthy": "健康", "limited": "一般", "exempt": "因病免除"}
-WILLINGNESS_IN = {"愿意到镇街": "town", "愿意承担重任": "heavy_task", "愿意带教": "mentor",
-                  "town": "town", "heavy_task": "heavy_task", "mentor": "mentor"}
+WILLINGNESS_IN = {
+    "愿意到镇街": "town",
+    "愿意承担重任": "heavy_task",
+    "愿意带教": "mentor",
+    "town": "town",
+    "heavy_task": "heavy_task",
+    "mentor": "mentor",
+}
 WILLINGNESS_OUT = {"town": "愿意到镇街", "heavy_task": "愿意承担重任", "mentor": "愿意带教"}
 WILLINGNESS_FLAGS = ("town", "heavy_task", "mentor")
-UNIT_KIND_IN = {"市级": "city", "区县": "district", "市直机关": "city_organ", "区直机关": "district_organ",
-                "镇街": "town", "镇": "town", "街道": "town", "村社区": "village", "村": "village", "社区": "village",
-                "国企": "enterprise", "事业单位": "institution"}
+UNIT_KIND_IN = {
+    "市级": "city",
+    "区县": "district",
+    "市直机关": "city_organ",
+    "区直机关": "district_organ",
+    "镇街": "town",
+    "镇": "town",
+    "街道": "town",
+    "村社区": "village",
+    "村": "village",
+    "社区": "village",
+    "国企": "enterprise",
+    "事业单位": "institution",
+}
 _LIST_SPLIT = re.compile(r"[;；、,，\n]+")
 _PERIOD = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(?:至|~|to)\s*(\d{4}-\d{2}-\d{2})?\s*(?:@(.+))?$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
@@ -145,8 +175,13 @@ def parse_periods(value: Any) -> list[dict[str, Any]]:
         end = dt.date.fromisoformat(m.group(2)) if m.group(2) else None
         if end is not None and end < start:
             raise ValueError(f"period ends before it starts: {part.strip()}")
-        periods.append({"start": start.isoformat(), "end": end.isoformat() if end else None,
-                        "unit_name": (m.group(3) or "").strip() or None})
+        periods.append(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat() if end else None,
+                "unit_name": (m.group(3) or "").strip() or None,
+            }
+        )
     return periods
 
 

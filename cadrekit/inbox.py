@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, utcnow
@@ -209,7 +210,7 @@ class EventConsumer:
             consumer=self.name, event_id=str(envelope["id"]), event_type=envelope["type"], applied_at=utcnow()
         )
         async with self.sessions() as session:
-            result = await session.execute(stmt)
+            result = cast(CursorResult[Any], await session.execute(stmt))
             if result.rowcount == 0:
                 await session.rollback()
                 self.state["duplicates"] += 1
@@ -221,7 +222,15 @@ class EventConsumer:
 
     async def _dead_letter(self, message: Any, error: str, *, attempts: int) -> None:
         assert self._producer is not None
-        headers = [*list(message.headers or []), ("dlq_error", error[:2000].encode()), ("dlq_consumer", self.name.encode()), ("dlq_topic", message.topic.encode()), ("dlq_partition", str(message.partition).encode()), ("dlq_offset", str(message.offset).encode()), ("dlq_attempts", str(attempts).encode())]
+        headers = [
+            *list(message.headers or []),
+            ("dlq_error", error[:2000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_topic", message.topic.encode()),
+            ("dlq_partition", str(message.partition).encode()),
+            ("dlq_offset", str(message.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
         await self._producer.send_and_wait(
             f"{message.topic}.dlq", value=message.value, key=message.key, headers=headers
         )

@@ -17,7 +17,20 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+def _fits(value: Any, kind: type | None) -> bool:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+        return False
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:  # nor a BIGINT more
+        return False
+    return kind is None or isinstance(value, kind)
+
+
+def decode_cursor(cursor: str | None, arity: int, types: tuple[type, ...] | None = None) -> list[Any] | None:
+    """The values of a cursor made by ``encode_cursor``. A cursor that is not one of ours
+    (wrong shape, or values not of ``types``, one type per value) is a 422, never a query
+    with garbage parameters."""
     if not cursor:
         return None
     try:
@@ -27,6 +40,12 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raise InvalidInput(
             "cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}]
         ) from exc
-    if not isinstance(values, list) or len(values) != arity:
+    kinds = types if types is not None else (None,) * arity
+    if (
+        not isinstance(values, list)
+        or len(values) != arity
+        or len(kinds) != arity
+        or not all(_fits(v, k) for v, k in zip(values, kinds, strict=True))
+    ):
         raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}])
     return values

@@ -112,6 +112,18 @@ _ZH_MESSAGES = {
 }
 
 
+async def reject_nul_in_url(request: Request) -> None:
+    """A NUL in a path or query parameter is bad input, answered 422 before it reaches a
+    query: PostgreSQL text cannot hold NUL and the driver would fail with a 500."""
+    bad = [("query", k) for k, v in request.query_params.multi_items() if "\x00" in k or "\x00" in v]
+    bad += [("path", k) for k, v in request.path_params.items() if isinstance(v, str) and "\x00" in v]
+    if bad:
+        raise InvalidInput(
+            "parameters must not contain NUL characters",
+            errors=[{"field": k, "in": where, "message": "contains a NUL character"} for where, k in bad],
+        )
+
+
 def wants_chinese(request: Request) -> bool:
     lang = request.headers.get("accept-language", "").lower()
     return lang.startswith("zh")

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from cadrekit.auth import Role
 from cadrekit.problems import Conflict, InvalidInput
@@ -80,7 +81,7 @@ async def authenticate_client(runtime: ServiceRuntime, client_id: str, secret: s
 
 async def list_clients(runtime: ServiceRuntime) -> list[dict[str, Any]]:
     async with runtime.uow() as uow:
-        rows = (await uow.session.execute(select(ApiClient).order_by(ApiClient.created_at))).scalars().all()
+        rows = (await uow.session.execute(select(ApiClient).order_by(col(ApiClient.created_at)))).scalars().all()
         return [client_public(c) for c in rows]
 
 

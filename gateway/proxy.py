@@ -50,7 +50,7 @@ async def forward(client: httpx.AsyncClient, request: Request, base_url: str, se
     upstream_request = client.build_request(
         request.method,
         url,
-        params=request.query_params.multi_items(),
+        params=tuple(request.query_params.multi_items()),
         headers=headers,
         content=body,
         timeout=httpx.Timeout(timeout),

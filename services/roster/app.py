@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy import update
+from sqlmodel import col
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
@@ -35,7 +36,7 @@ def create_app(
         async with rt.engine.begin() as conn:
             await conn.execute(
                 update(ImportJob)
-                .where(ImportJob.status.in_(("queued", "running")))
+                .where(col(ImportJob.status).in_(("queued", "running")))
                 .values(status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written")
             )
 

@@ -68,7 +68,8 @@ async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reve
                 principal,
                 action="export_id_numbers",
                 subject_type="cadre",
-                subject_ids=[c.id for c, _ in rows],
+                # only the cadres in the file: the strength filter runs after the query
+                subject_ids=[c.id for c, _ in rows if not f.strength or f.strength in (c.strengths or [])],
                 fields=["id_number", "birth_date"],
                 reason=reveal_reason,
             )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
@@ -20,7 +22,7 @@ from cadrekit.events import dumps, envelope
 from services.roster import events
 from services.roster.domain import sheet
 from services.roster.domain.people import Period, grassroots_years
-from services.roster.models import Cadre, CadreChange, ImportJob, Unit, kit, new_id
+from services.roster.models import Cadre, CadreChange, ImportJob, Unit, UnitChange, kit, new_id
 from services.roster.service import TRACKED, Roster, _iso, today
 from services.roster.spreadsheets import UnreadableSheet, read_rows
 
@@ -81,7 +83,7 @@ async def create_job(
 
 async def _progress(r: Roster, job_id: str, **values: Any) -> None:
     async with r.runtime.engine.begin() as conn:
-        await conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+        await conn.execute(update(ImportJob).where(col(ImportJob.id) == job_id).values(**values))
 
 
 async def run_job(r: Roster, principal: Principal, job_id: str, columns: dict[int, str], data: list[list[Any]]) -> None:
@@ -117,7 +119,7 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
     # 2. duplicates inside the file
     seen: dict[str, int] = {}
     for res in records:
-        idn = res.record["id_number"]  # type: ignore[index]
+        idn = _record(res)["id_number"]
         if idn in seen:
             errors.append({"row": res.row, "column": "身份证号", "message": f"same ID number as row {seen[idn]}"})
         else:
@@ -146,18 +148,31 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
             rec["unit_id"] = unit.id
 
         # 4. ID numbers already on the roster
-        index_of = {res.row: r.sealer.index(res.record["id_number"]) for res in records}  # type: ignore[index]
+        index_of = {res.row: r.sealer.index(_record(res)["id_number"]) for res in records}
         existing: dict[str, Cadre] = {}
         all_indexes = list(index_of.values())
         for i in range(0, len(all_indexes), 5000):
             chunk = all_indexes[i : i + 5000]
-            for cadre in (await s.execute(select(Cadre).where(Cadre.id_number_index.in_(chunk)))).scalars():
-                existing[cadre.id_number_index] = cadre
+            for found in (await s.execute(select(Cadre).where(col(Cadre.id_number_index).in_(chunk)))).scalars():
+                existing[found.id_number_index] = found
         if mode == "insert":
             for res in records:
                 if index_of[res.row] in existing:
                     errors.append(
                         {"row": res.row, "column": "身份证号", "message": "already on the roster (use mode=upsert)"}
+                    )
+        else:
+            # As through the API: a cadre who left can no longer be changed.
+            for res in records:
+                gone = existing.get(index_of[res.row])
+                rec = _record(res)
+                if gone is not None and gone.status == "left" and "unit_id" in rec and _would_change(r, gone, rec):
+                    errors.append(
+                        {
+                            "row": res.row,
+                            "column": "身份证号",
+                            "message": "this cadre has left the roster and can no longer be changed",
+                        }
                     )
 
         if errors:
@@ -174,6 +189,9 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
             return
         if dry_run:
             inserted = sum(1 for res in records if index_of[res.row] not in existing)
+            # End this transaction first: on SQLite it holds the write lock that the
+            # progress update (another connection) would wait for until it times out.
+            await uow.rollback()
             await _progress(
                 r,
                 job_id,
@@ -191,23 +209,38 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
             uow.record(events.unit_created(unit))
         if new_units:
             await s.flush()
+            for unit in new_units:  # the same history a unit created through the API gets
+                s.add(
+                    UnitChange(
+                        unit_id=unit.id,
+                        actor=principal.sub,
+                        acting_client=principal.act,
+                        kind="created",
+                        changes={
+                            "name": unit.name,
+                            "kind": unit.kind,
+                            "parent_id": unit.parent_id,
+                            "import_job": job_id,
+                        },
+                    )
+                )
         new_rows = [res for res in records if index_of[res.row] not in existing]
         updated = unchanged = 0
         for res in records:
             cadre = existing.get(index_of[res.row])
             if cadre is None:
                 continue
-            if _apply_update(r, uow, principal, cadre, res.record):  # type: ignore[arg-type]
+            if _apply_update(r, uow, principal, cadre, _record(res)):
                 updated += 1
             else:
                 unchanged += 1
         await uow.flush_events()
         await bulk_insert(
-            r, uow, principal, job_id, [res.record for res in new_rows], [index_of[res.row] for res in new_rows]
-        )  # type: ignore[misc]
+            r, uow, principal, job_id, [_record(res) for res in new_rows], [index_of[res.row] for res in new_rows]
+        )
         await s.execute(
             update(ImportJob)
-            .where(ImportJob.id == job_id)
+            .where(col(ImportJob.id) == job_id)
             .values(
                 status="succeeded",
                 finished_at=utcnow(),
@@ -218,6 +251,12 @@ async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, 
             )
         )
         await uow.commit()
+
+
+def _record(res: sheet.RowResult) -> dict[str, Any]:
+    """The record of a row that passed validation (only those reach the write steps)."""
+    assert res.record is not None
+    return res.record
 
 
 def _validate_all(columns: dict[int, str], data: list[list[Any]]) -> list[sheet.RowResult]:
@@ -234,7 +273,7 @@ def _validate_all(columns: dict[int, str], data: list[list[Any]]) -> list[sheet.
 class UnitResolver:
     """Units by name (unique names) or by path ``区/镇/村``; creates missing ones when asked."""
 
-    def __init__(self, units: list[Unit]) -> None:
+    def __init__(self, units: Sequence[Unit]) -> None:
         self.by_id = {u.id: u for u in units}
         self.by_name: dict[str, list[Unit]] = {}
         for u in units:
@@ -312,6 +351,14 @@ def _record_fields(r: Roster, rec: dict[str, Any]) -> dict[str, Any]:
         "retirement_date_override": rec["retirement_date"],
         "retirement_date": retirement,
     }
+
+
+def _would_change(r: Roster, cadre: Cadre, rec: dict[str, Any]) -> bool:
+    """Whether ``_apply_update`` would change the cadre (without changing it)."""
+    fields = _record_fields(r, rec)
+    return cadre.unit_id != fields["unit_id"] or any(
+        getattr(cadre, key) != fields[key] for key in (*TRACKED, "retirement_date_override")
+    )
 
 
 def _apply_update(r: Roster, uow: Any, principal: Principal, cadre: Cadre, rec: dict[str, Any]) -> bool:

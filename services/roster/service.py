@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
@@ -55,7 +57,7 @@ async def scope_paths(session: AsyncSession, principal: Principal) -> list[str] 
     """The unit paths a principal may see; None means the whole tree."""
     if principal.unit_scope is None:
         return None
-    rows = (await session.execute(select(Unit.path).where(Unit.id.in_(principal.unit_scope)))).scalars().all()
+    rows = (await session.execute(select(col(Unit.path)).where(col(Unit.id).in_(principal.unit_scope)))).scalars().all()
     return list(rows)
 
 
@@ -149,17 +151,17 @@ async def list_units(
         if paths is not None:
             stmt = stmt.where(path_filter(Unit.path, paths))
         if parent_id:
-            stmt = stmt.where(Unit.parent_id == parent_id)
+            stmt = stmt.where(col(Unit.parent_id) == parent_id)
         if within:
             root = await _unit(s, within, "within")
-            stmt = stmt.where(Unit.path.like(root.path + "%"))
+            stmt = stmt.where(col(Unit.path).like(root.path + "%"))
         if kind:
-            stmt = stmt.where(Unit.kind == kind)
+            stmt = stmt.where(col(Unit.kind) == kind)
         if region:
-            stmt = stmt.where(Unit.region == region)
+            stmt = stmt.where(col(Unit.region) == region)
         if name:
-            stmt = stmt.where(Unit.name.contains(name))
-        after = decode_cursor(cursor, 1)
+            stmt = stmt.where(col(Unit.name).contains(name, autoescape=True))
+        after = decode_cursor(cursor, 1, (str,))
         if after:
             stmt = stmt.where(Unit.path > after[0])
         rows = (await s.execute(stmt.order_by(Unit.path).limit(limit + 1))).scalars().all()
@@ -209,7 +211,7 @@ async def move_unit(
             raise field_error("parent_id", str(exc)) from exc
         old_path = unit.path
         new_path = child_path(new_parent.path if new_parent else None, unit.id)
-        descendants = (await s.execute(select(Unit).where(Unit.path.like(old_path + "%")))).scalars().all()
+        descendants = (await s.execute(select(Unit).where(col(Unit.path).like(old_path + "%")))).scalars().all()
         for d in descendants:
             d.path = rebase(d.path, old_path, new_path)
         old_parent = unit.parent_id
@@ -240,7 +242,7 @@ async def unit_history(r: Roster, principal: Principal, unit_id: str) -> list[di
         if not in_scope(unit.path, await scope_paths(s, principal)):
             raise UnitNotFound(f"unit {unit_id} does not exist")
         rows = (
-            (await s.execute(select(UnitChange).where(UnitChange.unit_id == unit_id).order_by(UnitChange.id)))
+            (await s.execute(select(UnitChange).where(col(UnitChange.unit_id) == unit_id).order_by(col(UnitChange.id))))
             .scalars()
             .all()
         )
@@ -343,9 +345,9 @@ def seal_into(r: Roster, cadre: Cadre, id_number: str) -> None:
 
 
 async def _duplicate_id(s: AsyncSession, index: str, except_id: str | None = None) -> bool:
-    stmt = select(Cadre.id).where(Cadre.id_number_index == index)
+    stmt = select(col(Cadre.id)).where(col(Cadre.id_number_index) == index)
     if except_id:
-        stmt = stmt.where(Cadre.id != except_id)
+        stmt = stmt.where(col(Cadre.id) != except_id)
     return (await s.execute(stmt)).first() is not None
 
 
@@ -395,7 +397,7 @@ async def register_cadre(r: Roster, principal: Principal, data: dict[str, Any]) 
 
 async def _visible_cadre(s: AsyncSession, principal: Principal, cadre_id: str) -> tuple[Cadre, Unit]:
     row = (
-        await s.execute(select(Cadre, Unit).join(Unit, Unit.id == Cadre.unit_id).where(Cadre.id == cadre_id))
+        await s.execute(select(Cadre, Unit).join(Unit, col(Unit.id) == Cadre.unit_id).where(col(Cadre.id) == cadre_id))
     ).first()
     if row is None:
         raise CadreNotFound(f"cadre {cadre_id} does not exist")
@@ -496,11 +498,14 @@ async def update_cadre(
 async def claim_version(s: AsyncSession, cadre: Cadre, old_version: int) -> None:
     """Compare-and-set on the version column: of concurrent writers holding the same
     version, exactly one matches the row; the others get 412 and lose nothing."""
-    result = await s.execute(
-        update(Cadre)
-        .where(Cadre.id == cadre.id, Cadre.version == old_version)
-        .values(version=old_version + 1)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        await s.execute(
+            update(Cadre)
+            .where(col(Cadre.id) == cadre.id, col(Cadre.version) == old_version)
+            .values(version=old_version + 1)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         raise PreconditionFailed("the cadre was changed concurrently; fetch it again")
@@ -577,7 +582,11 @@ async def cadre_history(r: Roster, principal: Principal, cadre_id: str) -> list[
         s = uow.session
         await _visible_cadre(s, principal, cadre_id)
         rows = (
-            (await s.execute(select(CadreChange).where(CadreChange.cadre_id == cadre_id).order_by(CadreChange.id)))
+            (
+                await s.execute(
+                    select(CadreChange).where(col(CadreChange.cadre_id) == cadre_id).order_by(col(CadreChange.id))
+                )
+            )
             .scalars()
             .all()
         )
@@ -628,26 +637,26 @@ class CadreFilter:
 
 
 async def _filtered(s: AsyncSession, principal: Principal, f: CadreFilter) -> Any:
-    stmt = select(Cadre, Unit.name).join(Unit, Unit.id == Cadre.unit_id)
+    stmt = select(Cadre, col(Unit.name)).join(Unit, col(Unit.id) == Cadre.unit_id)
     paths = await scope_paths(s, principal)
     if paths is not None:
         stmt = stmt.where(path_filter(Unit.path, paths))
     if f.unit_id:
         root = await _unit(s, f.unit_id)
-        stmt = stmt.where(Unit.path.like(root.path + "%"))
+        stmt = stmt.where(col(Unit.path).like(root.path + "%"))
     if f.status != "all":
-        stmt = stmt.where(Cadre.status == f.status)
-    for col, value in (
-        (Cadre.gender, f.gender),
-        (Cadre.leadership_status, f.leadership_status),
-        (Cadre.rank, f.rank),
-        (Cadre.party_member, f.party_member),
-        (Cadre.professional_field, f.professional_field),
+        stmt = stmt.where(col(Cadre.status) == f.status)
+    for column, value in (
+        (col(Cadre.gender), f.gender),
+        (col(Cadre.leadership_status), f.leadership_status),
+        (col(Cadre.rank), f.rank),
+        (col(Cadre.party_member), f.party_member),
+        (col(Cadre.professional_field), f.professional_field),
     ):
         if value is not None:
-            stmt = stmt.where(col == value)
+            stmt = stmt.where(column == value)
     if f.name:
-        stmt = stmt.where(Cadre.name.contains(f.name))
+        stmt = stmt.where(col(Cadre.name).contains(f.name, autoescape=True))
     return stmt
 
 
@@ -660,20 +669,33 @@ async def list_cadres(
         excluded: list[dict[str, Any]] | None = None
         if f.available_in is not None:
             y = f.available_in
-            unavailable = or_(Cadre.retirement_date < dt.date(y + 1, 1, 1), Cadre.health == "exempt")
+            unavailable = or_(col(Cadre.retirement_date) < dt.date(y + 1, 1, 1), col(Cadre.health) == "exempt")
             if cursor is None:
                 ex_rows = (await s.execute(stmt.where(unavailable).order_by(Cadre.name, Cadre.id))).all()
                 excluded = []
                 for cadre, _ in ex_rows:
+                    if f.strength and f.strength not in (cadre.strengths or []):
+                        continue  # filtered like the items
                     a = availability_of(cadre, y)
                     excluded.append({"cadre_id": cadre.id, "name": cadre.name, "status": a.status, "reason": a.reason})
             stmt = stmt.where(~unavailable)
-        after = decode_cursor(cursor, 2)
+        after = decode_cursor(cursor, 2, (str, str))
         if after:
             stmt = stmt.where(or_(Cadre.name > after[0], and_(Cadre.name == after[0], Cadre.id > after[1])))
-        rows = (await s.execute(stmt.order_by(Cadre.name, Cadre.id).limit(limit + 1))).all()
+        ordered = stmt.order_by(Cadre.name, Cadre.id)
         if f.strength:
-            rows = [row for row in rows if f.strength in (row[0].strengths or [])]
+            # Strengths are a JSON list matched here, not in SQL: read on until the page is
+            # full, or a page could come back empty (and without a cursor) before the matches.
+            rows: list[Any] = []
+            result = await s.stream(ordered.execution_options(yield_per=500))
+            async for row in result:
+                if f.strength in (row[0].strengths or []):
+                    rows.append(row)
+                    if len(rows) > limit:
+                        break
+            await result.close()
+        else:
+            rows = list((await s.execute(ordered.limit(limit + 1))).all())
         more = len(rows) > limit
         rows = rows[:limit]
         items = [cadre_public(r, c, unit_name, f.available_in) for c, unit_name in rows]
@@ -687,7 +709,7 @@ async def list_audit(r: Roster, *, subject_id: str | None, limit: int, cursor: s
         stmt = select(audit)
         if subject_id:
             stmt = stmt.where(audit.c.subject_id == subject_id)
-        after = decode_cursor(cursor, 1)
+        after = decode_cursor(cursor, 1, (int,))
         if after:
             stmt = stmt.where(audit.c.id < after[0])
         rows = (await uow.session.execute(stmt.order_by(audit.c.id.desc()).limit(limit + 1))).all()
@@ -726,7 +748,7 @@ async def snapshot(r: Roster) -> int:
         for unit in (await s.execute(select(Unit).order_by(Unit.path))).scalars():
             uow.record(events.unit_created(unit, snapshot=True))
             n += 1
-        for cadre in (await s.execute(select(Cadre).order_by(Cadre.created_at, Cadre.id))).scalars():
+        for cadre in (await s.execute(select(Cadre).order_by(col(Cadre.created_at), col(Cadre.id)))).scalars():
             uow.record(events.cadre_registered(cadre, snapshot=True))
             n += 1
         await uow.commit()

@@ -95,7 +95,7 @@ def template() -> bytes:
             "张三",
             "男",
             "1975-03-08",
-            "330482197503081234",
+            "330482197503081231",  # a valid GB 11643 checksum: the example imports as it stands
             "市委组织部",
             "科长",
             "正科",

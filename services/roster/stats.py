@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cadrekit.auth import Principal
 from services.roster.domain.people import age_band, age_on
@@ -32,25 +33,25 @@ async def structure(r: Roster, principal: Principal, *, unit_id: str | None, yea
         s = uow.session
         stmt = (
             select(
-                Cadre.birth_date,
-                Cadre.gender,
-                Cadre.party_member,
-                Cadre.rank,
-                Cadre.education,
-                Cadre.leadership_status,
-                Cadre.professional_field,
-                Unit.kind,
-                Unit.region,
+                col(Cadre.birth_date),
+                col(Cadre.gender),
+                col(Cadre.party_member),
+                col(Cadre.rank),
+                col(Cadre.education),
+                col(Cadre.leadership_status),
+                col(Cadre.professional_field),
+                col(Unit.kind),
+                col(Unit.region),
             )
-            .join(Unit, Unit.id == Cadre.unit_id)
-            .where(Cadre.status == "active")
+            .join(Unit, col(Unit.id) == Cadre.unit_id)
+            .where(col(Cadre.status) == "active")
         )
         paths = await scope_paths(s, principal)
         if paths is not None:
             stmt = stmt.where(path_filter(Unit.path, paths))
         if unit_id:
             root = await _unit(s, unit_id)
-            stmt = stmt.where(Unit.path.like(root.path + "%"))
+            stmt = stmt.where(col(Unit.path).like(root.path + "%"))
         counters = {d: Counter[str]() for d in DIMENSIONS}
         on = dt.date(year, 12, 31)
         total = 0

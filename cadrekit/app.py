@@ -82,6 +82,7 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
         ["consumer"],
         registry=metrics.registry,
     )
+    consumer_lag = Gauge("consumer_lag_messages", "Messages not yet applied", ["consumer"], registry=metrics.registry)
     consumer_dlq = Gauge(
         "consumer_dead_lettered_total", "Events sent to a DLQ", ["consumer"], registry=metrics.registry
     )
@@ -109,6 +110,8 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
             if c.state["last_fetch_age_s"] is not None:
                 consumer_age.labels(c.name).set(c.state["last_fetch_age_s"])
             consumer_dlq.labels(c.name).set(c.state["dead_lettered"])
+            if c.state.get("lag") is not None:
+                consumer_lag.labels(c.name).set(c.state["lag"])
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

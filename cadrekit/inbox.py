@@ -79,6 +79,7 @@ class EventConsumer:
             "last_fetch_age_s": None,
             "last_error": None,
             "restarts": 0,
+            "lag": None,
         }
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -86,6 +87,7 @@ class EventConsumer:
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._last_fetch = 0.0
+        self._positions: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         if not self.settings.kafka_enabled or self._task is not None:
@@ -170,6 +172,8 @@ class EventConsumer:
                             break
                         await self._process(message)
                         await self._consumer.commit({tp: message.offset + 1})
+                        self._positions[tp] = message.offset + 1
+                self._record_lag()
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -179,6 +183,18 @@ class EventConsumer:
                 await self._close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    def _record_lag(self) -> None:
+        """Messages on the broker not yet applied, summed over assigned partitions."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        lag = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is not None and tp in self._positions:
+                lag += max(0, high - self._positions[tp])
+        self.state["lag"] = lag
 
     async def _process(self, message: Any) -> None:
         error: str | None = None

@@ -25,6 +25,8 @@ from cadrekit.settings import BaseServiceSettings
 
 log = logging.getLogger("cadrekit.outbox")
 
+PURGE_EVERY_SECONDS = 3600.0
+
 
 class OutboxRelay:
     def __init__(self, settings: BaseServiceSettings, engine: AsyncEngine, kit: KitTables) -> None:
@@ -47,6 +49,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._lock_conn: AsyncConnection | None = None
         self._last_check = 0.0
+        self._last_purge = 0.0
 
     # life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -91,6 +94,7 @@ class OutboxRelay:
                 await self._connect()
                 await self._check_broker_reset()
                 sent = await self.publish_batch()
+                await self._purge_now_and_then()
                 backoff = 0.2
                 if sent == 0:
                     await self._sleep(self.settings.outbox_poll_seconds)
@@ -209,6 +213,15 @@ class OutboxRelay:
             result = await conn.execute(stmt.values(published_at=None))
         self.wake()
         return result.rowcount or 0
+
+    async def _purge_now_and_then(self) -> None:
+        """Sent rows are kept for the retention period (for re-publishing), then dropped."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_purge >= PURGE_EVERY_SECONDS:
+            self._last_purge = now
+            n = await self.purge_sent()
+            if n:
+                log.info("purged sent outbox rows past retention", extra={"rows": n})
 
     async def purge_sent(self) -> int:
         ob = self.kit.outbox

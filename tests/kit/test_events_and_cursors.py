@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from cadrekit import context
+from cadrekit.events import BadEnvelope, Event, dumps, envelope, parse
+from cadrekit.pagination import decode_cursor, encode_cursor
+from cadrekit.problems import InvalidInput
+
+
+def test_envelope_is_cloudevents_1_0_with_correlation_and_string_decimals() -> None:
+    token = context.correlation_id.set("req-abc")
+    try:
+        env = envelope("scoring", Event("scoring.score.changed", "cadre/1", "1", {"total": Decimal("1.20")}))
+    finally:
+        context.correlation_id.reset(token)
+    assert env["specversion"] == "1.0" and env["source"] == "scoring" and env["correlationid"] == "req-abc"
+    uuid.UUID(env["id"])
+    assert env["time"].endswith("Z")
+    assert parse(dumps(env))["data"] == {"total": "1.20"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[1]",
+        b'{"specversion": "1.0"}',
+        b'{"specversion":"0.3","id":"x","source":"s","type":"t","data":{}}',
+    ],
+)
+def test_parse_refuses_what_is_not_a_cloudevent(raw: bytes) -> None:
+    with pytest.raises(BadEnvelope):
+        parse(raw)
+
+
+def test_cursor_round_trip_and_tampered_cursor_is_a_field_error() -> None:
+    assert decode_cursor(encode_cursor(["张三", "id-1"]), 2) == ["张三", "id-1"]
+    with pytest.raises(InvalidInput) as err:
+        decode_cursor("%%%not-base64", 2)
+    assert err.value.errors and err.value.errors[0]["field"] == "cursor"
+    with pytest.raises(InvalidInput):
+        decode_cursor(encode_cursor(["only-one"]), 2)

@@ -71,3 +71,25 @@ def run_env(target_metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run_async())
+
+
+def create_kit_tables() -> None:
+    """For a service's first migration: the kit tables (outbox, inbox, idempotency keys,
+    personal-data audit), defined once in cadrekit.db and identical in every service."""
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION, define_kit_tables
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_kit_tables(metadata)
+    metadata.create_all(op.get_bind())
+
+
+def drop_kit_tables() -> None:
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION, define_kit_tables
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_kit_tables(metadata)
+    metadata.drop_all(op.get_bind())

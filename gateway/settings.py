@@ -27,6 +27,8 @@ class GatewaySettings(BaseServiceSettings):
     secondment_url: str = "http://127.0.0.1:8104"
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     upload_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Spreadsheet uploads pass through: as large as the roster accepts.
+    max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=1024)
 
     def upstreams(self) -> dict[str, str]:
         return {

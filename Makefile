@@ -42,7 +42,7 @@ bench: install
 	$(BIN)/python bench/roster_import.py
 
 soak: install
-	$(BIN)/pytest -q -m soak --run-soak
+	$(BIN)/pytest -q -s -m soak --run-soak
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

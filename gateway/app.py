@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
-from cadrekit.auth import StaticKeySource
+from cadrekit.auth import Principal, StaticKeySource, TokenVerifier
+from cadrekit.problems import Unauthorized
 from cadrekit.runtime import ServiceRuntime
 from gateway import clients, keys
 from gateway.api import auth, routes
@@ -41,4 +42,20 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         configure_logs=configure_logs,
     )
     app.state.keyring = ring
+    app.state.verifier = ActiveClientVerifier(runtime, app.state.verifier)
     return app
+
+
+class ActiveClientVerifier(TokenVerifier):
+    """The gateway also asks its own client table: a disabled client's tokens stop working
+    at their next use, not at their expiry."""
+
+    def __init__(self, runtime: ServiceRuntime, inner: TokenVerifier) -> None:
+        super().__init__(inner.keys, issuer=inner.issuer, audience=inner.audience, leeway=inner.leeway)
+        self.runtime = runtime
+
+    async def verify(self, token: str) -> Principal:
+        principal = await super().verify(token)
+        if not await clients.is_active(self.runtime, principal.act or principal.client_id):
+            raise Unauthorized("this client is disabled")
+        return principal

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from cadrekit.auth import Role
-from cadrekit.problems import Conflict, InvalidInput
+from cadrekit.db import utcnow
+from cadrekit.problems import Conflict, InvalidInput, NotFound
 from cadrekit.runtime import ServiceRuntime
 from gateway.models import ApiClient
 from gateway.secrets_hash import hash_secret, new_secret, verify_secret
@@ -77,6 +78,33 @@ async def authenticate_client(runtime: ServiceRuntime, client_id: str, secret: s
     if client is None or not ok or client.disabled:
         return None
     return client
+
+
+async def set_disabled(runtime: ServiceRuntime, client_id: str, disabled: bool) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        client = await uow.session.get(ApiClient, client_id)
+        if client is None:
+            raise NotFound(f"client {client_id} does not exist")
+        client.disabled = disabled
+        client.updated_at = utcnow()
+        await uow.commit()
+        return client_public(client)
+
+
+async def rotate_secret(runtime: ServiceRuntime, client_id: str) -> dict[str, Any]:
+    """A new secret, shown once; the old one stops working at once (tokens already issued
+    run to their expiry)."""
+    secret = new_secret()
+    async with runtime.uow() as uow:
+        client = await uow.session.get(ApiClient, client_id)
+        if client is None:
+            raise NotFound(f"client {client_id} does not exist")
+        client.secret_hash = hash_secret(secret)
+        client.updated_at = utcnow()
+        await uow.commit()
+        out = client_public(client)
+    out["client_secret"] = secret
+    return out
 
 
 async def list_clients(runtime: ServiceRuntime) -> list[dict[str, Any]]:

@@ -57,6 +57,10 @@ async def forward(client: httpx.AsyncClient, request: Request, base_url: str, se
     )
     try:
         upstream = await client.send(upstream_request, stream=True)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        # Not listening, or not accepting: the service is down (aiohttp reports a refused
+        # connection as a connect timeout).
+        raise ServiceUnavailable(f"the {service} service is not reachable", headers={"Retry-After": "5"}) from exc
     except httpx.TimeoutException as exc:
         raise GatewayTimeout(f"the {service} service did not answer within {timeout:g} s") from exc
     except httpx.TransportError as exc:

@@ -91,3 +91,26 @@ async def create_client(body: ClientCreate, request: Request, who: Admin) -> dic
 @router.get("/api/v1/auth/clients", dependencies=[Depends(authenticate)], summary="List API clients")
 async def list_clients(request: Request, who: Admin) -> dict[str, Any]:
     return {"items": await clients.list_clients(request.app.state.runtime), "next_cursor": None}
+
+
+class ClientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disabled: bool
+
+
+@router.patch(
+    "/api/v1/auth/clients/{client_id}",
+    dependencies=[Depends(authenticate)],
+    summary="Disable or enable a client (its tokens stop working at their next use)",
+)
+async def update_client(client_id: str, body: ClientUpdate, request: Request, who: Admin) -> dict[str, Any]:
+    return await clients.set_disabled(request.app.state.runtime, client_id, body.disabled)
+
+
+@router.post(
+    "/api/v1/auth/clients/{client_id}/rotate-secret",
+    dependencies=[Depends(authenticate)],
+    summary="Issue a new secret (shown once); the old one stops working",
+)
+async def rotate_secret(client_id: str, request: Request, who: Admin) -> dict[str, Any]:
+    return await clients.rotate_secret(request.app.state.runtime, client_id)

@@ -6,6 +6,7 @@ rules, the five dimensions — and never the ID number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from cadrekit.events import Event
@@ -46,9 +47,15 @@ def _plain(value: Any) -> Any:
 
 
 def cadre_state(cadre: Cadre) -> dict[str, Any]:
-    data = {f: _plain(getattr(cadre, f)) for f in PUBLISHED_CADRE_FIELDS}
-    data["cadre_id"] = cadre.id
-    data["version"] = cadre.version
+    return cadre_data(cadre.id, cadre.version, (_plain(getattr(cadre, f)) for f in PUBLISHED_CADRE_FIELDS))
+
+
+def cadre_data(cadre_id: str, version: int, published: Iterable[Any]) -> dict[str, Any]:
+    """A cadre event's state from the values of PUBLISHED_CADRE_FIELDS, in that order and
+    already plain (dates as ISO text): bulk imports build it without a Cadre object."""
+    data = dict(zip(PUBLISHED_CADRE_FIELDS, published, strict=True))
+    data["cadre_id"] = cadre_id
+    data["version"] = version
     return data
 
 

@@ -1,35 +1,57 @@
 """Bulk import as a job: parse, validate every row, then write all rows or none.
 
-One bad row means nothing is written and the report names every bad row. On PostgreSQL
-the rows, their history and their outbox events go in by COPY inside one transaction.
+One bad row means nothing is written and the report names every bad row.
+
+The job streams: the parsed sheet (held in calamine's native memory) becomes Python values
+a chunk of rows at a time; each chunk is validated, checked against the file and the
+roster, turned into table rows and written. On PostgreSQL the cadres, their history rows
+and their outbox events go in by COPY, all in one transaction, and the server ingests
+chunk k while Python prepares chunk k+1. So neither the raw sheet nor all prepared rows are
+ever held in Python at once. All or nothing: chunks are written only while every row so
+far has passed; after the first bad row the rest is still checked, for the report, and the
+transaction is rolled back.
+
+The Python work runs on the event loop in slices, not on a worker thread: a thread fought
+the loop for the GIL, and each time the loop gave it up to send COPY data it waited up to
+the 5 ms switch interval to get it back while the server ran dry. Between slices the COPY
+in flight sends more data, and other requests are answered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import contextlib
+import gc
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.events import dumps, envelope
+from cadrekit.events import Event, dumps, envelope
+from cadrekit.uow import UnitOfWork
 from services.roster import events
-from services.roster.domain import sheet
-from services.roster.domain.people import Period, grassroots_years
-from services.roster.models import Cadre, CadreChange, ImportJob, Unit, UnitChange, kit, new_id
+from services.roster.domain import id_numbers, sheet
+from services.roster.domain.sheet import CadreRecord
+from services.roster.models import Cadre, CadreChange, ImportJob, OrderedIds, Unit, UnitChange, kit
 from services.roster.service import TRACKED, Roster, _iso, today
-from services.roster.spreadsheets import UnreadableSheet, read_rows
+from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 log = logging.getLogger("roster.imports")
 
-PROGRESS_EVERY = 5000
+CHUNK_ROWS = 5000  # rows per COPY: large enough that statement overheads do not show
+SLICE_ROWS = 250  # rows of Python work between turns of the event loop (a few milliseconds)
 MAX_REPORTED_ERRORS = 5000
+ID_COLUMN = sheet.HEADER_OF_FIELD["id_number"]
+UNIT_COLUMN = sheet.HEADER_OF_FIELD["unit"]
 
 
 class ImportRefused(ValueError):
@@ -40,28 +62,35 @@ class ImportRefused(ValueError):
         self.errors = errors
 
 
-def parse_upload(filename: str, content: bytes, max_rows: int) -> tuple[dict[int, str], list[list[Any]]]:
+@dataclass
+class Upload:
+    """A file that passed the upload checks: its column map and its rows, still unread."""
+
+    columns: dict[int, str]
+    sheet: SheetRows
+    rows_total: int
+
+
+def parse_upload(filename: str, content: bytes, max_rows: int) -> Upload:
     try:
-        rows = read_rows(filename, content)
+        rows = open_sheet(filename, content)
     except UnreadableSheet as exc:
         raise ImportRefused(str(exc), [{"row": None, "column": None, "message": str(exc)}]) from exc
-    # Sheets often carry trailing empty rows; a row is data when any cell has content.
-    while rows and all(c in (None, "") for c in rows[-1]):
-        rows.pop()
-    if not rows:
+    # Sheets often carry empty rows; a row is data when any cell has content.
+    if sheet.is_blank(rows.header) and rows.count_exactly() == 0:
         raise ImportRefused("the sheet is empty", [{"row": 1, "column": None, "message": "no header row"}])
     try:
-        columns = sheet.map_headers(rows[0])
+        columns = sheet.map_headers(rows.header)
     except sheet.HeaderError as exc:
         errs = [{"row": 1, "column": h, "message": "required column is missing"} for h in exc.missing]
         errs += [{"row": 1, "column": h, "message": "unknown column"} for h in exc.unknown]
         raise ImportRefused(f"the header row is not the department's template: {exc}", errs) from exc
-    data = rows[1:]
-    if len(data) > max_rows:
+    total = rows.count if rows.count <= max_rows else rows.count_exactly()
+    if total > max_rows:
         raise ImportRefused(
             f"at most {max_rows} rows per import", [{"row": None, "column": None, "message": "too many rows"}]
         )
-    return columns, data
+    return Upload(columns, rows, total)
 
 
 async def create_job(
@@ -86,9 +115,9 @@ async def _progress(r: Roster, job_id: str, **values: Any) -> None:
         await conn.execute(update(ImportJob).where(col(ImportJob.id) == job_id).values(**values))
 
 
-async def run_job(r: Roster, principal: Principal, job_id: str, columns: dict[int, str], data: list[list[Any]]) -> None:
+async def run_job(r: Roster, principal: Principal, job_id: str, upload: Upload) -> None:
     try:
-        await _run(r, principal, job_id, columns, data)
+        await _run(r, principal, job_id, upload)
     except Exception as exc:
         log.exception("import failed", extra={"job_id": job_id})
         await _progress(
@@ -100,176 +129,560 @@ async def run_job(r: Roster, principal: Principal, job_id: str, columns: dict[in
         )
 
 
-async def _run(r: Roster, principal: Principal, job_id: str, columns: dict[int, str], data: list[list[Any]]) -> None:
+async def _run(r: Roster, principal: Principal, job_id: str, upload: Upload) -> None:
     async with r.uow() as uow:
         job = await uow.session.get(ImportJob, job_id)
         assert job is not None
         mode, dry_run, create_units = job.mode, job.dry_run, job.create_units
     await _progress(r, job_id, status="running")
 
-    # 1. every row through the rules (CPU work off the event loop)
-    results = await asyncio.to_thread(_validate_all, columns, data)
-    errors: list[dict[str, Any]] = []
-    for res in results:
-        for column, message in res.errors:
-            errors.append({"row": res.row, "column": column, "message": message})
-    await _progress(r, job_id, rows_done=len(results))
+    with _gc_paused():
+        async with r.uow() as uow, _lookup_session(r, uow) as lookups:
+            units = (await lookups.execute(select(Unit))).scalars().all()
+            rows = RowChecker(r, principal, uow, job_id, upload, units, create_units=create_units)
+            job_run = _JobRun(r, uow, lookups, principal, rows, mode=mode, dry_run=dry_run)
+            await job_run.stream()
+            await job_run.finish(job_id, upload.rows_total)
 
-    records = [res for res in results if res.record is not None]
-    # 2. duplicates inside the file
-    seen: dict[str, int] = {}
-    for res in records:
-        idn = _record(res)["id_number"]
-        if idn in seen:
-            errors.append({"row": res.row, "column": "身份证号", "message": f"same ID number as row {seen[idn]}"})
-        else:
-            seen[idn] = res.row
 
-    async with r.uow() as uow:
-        s = uow.session
-        # 3. units by name or path
-        units = (await s.execute(select(Unit))).scalars().all()
-        resolver = UnitResolver(units)
-        scope = None
+@contextlib.asynccontextmanager
+async def _lookup_session(r: Roster, uow: UnitOfWork) -> AsyncIterator[AsyncSession]:
+    """Where the job reads units and looks up ID numbers.
+
+    On PostgreSQL a session of its own, so lookups run while the write connection is busy
+    with a COPY; like the lookups before any write used to, it sees the committed roster.
+    SQLite takes its write lock when any transaction begins (BEGIN IMMEDIATE), so there a
+    second session would wait for the first: the job's own session reads too.
+    """
+    if r.runtime.engine.dialect.name != "postgresql":
+        yield uow.session
+        return
+    async with r.runtime.sessions() as session:
+        yield session
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an import runs.
+
+    An import allocates millions of small objects (cells, records, row tuples) that live
+    for a chunk and are freed by reference counting; the collector found nothing among
+    them but its passes over them, full ones included, cost seconds. The pause covers the
+    whole process (the collector is global), so it is counted: the last import to finish
+    turns collection back on, and only if it was on before the first began.
+    """
+    with _gc_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses: list[Any] = [0, False]  # imports running, whether collection was on before them
+
+
+# ---------------------------------------------------------------------------------------------
+# worker-thread side: sheet rows → checked records → COPY-ready rows
+@dataclass(slots=True)
+class Checked:
+    """A record that passed the row rules, with what the file-wide checks found."""
+
+    record: CadreRecord
+    index: str  # blind index of the ID number
+    unit_id: str | None  # None when the unit could not be resolved (an error says why)
+
+
+@dataclass
+class Prepared:
+    """Rows for ``cadres``, ``cadre_changes`` and ``outbox``, one each per new cadre, in
+    CADRE_COLUMNS / CHANGE_COLUMNS / OUTBOX_COLUMNS order (JSON columns as JSON text)."""
+
+    cadres: list[tuple[Any, ...]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def extend(self, more: Prepared) -> None:
+        self.cadres += more.cadres
+        self.changes += more.changes
+        self.outbox += more.outbox
+
+    def without(self, skip: set[int]) -> Prepared:
+        keep = [i for i in range(len(self.cadres)) if i not in skip]
+        return Prepared([self.cadres[i] for i in keep], [self.changes[i] for i in keep], [self.outbox[i] for i in keep])
+
+
+@dataclass
+class Chunk:
+    records: list[Checked] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
+    new_units: list[Unit] = field(default_factory=list)
+    prepared: Prepared | None = None  # for every record, in order; None once the import can no longer succeed
+
+
+class RowChecker:
+    """Walks the sheet: the row rules, duplicates in the file, units and the caller's
+    scope; ``rows_out`` makes the table rows of checked records."""
+
+    def __init__(
+        self,
+        r: Roster,
+        principal: Principal,
+        uow: UnitOfWork,
+        job_id: str,
+        upload: Upload,
+        units: Sequence[Unit],
+        *,
+        create_units: bool,
+    ) -> None:
+        self.r = r
+        self.principal = principal
+        self.rows: Iterator[list[Any]] = upload.sheet.rows()
+        self.validator = sheet.RowValidator(upload.columns, today(), upload.sheet.first_column)
+        self.resolver = UnitResolver(units)
+        self.create_units = create_units
+        self.scope = None
         if principal.unit_scope is not None:
-            scope = [u.path for u in units if u.id in principal.unit_scope]
-        new_units: list[Unit] = []
-        for res in records:
-            rec = res.record
-            assert rec is not None
-            try:
-                unit = resolver.resolve(rec["unit"], create=create_units, kind=rec.get("unit_kind"), created=new_units)
-            except LookupError as exc:
-                errors.append({"row": res.row, "column": "单位", "message": str(exc)})
-                continue
-            if scope is not None and not any(unit.path.startswith(p) for p in scope):
-                errors.append({"row": res.row, "column": "单位", "message": "this unit is outside your units"})
-                continue
-            rec["unit_id"] = unit.id
+            self.scope = [u.path for u in units if u.id in principal.unit_scope]
+        self.row_number = 1  # the header
+        self.rows_done = 0  # rows with content
+        self.last_with_content = 1
+        self.seen: dict[str, int] = {}  # ID number → first row with it
+        self.units_by_ref: dict[str, Unit | str] = {}  # unit reference → unit or error
+        self.rows_out = _RowBuilder(r, principal, uow, job_id)
 
-        # 4. ID numbers already on the roster
-        index_of = {res.row: r.sealer.index(_record(res)["id_number"]) for res in records}
-        existing: dict[str, Cadre] = {}
-        all_indexes = list(index_of.values())
-        for i in range(0, len(all_indexes), 5000):
-            chunk = all_indexes[i : i + 5000]
-            for found in (await s.execute(select(Cadre).where(col(Cadre.id_number_index).in_(chunk)))).scalars():
-                existing[found.id_number_index] = found
-        if mode == "insert":
-            for res in records:
-                if index_of[res.row] in existing:
-                    errors.append(
-                        {"row": res.row, "column": "身份证号", "message": "already on the roster (use mode=upsert)"}
-                    )
+    def check_next(self, count: int, chunk: Chunk) -> int:
+        """Reads up to ``count`` more rows into ``chunk``; how many there were."""
+        batch = list(islice(self.rows, count))
+        for row in batch:
+            self.row_number += 1
+            if sheet.is_blank(row):
+                continue
+            self.rows_done += 1
+            self.last_with_content = self.row_number
+            record, errors = self.validator.validate(self.row_number, row)
+            if record is None:
+                chunk.errors.extend((self.row_number, column, message) for column, message in errors)
+            else:
+                chunk.records.append(self._check(record, chunk))
+        return len(batch)
+
+    def _check(self, record: CadreRecord, chunk: Chunk) -> Checked:
+        row = record.row
+        first = self.seen.setdefault(record.id_number, row)
+        if first != row:
+            chunk.errors.append((row, ID_COLUMN, f"same ID number as row {first}"))
+        unit = self._unit(record, chunk.new_units)
+        if isinstance(unit, str):
+            chunk.errors.append((row, UNIT_COLUMN, unit))
+            unit_id = None
         else:
-            # As through the API: a cadre who left can no longer be changed.
-            for res in records:
-                gone = existing.get(index_of[res.row])
-                rec = _record(res)
-                if gone is not None and gone.status == "left" and "unit_id" in rec and _would_change(r, gone, rec):
-                    errors.append(
-                        {
-                            "row": res.row,
-                            "column": "身份证号",
-                            "message": "this cadre has left the roster and can no longer be changed",
-                        }
-                    )
+            unit_id = unit.id
+        return Checked(record, self.r.sealer.index(record.id_number), unit_id)
 
-        if errors:
-            errors.sort(key=lambda e: (e["row"] or 0, e["column"] or ""))
-            await uow.rollback()
+    def _unit(self, record: CadreRecord, created: list[Unit]) -> Unit | str:
+        """The row's unit, or why it has none. Without unit creation the unit tree does not
+        change during an import, so each reference is resolved once."""
+        if not self.create_units:
+            got = self.units_by_ref.get(record.unit)
+            if got is None:
+                got = self.units_by_ref[record.unit] = self._resolve(record, created)
+            return got
+        return self._resolve(record, created)
+
+    def _resolve(self, record: CadreRecord, created: list[Unit]) -> Unit | str:
+        try:
+            unit = self.resolver.resolve(record.unit, create=self.create_units, kind=record.unit_kind, created=created)
+        except LookupError as exc:
+            return str(exc)
+        if self.scope is not None and not any(unit.path.startswith(p) for p in self.scope):
+            return "this unit is outside your units"
+        return unit
+
+
+CADRE_COLUMNS = (
+    "id",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number_sealed",
+    "id_number_kid",
+    "id_number_index",
+    "id_number_masked",
+    "unit_id",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "grassroots_years",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+    "retirement_date_override",
+    "retirement_date",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+)
+JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
+CHANGE_COLUMNS = ("cadre_id", "at", "actor", "acting_client", "kind", "changes", "reason")
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
+
+
+class _RowBuilder:
+    """Table rows for new cadres, as ``Cadre`` plus ``cadre_registered`` would make them."""
+
+    def __init__(self, r: Roster, principal: Principal, uow: UnitOfWork, job_id: str) -> None:
+        self.r = r
+        self.now = utcnow()
+        self.actor, self.acting_client = principal.sub, principal.act
+        self.job_id = job_id
+        self.topic = uow.topic
+        # Ids that grow keep the B-tree inserts at the right edge (see OrderedIds).
+        self.ids = OrderedIds()
+        # One envelope for the import's events: the kit's own shape, time and correlation
+        # id, with each event's id, subject and data put in (the keys keep their places).
+        self.envelope = envelope(uow.source, Event(events.CADRE_REGISTERED, "", "", {}))
+        self.changes_of_unit: dict[str, str] = {}
+
+    def prepare(self, records: list[Checked]) -> Prepared:
+        out = Prepared()
+        count = len(records)
+        cadre_ids, event_ids = self.ids.take(count), self.ids.take(count)
+        sealer = self.r.sealer
+        blobs = sealer.seal_many(c.record.id_number for c in records)
+        kid, now, retirement_of = sealer.active, self.now, self.r.retirement.retirement_date
+        for checked, cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
+            rec, unit_id = checked.record, checked.unit_id
+            assert unit_id is not None
+            retirement = rec.retirement_date or retirement_of(rec.birth_date, rec.gender)
+            periods = orjson.dumps(rec.grassroots_periods)
+            out.cadres.append(
+                (
+                    cadre_id,
+                    rec.name,
+                    rec.gender,
+                    rec.birth_date,
+                    blob,
+                    kid,
+                    checked.index,
+                    id_numbers.mask(rec.id_number),
+                    unit_id,
+                    rec.post_title,
+                    rec.rank,
+                    rec.party_member,
+                    rec.education,
+                    rec.years_of_service,
+                    periods.decode(),
+                    rec.grassroots_years,
+                    orjson.dumps(rec.strengths).decode(),
+                    orjson.dumps(rec.post_wishes).decode(),
+                    rec.professional_field,
+                    orjson.dumps(rec.willingness).decode(),
+                    rec.leadership_status,
+                    rec.health,
+                    rec.retirement_date,
+                    retirement,
+                    "active",
+                    1,
+                    now,
+                    now,
+                )
+            )
+            out.changes.append(
+                (cadre_id, now, self.actor, self.acting_client, "registered", self._changes(unit_id), None)
+            )
+            data = events.cadre_data(
+                cadre_id,
+                1,
+                (
+                    rec.name,
+                    rec.gender,
+                    rec.birth_date.isoformat(),
+                    unit_id,
+                    rec.post_title,
+                    rec.rank,
+                    rec.party_member,
+                    rec.education,
+                    rec.years_of_service,
+                    orjson.Fragment(periods),  # serialised once, for the column and the event
+                    rec.grassroots_years,
+                    rec.strengths,
+                    rec.post_wishes,
+                    rec.professional_field,
+                    rec.willingness,
+                    rec.leadership_status,
+                    rec.health,
+                    retirement.isoformat(),
+                    "active",
+                ),
+            )
+            payload = dumps({**self.envelope, "id": event_id, "subject": f"cadre/{cadre_id}", "data": data})
+            out.outbox.append((event_id, self.topic, cadre_id, events.CADRE_REGISTERED, payload.decode(), now, None))
+        return out
+
+    def _changes(self, unit_id: str) -> str:
+        """The history row's ``changes``, the same for every cadre of a unit."""
+        got = self.changes_of_unit.get(unit_id)
+        if got is None:
+            got = self.changes_of_unit[unit_id] = orjson.dumps({"unit_id": unit_id, "import_job": self.job_id}).decode()
+        return got
+
+
+# ---------------------------------------------------------------------------------------------
+# event-loop side: look up, write, report
+class _JobRun:
+    """One import's walk over its chunks: ID numbers already on the roster, then writes."""
+
+    def __init__(
+        self,
+        r: Roster,
+        uow: UnitOfWork,
+        lookups: AsyncSession,
+        principal: Principal,
+        rows: RowChecker,
+        *,
+        mode: str,
+        dry_run: bool,
+    ) -> None:
+        self.r = r
+        self.uow = uow
+        self.lookups = lookups  # its own connection: free while the writes' one runs a COPY
+        self.principal = principal
+        self.rows = rows
+        self.mode = mode
+        self.dry_run = dry_run
+        self.errors: list[tuple[int, str, str]] = []
+        self.inserted = self.updated = self.unchanged = 0
+        self.writer = _Writer(uow)
+
+    @property
+    def writing(self) -> bool:
+        return not self.dry_run and not self.errors
+
+    async def stream(self) -> None:
+        copying: asyncio.Task[None] | None = None
+        try:
+            while (chunk := await self._next_chunk()) is not None:  # while the last chunk's COPY runs
+                self.errors.extend(chunk.errors)
+                existing = await self._existing(chunk.records)
+                if self.dry_run:
+                    self.inserted += len(chunk.records) - len(existing)
+                    self.updated += len(existing)  # as the dry run always counted them
+                if not self.writing:
+                    continue
+                if copying is not None:
+                    await copying  # one statement at a time on the write connection
+                    copying = None
+                prepared = await self._write_others(chunk, existing)
+                if prepared.cadres:
+                    copying = asyncio.create_task(self.writer.copy(prepared))
+        finally:
+            if copying is not None:  # never leave a COPY running behind the transaction's end
+                await asyncio.wait([copying])
+        if copying is not None:
+            await copying
+
+    async def _next_chunk(self) -> Chunk | None:
+        """The next CHUNK_ROWS rows, checked, and prepared while the import can succeed.
+        Both a slice at a time, each slice followed by a turn of the event loop."""
+        chunk = Chunk()
+        read = 0
+        while read < CHUNK_ROWS and (got := self.rows.check_next(SLICE_ROWS, chunk)):
+            read += got
+            await asyncio.sleep(0)
+        if not read:
+            return None
+        if self.writing and not chunk.errors:
+            prepared = Prepared()
+            for i in range(0, len(chunk.records), SLICE_ROWS):
+                prepared.extend(self.rows.rows_out.prepare(chunk.records[i : i + SLICE_ROWS]))
+                await asyncio.sleep(0)
+            chunk.prepared = prepared
+        return chunk
+
+    async def _existing(self, records: list[Checked]) -> dict[int, Cadre | None]:
+        """Positions in ``records`` of ID numbers already on the roster; in upsert mode with
+        the cadre (loaded apart from the write transaction), in insert mode with None.
+
+        Adds the errors: in insert mode every such row; in upsert mode a row that would
+        change a cadre who has left.
+        """
+        if not records:
+            return {}
+        position = {c.index: i for i, c in enumerate(records)}
+        found: dict[int, Cadre | None] = {}
+        if self.mode == "insert":
+            for index in await _lookup(self.lookups, col(Cadre.id_number_index), list(position)):
+                found[position[index]] = None
+                self.errors.append(
+                    (records[position[index]].record.row, ID_COLUMN, "already on the roster (use mode=upsert)")
+                )
+            return found
+        for cadre in await _lookup(self.lookups, Cadre, list(position)):
+            i = position[cadre.id_number_index]
+            found[i] = cadre
+            checked = records[i]
+            # As through the API: a cadre who left can no longer be changed.
+            if cadre.status == "left" and checked.unit_id is not None and _would_change(self.r, cadre, checked):
+                self.errors.append(
+                    (checked.record.row, ID_COLUMN, "this cadre has left the roster and can no longer be changed")
+                )
+        return found
+
+    async def _write_others(self, chunk: Chunk, existing: dict[int, Cadre | None]) -> Prepared:
+        """Units the chunk created and updates to cadres it names; the new cadres' rows
+        (for COPY) are what it returns. Counts dry runs as they would have gone."""
+        for unit in chunk.new_units:
+            await self._add_unit(unit)
+        if existing:
+            await self._update(chunk.records, existing)
+            await self.uow.flush_events()
+        assert chunk.prepared is not None
+        prepared = chunk.prepared.without(set(existing)) if existing else chunk.prepared
+        self.inserted += len(prepared.cadres)
+        return prepared
+
+    async def _add_unit(self, unit: Unit) -> None:
+        s = self.uow.session
+        s.add(unit)
+        self.uow.record(events.unit_created(unit))
+        await s.flush()
+        s.add(  # the same history a unit created through the API gets
+            UnitChange(
+                unit_id=unit.id,
+                actor=self.principal.sub,
+                acting_client=self.principal.act,
+                kind="created",
+                changes={
+                    "name": unit.name,
+                    "kind": unit.kind,
+                    "parent_id": unit.parent_id,
+                    "import_job": self.rows.rows_out.job_id,
+                },
+            )
+        )
+        await self.uow.flush_events()  # before the cadres that name the unit
+
+    async def _update(self, records: list[Checked], existing: dict[int, Cadre | None]) -> None:
+        ids = {cadre.id: i for i, cadre in existing.items() if cadre is not None}
+        s = self.uow.session
+        for cadre in (await s.execute(select(Cadre).where(col(Cadre.id).in_(list(ids))))).scalars():
+            checked = records[ids[cadre.id]]
+            if _apply_update(self.r, self.uow, self.principal, cadre, checked):
+                self.updated += 1
+            else:
+                self.unchanged += 1
+        await s.flush()
+
+    async def finish(self, job_id: str, rows_total: int) -> None:
+        values: dict[str, Any] = {"finished_at": utcnow(), "rows_done": self.rows.rows_done}
+        if self.rows.last_with_content - 1 < rows_total:  # the sheet ended in empty text cells
+            values["rows_total"] = self.rows.last_with_content - 1
+        if self.errors:
+            self.errors.sort(key=lambda e: (e[0], e[1]))
+            # End the transaction first: on SQLite it holds the write lock that the progress
+            # update (another connection) would wait for until it times out.
+            await self.uow.rollback()
             await _progress(
-                r,
+                self.r,
                 job_id,
                 status="failed",
-                finished_at=utcnow(),
-                errors=errors[:MAX_REPORTED_ERRORS],
-                message=f"{len({e['row'] for e in errors})} rows are invalid; nothing was written",
+                errors=[
+                    {"row": row, "column": column, "message": message}
+                    for row, column, message in self.errors[:MAX_REPORTED_ERRORS]
+                ],
+                message=f"{len({e[0] for e in self.errors})} rows are invalid; nothing was written",
+                **values,
             )
             return
-        if dry_run:
-            inserted = sum(1 for res in records if index_of[res.row] not in existing)
-            # End this transaction first: on SQLite it holds the write lock that the
-            # progress update (another connection) would wait for until it times out.
-            await uow.rollback()
+        if self.dry_run:
+            await self.uow.rollback()
             await _progress(
-                r,
+                self.r,
                 job_id,
                 status="succeeded",
-                finished_at=utcnow(),
-                rows_inserted=inserted,
-                rows_updated=len(records) - inserted,
+                rows_inserted=self.inserted,
+                rows_updated=self.updated,
                 message="dry run: every row is valid; nothing was written",
+                **values,
             )
             return
-
-        # 5. write everything in this one transaction
-        for unit in new_units:
-            s.add(unit)
-            uow.record(events.unit_created(unit))
-        if new_units:
-            await s.flush()
-            for unit in new_units:  # the same history a unit created through the API gets
-                s.add(
-                    UnitChange(
-                        unit_id=unit.id,
-                        actor=principal.sub,
-                        acting_client=principal.act,
-                        kind="created",
-                        changes={
-                            "name": unit.name,
-                            "kind": unit.kind,
-                            "parent_id": unit.parent_id,
-                            "import_job": job_id,
-                        },
-                    )
-                )
-        new_rows = [res for res in records if index_of[res.row] not in existing]
-        updated = unchanged = 0
-        for res in records:
-            cadre = existing.get(index_of[res.row])
-            if cadre is None:
-                continue
-            if _apply_update(r, uow, principal, cadre, _record(res)):
-                updated += 1
-            else:
-                unchanged += 1
-        await uow.flush_events()
-        await bulk_insert(
-            r, uow, principal, job_id, [_record(res) for res in new_rows], [index_of[res.row] for res in new_rows]
-        )
-        await s.execute(
+        await self.uow.session.execute(
             update(ImportJob)
             .where(col(ImportJob.id) == job_id)
             .values(
                 status="succeeded",
-                finished_at=utcnow(),
-                rows_inserted=len(new_rows),
-                rows_updated=updated,
-                rows_unchanged=unchanged,
-                message=f"{len(new_rows)} registered, {updated} updated, {unchanged} unchanged",
+                rows_inserted=self.inserted,
+                rows_updated=self.updated,
+                rows_unchanged=self.unchanged,
+                message=f"{self.inserted} registered, {self.updated} updated, {self.unchanged} unchanged",
+                **values,
             )
         )
-        await uow.commit()
+        await self.uow.commit()
 
 
-def _record(res: sheet.RowResult) -> dict[str, Any]:
-    """The record of a row that passed validation (only those reach the write steps)."""
-    assert res.record is not None
-    return res.record
+async def _lookup(s: AsyncSession, what: Any, indexes: list[str]) -> list[Any]:
+    """Rows of ``cadres`` whose blind index is among ``indexes`` (``what``: entity or column).
+
+    PostgreSQL takes the values as one array parameter: the statement is the same for every
+    chunk, so it compiles once, where an expanding IN is compiled anew for each list.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        values = bindparam("indexes", indexes, type_=ARRAY(String))
+        stmt = select(what).where(col(Cadre.id_number_index) == any_(values))
+    else:
+        stmt = select(what).where(col(Cadre.id_number_index).in_(indexes))
+    return list((await s.execute(stmt)).scalars())
 
 
-def _validate_all(columns: dict[int, str], data: list[list[Any]]) -> list[sheet.RowResult]:
+class _Writer:
+    """New cadres with their history rows and events: COPY on PostgreSQL, else executemany."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    async def copy(self, rows: Prepared) -> None:
+        conn = await self.uow.session.connection()
+        if conn.dialect.name == "postgresql":
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.copy_records_to_table("cadres", columns=CADRE_COLUMNS, records=rows.cadres)
+            await raw.copy_records_to_table("cadre_changes", columns=CHANGE_COLUMNS, records=rows.changes)
+            await raw.copy_records_to_table("outbox", columns=OUTBOX_COLUMNS, records=rows.outbox)
+            return
+        await conn.execute(Cadre.__table__.insert(), _dicts(CADRE_COLUMNS, rows.cadres, JSON_COLUMNS))  # type: ignore[attr-defined]
+        await conn.execute(CadreChange.__table__.insert(), _dicts(CHANGE_COLUMNS, rows.changes, {"changes"}))  # type: ignore[attr-defined]
+        await conn.execute(kit.outbox.insert(), _dicts(OUTBOX_COLUMNS, rows.outbox, set()))
+
+
+def _dicts(columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: set[str]) -> list[dict[str, Any]]:
+    """Rows as the dicts SQLAlchemy binds, JSON text back to values for its JSON type."""
     out = []
-    items = list(columns.items())
-    for i, row in enumerate(data, start=2):
-        if all(c in (None, "") for c in row):
-            continue
-        cells = {field: (row[idx] if idx < len(row) else None) for idx, field in items}
-        out.append(sheet.validate_row(i, cells))
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        for name in json_columns:
+            values[name] = orjson.loads(values[name])
+        out.append(values)
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# units and updates
 class UnitResolver:
     """Units by name (unique names) or by path ``区/镇/村``; creates missing ones when asked."""
 
@@ -324,45 +737,42 @@ class UnitResolver:
         return unit
 
 
-def _record_fields(r: Roster, rec: dict[str, Any]) -> dict[str, Any]:
-    periods = [
-        Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p["end"] else None)
-        for p in rec["grassroots_periods"]
-    ]
-    retirement = rec["retirement_date"] or r.retirement.retirement_date(rec["birth_date"], rec["gender"])
+def _record_fields(r: Roster, checked: Checked) -> dict[str, Any]:
+    """What a checked row says about a cadre, as the ``Cadre`` attributes hold it."""
+    rec = checked.record
     return {
-        "name": rec["name"],
-        "gender": rec["gender"],
-        "birth_date": rec["birth_date"],
-        "unit_id": rec["unit_id"],
-        "post_title": rec["post_title"],
-        "rank": rec["rank"],
-        "party_member": rec["party_member"],
-        "education": rec["education"],
-        "years_of_service": rec["years_of_service"],
-        "grassroots_periods": sorted(rec["grassroots_periods"], key=lambda p: p["start"]),
-        "grassroots_years": str(grassroots_years(periods, today())),
-        "strengths": rec["strengths"],
-        "post_wishes": rec["post_wishes"],
-        "professional_field": rec["professional_field"],
-        "willingness": rec["willingness"],
-        "leadership_status": rec["leadership_status"],
-        "health": rec["health"],
-        "retirement_date_override": rec["retirement_date"],
-        "retirement_date": retirement,
+        "name": rec.name,
+        "gender": rec.gender,
+        "birth_date": rec.birth_date,
+        "unit_id": checked.unit_id,
+        "post_title": rec.post_title,
+        "rank": rec.rank,
+        "party_member": rec.party_member,
+        "education": rec.education,
+        "years_of_service": rec.years_of_service,
+        "grassroots_periods": [dict(p) for p in rec.grassroots_periods],
+        "grassroots_years": rec.grassroots_years,
+        "strengths": list(rec.strengths),
+        "post_wishes": list(rec.post_wishes),
+        "professional_field": rec.professional_field,
+        "willingness": dict(rec.willingness),  # the record's is shared with other rows
+        "leadership_status": rec.leadership_status,
+        "health": rec.health,
+        "retirement_date_override": rec.retirement_date,
+        "retirement_date": rec.retirement_date or r.retirement.retirement_date(rec.birth_date, rec.gender),
     }
 
 
-def _would_change(r: Roster, cadre: Cadre, rec: dict[str, Any]) -> bool:
+def _would_change(r: Roster, cadre: Cadre, checked: Checked) -> bool:
     """Whether ``_apply_update`` would change the cadre (without changing it)."""
-    fields = _record_fields(r, rec)
+    fields = _record_fields(r, checked)
     return cadre.unit_id != fields["unit_id"] or any(
         getattr(cadre, key) != fields[key] for key in (*TRACKED, "retirement_date_override")
     )
 
 
-def _apply_update(r: Roster, uow: Any, principal: Principal, cadre: Cadre, rec: dict[str, Any]) -> bool:
-    fields = _record_fields(r, rec)
+def _apply_update(r: Roster, uow: UnitOfWork, principal: Principal, cadre: Cadre, checked: Checked) -> bool:
+    fields = _record_fields(r, checked)
     history: dict[str, Any] = {}
     changed: dict[str, Any] = {}
     for key in (*TRACKED, "retirement_date_override"):
@@ -398,124 +808,3 @@ def _apply_update(r: Roster, uow: Any, principal: Principal, cadre: Cadre, rec: 
     if changed:
         uow.record(events.cadre_updated(cadre, changed))
     return True
-
-
-CADRE_COLUMNS = (
-    "id",
-    "name",
-    "gender",
-    "birth_date",
-    "id_number_sealed",
-    "id_number_kid",
-    "id_number_index",
-    "id_number_masked",
-    "unit_id",
-    "post_title",
-    "rank",
-    "party_member",
-    "education",
-    "years_of_service",
-    "grassroots_periods",
-    "grassroots_years",
-    "strengths",
-    "post_wishes",
-    "professional_field",
-    "willingness",
-    "leadership_status",
-    "health",
-    "retirement_date_override",
-    "retirement_date",
-    "status",
-    "version",
-    "created_at",
-    "updated_at",
-)
-JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
-
-
-async def bulk_insert(
-    r: Roster, uow: Any, principal: Principal, job_id: str, records: list[dict[str, Any]], indexes: list[str]
-) -> None:
-    if not records:
-        return
-    now = utcnow()
-    cadre_rows: list[dict[str, Any]] = []
-    change_rows: list[dict[str, Any]] = []
-    outbox_rows: list[dict[str, Any]] = []
-    from services.roster.domain import id_numbers
-
-    for rec, index in zip(records, indexes, strict=True):
-        sealed = r.sealer.seal(rec["id_number"])
-        row = _record_fields(r, rec)
-        row.update(
-            id=new_id(),
-            id_number_sealed=sealed.blob,
-            id_number_kid=sealed.kid,
-            id_number_index=index,
-            id_number_masked=id_numbers.mask(rec["id_number"]),
-            status="active",
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        cadre_rows.append(row)
-        change_rows.append(
-            {
-                "cadre_id": row["id"],
-                "at": now,
-                "actor": principal.sub,
-                "acting_client": principal.act,
-                "kind": "registered",
-                "changes": {"unit_id": row["unit_id"], "import_job": job_id},
-                "reason": None,
-            }
-        )
-        ev = events.cadre_registered(_CadreView(row))  # type: ignore[arg-type]
-        env = envelope(uow.source, ev)
-        outbox_rows.append(
-            {
-                "event_id": env["id"],
-                "topic": uow.topic,
-                "key": ev.key,
-                "type": ev.type,
-                "payload": dumps(env).decode(),
-                "created_at": now,
-                "published_at": None,
-            }
-        )
-    s = uow.session
-    conn = await s.connection()
-    if conn.dialect.name == "postgresql":
-        raw = (await conn.get_raw_connection()).driver_connection
-        await raw.copy_records_to_table(
-            "cadres",
-            columns=list(CADRE_COLUMNS),
-            records=[
-                tuple(orjson.dumps(row[c]).decode() if c in JSON_COLUMNS else row[c] for c in CADRE_COLUMNS)
-                for row in cadre_rows
-            ],
-        )
-        change_cols = ["cadre_id", "at", "actor", "acting_client", "kind", "changes", "reason"]
-        await raw.copy_records_to_table(
-            "cadre_changes",
-            columns=change_cols,
-            records=[
-                tuple(orjson.dumps(row[c]).decode() if c == "changes" else row[c] for c in change_cols)
-                for row in change_rows
-            ],
-        )
-        ob_cols = ["event_id", "topic", "key", "type", "payload", "created_at", "published_at"]
-        await raw.copy_records_to_table(
-            "outbox", columns=ob_cols, records=[tuple(row[c] for c in ob_cols) for row in outbox_rows]
-        )
-    else:
-        await s.execute(Cadre.__table__.insert(), cadre_rows)  # type: ignore[attr-defined]
-        await s.execute(CadreChange.__table__.insert(), change_rows)  # type: ignore[attr-defined]
-        await s.execute(kit.outbox.insert(), outbox_rows)
-
-
-class _CadreView:
-    """Attribute access over a row dict, so the event builders serve bulk rows too."""
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.__dict__.update(row)

@@ -10,7 +10,8 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
@@ -18,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from services.roster.domain.sheet import COLUMNS, HEADERS
+from services.roster.domain.sheet import COLUMNS, HEADERS, is_blank
 
 MAX_UNZIPPED = 400 * 1024 * 1024
 MAX_RATIO = 150
@@ -48,26 +49,80 @@ def _decode_csv(content: bytes) -> str:
     raise UnreadableSheet("the CSV is neither UTF-8 nor GBK/GB18030 text")
 
 
-def read_rows(filename: str, content: bytes) -> list[list[Any]]:
-    """All rows of the first sheet (or of a CSV), the header first."""
+@dataclass
+class SheetRows:
+    """The first sheet (or a CSV): its header row, and its data rows to walk.
+
+    An XLSX's cells stay in calamine's native memory until walked, so an import turns them
+    into Python values a chunk at a time instead of holding the whole sheet as lists.
+    """
+
+    header: list[Any]
+    count: int  # data rows below the header, through the last row that has content
+    first_column: int  # the sheet column of the first cell of each walked row
+    _walk: Callable[[], Iterator[list[Any]]]
+
+    def rows(self) -> Iterator[list[Any]]:
+        """The data rows, top to bottom (sheet row 2 onwards); each call walks them anew."""
+        return self._walk()
+
+    def count_exactly(self) -> int:
+        """``count`` less trailing rows whose cells are all empty text (one full walk).
+
+        calamine leaves out cells without a value, so ``count`` is exact unless a sheet ends
+        in cells holding empty strings; this settles it where that matters.
+        """
+        last = 0
+        for i, row in enumerate(self.rows(), start=1):
+            if not is_blank(row):
+                last = i
+        return last
+
+
+def open_sheet(filename: str, content: bytes) -> SheetRows:
+    """The first sheet of an XLSX workbook, or a CSV file. A blank file has an empty header."""
     name = filename.lower()
     if name.endswith(".csv"):
-        text = _decode_csv(content)
-        if "\x00" in text:
-            raise UnreadableSheet("the CSV contains NUL bytes: not a text file")
-        return [row for row in csv.reader(io.StringIO(text))]
+        return _csv_rows(content)
     if name.endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04":
         _check_zip(content)
         try:
             wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
             if not wb.sheet_names:
                 raise UnreadableSheet("the workbook has no sheets")
-            return wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            sheet = wb.get_sheet_by_index(0)
+            # padded from A1 as the sheet shows it, so column numbers are the sheet's own
+            top = sheet.to_python(skip_empty_area=False, nrows=1)
         except UnreadableSheet:
             raise
         except Exception as exc:
             raise UnreadableSheet(f"the file could not be read as a spreadsheet: {type(exc).__name__}") from exc
+        return _xlsx_rows(sheet, top[0] if top else [])
     raise UnreadableSheet("upload an .xlsx workbook or a .csv file")
+
+
+def _xlsx_rows(sheet: Any, header: list[Any]) -> SheetRows:
+    start = sheet.start or (0, 0)
+
+    def walk() -> Iterator[list[Any]]:
+        rows = sheet.iter_rows()  # from the first row and column holding a value
+        if start[0] == 0:
+            next(rows, None)  # the header
+        return rows
+
+    # With a header in row 1 (the only kind an import accepts) the data rows are the rest.
+    return SheetRows(header, max(sheet.height - 1, 0) if start[0] == 0 else sheet.height, start[1], walk)
+
+
+def _csv_rows(content: bytes) -> SheetRows:
+    text = _decode_csv(content)
+    if "\x00" in text:
+        raise UnreadableSheet("the CSV contains NUL bytes: not a text file")
+    rows = list(csv.reader(io.StringIO(text)))
+    while rows and is_blank(rows[-1]):
+        rows.pop()
+    data = rows[1:]
+    return SheetRows(rows[0] if rows else [], len(data), 0, lambda: iter(data))
 
 
 def write_workbook(rows: Iterable[list[Any]], *, title: str = "干部名册") -> bytes:

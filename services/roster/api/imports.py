@@ -50,7 +50,8 @@ async def start_import(
         raise PayloadTooLarge(f"spreadsheets are limited to {limit} bytes")
     filename = file.filename or "upload"
     try:
-        columns, data = await asyncio.to_thread(
+        # Parses the sheet (in native memory) and checks its header; the job reads the rows.
+        upload = await asyncio.to_thread(
             importing.parse_upload,
             filename,
             content,
@@ -59,9 +60,9 @@ async def start_import(
     except importing.ImportRefused as exc:
         raise InvalidInput(str(exc), errors=[{"field": "file", **e} for e in exc.errors]) from exc
     job = await importing.create_job(
-        r, who, filename=filename, mode=mode, dry_run=dry_run, create_units=create_units, rows_total=len(data)
+        r, who, filename=filename, mode=mode, dry_run=dry_run, create_units=create_units, rows_total=upload.rows_total
     )
-    task = asyncio.create_task(importing.run_job(r, who, job.id, columns, data), name=f"import-{job.id}")
+    task = asyncio.create_task(importing.run_job(r, who, job.id, upload), name=f"import-{job.id}")
     r.runtime.background.append(task)
     task.add_done_callback(lambda t: r.runtime.background.remove(t) if t in r.runtime.background else None)
     response.headers["Location"] = f"/api/v1/roster/imports/{job.id}"

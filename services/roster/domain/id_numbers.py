@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZERO_SUM = ord("0") * sum(_WEIGHTS)
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 
 
@@ -19,6 +21,10 @@ def normalize(raw: str) -> str:
 
 
 def check_digit(first17: str) -> str:
+    if len(first17) == 17 and first17.isascii() and first17.isdigit():
+        # bulk imports check every row: weigh the character codes in C, then take away
+        # what the code of "0" added to each weight
+        return _CHECK[(sum(map(mul, first17.encode(), _WEIGHTS)) - _ZERO_SUM) % 11]
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 

@@ -64,7 +64,7 @@ from services.roster import importing
 from services.roster.app import MIGRATIONS, create_app
 from services.roster.domain.id_numbers import with_check_digit
 from services.roster.domain.people import RetirementRule
-from services.roster.domain.sheet import HEADERS
+from services.roster.domain.sheet import HEADERS, RowValidator, is_blank
 from services.roster.domain.units import child_path
 from services.roster.models import Cadre
 from services.roster.settings import RosterSettings
@@ -449,14 +449,20 @@ async def running_service(url: str, keys_dir: Path, signer: Signer) -> AsyncIter
 class Probes:
     """Timestamps (and the traced heap, when tracemalloc runs) at the import's phase edges.
 
-    For one import it wraps a few functions the real path calls: ``read_rows``,
-    ``_validate_all``, ``create_job`` and ``bulk_insert`` in services.roster.importing, and
-    asyncpg's ``copy_records_to_table``. The wrappers only record ``perf_counter``; the
-    path and its work are unchanged, and nothing is edited on disk.
+    For one import it wraps a few functions the real path calls: ``open_sheet``,
+    ``create_job`` and ``run_job`` in services.roster.importing, the job's per-slice
+    Python work (``RowChecker.check_next``: convert, validate and check rows;
+    ``_RowBuilder.prepare``: table rows and events) and asyncpg's ``copy_records_to_table``.
+    The job streams in chunks, so those last three are summed over their calls; the COPYs
+    overlap the Python work of the next chunk. The wrappers only record ``perf_counter``;
+    the path and its work are unchanged, and nothing is edited on disk.
     """
 
     def __init__(self) -> None:
         self.marks: dict[str, tuple[float, float | None]] = {}
+        self.last: dict[str, float] = {}  # the latest time of a repeated mark
+        self.sums: dict[str, list[float]] = {}  # name → [calls, seconds]
+        self.heap_high: dict[str, float] = {}  # name → highest traced heap at that mark
         self._undo: list[tuple[Any, str, Any]] = []
         # the cyclic GC's pauses during the import, per generation: [collections, seconds]
         self.gc: dict[int, list[float]] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
@@ -471,8 +477,17 @@ class Probes:
             entry[1] += time.perf_counter() - self._gc_start
 
     def mark(self, name: str) -> None:
+        now = time.perf_counter()
         heap = tracemalloc.get_traced_memory()[0] / MB if tracemalloc.is_tracing() else None
-        self.marks.setdefault(name, (time.perf_counter(), heap))
+        self.marks.setdefault(name, (now, heap))
+        self.last[name] = now
+        if heap is not None:
+            self.heap_high[name] = max(heap, self.heap_high.get(name, 0.0))
+
+    def _add(self, name: str, seconds: float) -> None:
+        entry = self.sums.setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
 
     def _swap(self, owner: Any, attr: str, make: Any) -> None:
         original = getattr(owner, attr, None)
@@ -485,9 +500,11 @@ class Probes:
         def make(original: Any) -> Any:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 self.mark(f"{name}:start")
+                t0 = time.perf_counter()
                 try:
                     return original(*args, **kwargs)
                 finally:
+                    self._add(name, time.perf_counter() - t0)
                     self.mark(f"{name}:end")
 
             return wrapper
@@ -509,19 +526,23 @@ class Probes:
 
     def _copy(self, original: Any) -> Any:
         async def wrapper(conn: Any, table_name: str, **kwargs: Any) -> Any:
+            self.mark("copy:start")
             self.mark(f"copy {table_name}:start")
+            t0 = time.perf_counter()
             try:
                 return await original(conn, table_name, **kwargs)
             finally:
-                self.mark(f"copy {table_name}:end")
+                self._add(f"copy {table_name}", time.perf_counter() - t0)
+                self.mark("copy:end")
 
         return wrapper
 
     def __enter__(self) -> Probes:
-        self._swap(importing, "read_rows", self._sync("parse"))
-        self._swap(importing, "_validate_all", self._sync("validate"))
+        self._swap(importing, "open_sheet", self._sync("parse"))
         self._swap(importing, "create_job", self._async("create_job"))
-        self._swap(importing, "bulk_insert", self._async("bulk_insert"))
+        self._swap(importing, "run_job", self._async("job"))
+        self._swap(importing.RowChecker, "check_next", self._sync("check"))
+        self._swap(importing._RowBuilder, "prepare", self._sync("prepare"))
         self._swap(asyncpg.connection.Connection, "copy_records_to_table", self._copy)
         gc.callbacks.append(self._on_gc)
         return self
@@ -534,6 +555,8 @@ class Probes:
         self._undo.clear()
 
     def at(self, name: str) -> float | None:
+        if name.startswith("last "):
+            return self.last.get(name[5:])
         got = self.marks.get(name)
         return got[0] if got else None
 
@@ -541,26 +564,32 @@ class Probes:
         got = self.marks.get(name)
         return got[1] if got else None
 
+    def total(self, name: str) -> tuple[int, float] | None:
+        got = self.sums.get(name)
+        return (int(got[0]), got[1]) if got else None
+
 
 # (label, from mark, to mark); "post" is the start of the upload, "done" the poll that saw the end
 PHASES = (
     ("upload: request + multipart, until parse starts", "post", "parse:start"),
-    ("parse: read_rows (calamine, to_python)", "parse:start", "parse:end"),
-    ("create_job, 202 answer, job task starts", "parse:end", "validate:start"),
-    ("validate: _validate_all (worker thread)", "validate:start", "validate:end"),
-    ("checks: dups, units, HMAC index, lookups", "validate:end", "bulk_insert:start"),
-    ("row prep: seal, fields, events, tuples", "bulk_insert:start", "copy cadres:start"),
-    ("COPY cadres", "copy cadres:start", "copy cadres:end"),
-    ("prep + COPY cadre_changes", "copy cadres:end", "copy cadre_changes:end"),
-    ("prep + COPY outbox", "copy cadre_changes:end", "copy outbox:end"),
-    ("finish: job row, commit, poll sees it", "bulk_insert:end", "done"),
+    ("parse: open_sheet (calamine, header)", "parse:start", "parse:end"),
+    ("create_job, 202 answer, job task starts", "parse:end", "job:start"),
+    ("job start until the first COPY", "job:start", "copy:start"),
+    ("first COPY start until the last COPY ends", "copy:start", "last copy:end"),
+    ("finish: job row, commit", "last copy:end", "job:end"),
+    ("poll sees the job done", "job:end", "done"),
+)
+# summed over the job's chunks and slices (the COPYs overlap the Python work)
+SUMS = (
+    ("python: rows converted, validated, checked", "check"),
+    ("python: table rows and events prepared", "prepare"),
+    ("COPY cadres (client encoding + server)", "copy cadres"),
+    ("COPY cadre_changes", "copy cadre_changes"),
+    ("COPY outbox", "copy outbox"),
 )
 HEAP_MARKS = (
-    ("after parse (raw rows held)", "parse:end"),
-    ("after validation", "validate:end"),
-    ("entering bulk_insert", "bulk_insert:start"),
-    ("at COPY cadres (all rows prepared)", "copy cadres:start"),
-    ("at COPY outbox", "copy outbox:start"),
+    ("after parse (sheet in calamine's native memory)", "parse:end"),
+    ("at the first COPY", "copy:start"),
 )
 
 
@@ -674,6 +703,19 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
     return Reference(copy_cadres, copy_all, copy_bare_table, executemany_s)
 
 
+def validate_rows(upload: importing.Upload) -> tuple[int, int]:
+    """Every row of the sheet through the row rules alone: (rows with content, invalid)."""
+    validator = RowValidator(upload.columns, dt.date.today(), upload.sheet.first_column)
+    rows = bad = 0
+    for number, row in enumerate(upload.sheet.rows(), start=2):
+        if is_blank(row):
+            continue
+        rows += 1
+        record, _ = validator.validate(number, row)
+        bad += record is None
+    return rows, bad
+
+
 # ------------------------------------------------------------------------------------------
 # profiling
 def profile_text(prof: cProfile.Profile, sort: str, limit: int) -> str:
@@ -689,28 +731,28 @@ async def profile_import(svc: Service, filename: str, content: bytes) -> None:
     principal = Principal(sub="admin-user", role=Role.admin, unit_scope=None, client_id="admin-client")
     prof = cProfile.Profile()
     prof.enable()
-    columns, data = importing.parse_upload(filename, content, svc.settings.import_max_rows)
+    upload = importing.parse_upload(filename, content, svc.settings.import_max_rows)
     prof.disable()
     print("\n=== cProfile: parse_upload (tottime) ===")
     print(profile_text(prof, "tottime", 12))
 
     prof = cProfile.Profile()
     prof.enable()
-    importing._validate_all(columns, data)
+    validate_rows(upload)
     prof.disable()
-    print("=== cProfile: _validate_all (tottime) ===")
+    print("=== cProfile: validation alone (tottime) ===")
     print(profile_text(prof, "tottime", 25))
 
     job = await importing.create_job(
-        r, principal, filename=filename, mode="insert", dry_run=False, create_units=False, rows_total=len(data)
+        r, principal, filename=filename, mode="insert", dry_run=False, create_units=False, rows_total=upload.rows_total
     )
     prof = cProfile.Profile()
     prof.enable()
     t0 = time.perf_counter()
-    await importing.run_job(r, principal, job.id, columns, data)
+    await importing.run_job(r, principal, job.id, upload)
     wall = time.perf_counter() - t0
     prof.disable()
-    print(f"=== cProfile: run_job, event-loop thread ({wall:.2f} s wall; validation runs in a worker thread) ===")
+    print(f"=== cProfile: run_job, event-loop thread ({wall:.2f} s wall; all of the job's Python runs there) ===")
     print(profile_text(prof, "tottime", 30))
     print("=== cProfile: run_job (cumulative) ===")
     print(profile_text(prof, "cumulative", 45))
@@ -759,6 +801,12 @@ def print_phases(runs: list[ImportRun], traced: ImportRun | None) -> None:
             ta, tb = run.probes.at(a), run.probes.at(b)
             cells.append(f"{tb - ta:8.2f}" if ta is not None and tb is not None else "       -")
         print(f"  {label:<52}{''.join(cells)}")
+    print("  summed over the job's chunks (run 1: calls), overlapping the phases above:")
+    for label, name in SUMS:
+        got = runs[0].probes.total(name)
+        calls = f" ({got[0]} calls)" if got else ""
+        sums = "".join(f"{t[1]:8.2f}" if (t := run.probes.total(name)) else "       -" for run in runs)
+        print(f"  {'  ' + label + calls:<52}{sums}")
     print("  of which cyclic GC pauses (all threads, overlapping the phases above):")
     for gen in (0, 1, 2):
         gc_cells = "".join(f"{run.probes.gc[gen][1]:8.2f}" for run in runs)
@@ -769,6 +817,9 @@ def print_phases(runs: list[ImportRun], traced: ImportRun | None) -> None:
         for label, name in HEAP_MARKS:
             heap = traced.probes.heap(name)
             print(f"  {label:<52}{heap:8.1f} MB" if heap is not None else f"  {label:<52}       -")
+        high = traced.probes.heap_high.get("copy:start")
+        if high is not None:
+            print(f"  {'highest at the start of any COPY':<52}{high:8.1f} MB")
 
 
 async def bench(args: argparse.Namespace, filename: str, content: bytes, gen_s: float, workdir: Path) -> int:
@@ -818,13 +869,13 @@ async def bench(args: argparse.Namespace, filename: str, content: bytes, gen_s: 
         # 2. parse and validation alone, on this thread
         gc.collect()
         t0 = time.perf_counter()
-        columns, data = importing.parse_upload(filename, content, 10**9)
+        upload = importing.parse_upload(filename, content, 10**9)
         parse_s = time.perf_counter() - t0
+        gc.collect()
         t0 = time.perf_counter()
-        results = importing._validate_all(columns, data)
+        _, bad = validate_rows(upload)  # walks the rows out of calamine as the job does
         validate_s = time.perf_counter() - t0
-        bad = sum(1 for res in results if res.record is None)
-        del columns, data, results
+        del upload
 
         # 3. memory: one more import, traced
         peak_mb: float | None = None
@@ -860,7 +911,7 @@ async def bench(args: argparse.Namespace, filename: str, content: bytes, gen_s: 
             f"-> {'OK' if ok_counts else 'WRONG'}"
         )
         print(f"parse seconds (parse_upload alone)   {parse_s:.2f}")
-        print(f"validate seconds (_validate_all)     {validate_s:.2f}  ({bad} invalid rows)")
+        print(f"validate seconds (row rules alone)   {validate_s:.2f}  ({bad} invalid rows)")
         print(f"upload+parse+create_job (POST 202)   {runs[0].accepted_s:.2f}")
         print(f"job run (created_at -> finished_at)  {runs[0].job_s:.2f}")
         if len(runs) > 1:

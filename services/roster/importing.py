@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +49,8 @@ from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 log = logging.getLogger("roster.imports")
 
-CHUNK_ROWS = 5000  # rows per COPY: large enough that statement overheads do not show
+CHUNK_ROWS = 10_000  # rows per COPY: each statement's start and end leave the server idle a moment
+FIRST_CHUNK_ROWS = 2_500  # the server waits for the first chunk and Python for the last: keep them small
 SLICE_ROWS = 250  # rows of Python work between turns of the event loop (a few milliseconds)
 MAX_REPORTED_ERRORS = 5000
 ID_COLUMN = sheet.HEADER_OF_FIELD["id_number"]
@@ -140,9 +143,11 @@ async def _run(r: Roster, principal: Principal, job_id: str, upload: Upload) -> 
         async with r.uow() as uow, _lookup_session(r, uow) as lookups:
             units = (await lookups.execute(select(Unit))).scalars().all()
             rows = RowChecker(r, principal, uow, job_id, upload, units, create_units=create_units)
-            job_run = _JobRun(r, uow, lookups, principal, rows, mode=mode, dry_run=dry_run)
+            job_run = _JobRun(
+                r, uow, lookups, principal, rows, mode=mode, dry_run=dry_run, rows_total=upload.rows_total
+            )
             await job_run.stream()
-            await job_run.finish(job_id, upload.rows_total)
+            await job_run.finish(job_id)
 
 
 @contextlib.asynccontextmanager
@@ -190,14 +195,11 @@ _gc_pauses: list[Any] = [0, False]  # imports running, whether collection was on
 
 
 # ---------------------------------------------------------------------------------------------
-# worker-thread side: sheet rows → checked records → COPY-ready rows
-@dataclass(slots=True)
-class Checked:
-    """A record that passed the row rules, with what the file-wide checks found."""
-
-    record: CadreRecord
-    index: str  # blind index of the ID number
-    unit_id: str | None  # None when the unit could not be resolved (an error says why)
+# Python side: sheet rows → checked records → COPY-ready rows
+# A record that passed the row rules, with what the file-wide checks found: the blind index
+# of its ID number and its unit (None when that could not be resolved: an error says why).
+# A plain tuple: one per row, made and unpacked in the hot loops.
+Checked = tuple[CadreRecord, str, str | None]
 
 
 @dataclass
@@ -255,7 +257,7 @@ class RowChecker:
         self.rows_done = 0  # rows with content
         self.last_with_content = 1
         self.seen: dict[str, int] = {}  # ID number → first row with it
-        self.units_by_ref: dict[str, Unit | str] = {}  # unit reference → unit or error
+        self.units_by_ref: dict[str, tuple[str | None, str | None]] = {}  # unit reference → (id, error)
         self.rows_out = _RowBuilder(r, principal, uow, job_id)
 
     def check_next(self, count: int, chunk: Chunk) -> int:
@@ -279,17 +281,14 @@ class RowChecker:
         first = self.seen.setdefault(record.id_number, row)
         if first != row:
             chunk.errors.append((row, ID_COLUMN, f"same ID number as row {first}"))
-        unit = self._unit(record, chunk.new_units)
-        if isinstance(unit, str):
-            chunk.errors.append((row, UNIT_COLUMN, unit))
-            unit_id = None
-        else:
-            unit_id = unit.id
-        return Checked(record, self.r.sealer.index(record.id_number), unit_id)
+        unit_id, problem = self._unit(record, chunk.new_units)
+        if problem:
+            chunk.errors.append((row, UNIT_COLUMN, problem))
+        return (record, self.r.sealer.index(record.id_number), unit_id)
 
-    def _unit(self, record: CadreRecord, created: list[Unit]) -> Unit | str:
-        """The row's unit, or why it has none. Without unit creation the unit tree does not
-        change during an import, so each reference is resolved once."""
+    def _unit(self, record: CadreRecord, created: list[Unit]) -> tuple[str | None, str | None]:
+        """The row's unit id, or why it has none. Without unit creation the unit tree does
+        not change during an import, so each reference is resolved once."""
         if not self.create_units:
             got = self.units_by_ref.get(record.unit)
             if got is None:
@@ -297,14 +296,14 @@ class RowChecker:
             return got
         return self._resolve(record, created)
 
-    def _resolve(self, record: CadreRecord, created: list[Unit]) -> Unit | str:
+    def _resolve(self, record: CadreRecord, created: list[Unit]) -> tuple[str | None, str | None]:
         try:
             unit = self.resolver.resolve(record.unit, create=self.create_units, kind=record.unit_kind, created=created)
         except LookupError as exc:
-            return str(exc)
+            return None, str(exc)
         if self.scope is not None and not any(unit.path.startswith(p) for p in self.scope):
-            return "this unit is outside your units"
-        return unit
+            return None, "this unit is outside your units"
+        return unit.id, None
 
 
 CADRE_COLUMNS = (
@@ -334,11 +333,12 @@ CADRE_COLUMNS = (
     "retirement_date",
     "status",
     "version",
-    "created_at",
-    "updated_at",
 )
+# created_at, updated_at (and cadre_changes.at) are left to the database's default: the
+# transaction's start time (see models.Cadre)
+STAMPED_COLUMNS = {"cadres": ("created_at", "updated_at"), "cadre_changes": ("at",)}
 JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
-CHANGE_COLUMNS = ("cadre_id", "at", "actor", "acting_client", "kind", "changes", "reason")
+CHANGE_COLUMNS = ("cadre_id", "actor", "acting_client", "kind", "changes", "reason")
 OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
 
 
@@ -357,82 +357,117 @@ class _RowBuilder:
         # id, with each event's id, subject and data put in (the keys keep their places).
         self.envelope = envelope(uow.source, Event(events.CADRE_REGISTERED, "", "", {}))
         self.changes_of_unit: dict[str, str] = {}
+        self.json_texts: dict[tuple[Any, ...], str] = {}
+        self.retirements: dict[tuple[dt.date, str], dt.date] = {}
 
     def prepare(self, records: list[Checked]) -> Prepared:
         out = Prepared()
+        add_cadre, add_change, add_event = out.cadres.append, out.changes.append, out.outbox.append
         count = len(records)
         cadre_ids, event_ids = self.ids.take(count), self.ids.take(count)
-        sealer = self.r.sealer
-        blobs = sealer.seal_many(c.record.id_number for c in records)
-        kid, now, retirement_of = sealer.active, self.now, self.r.retirement.retirement_date
-        for checked, cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
-            rec, unit_id = checked.record, checked.unit_id
+        blobs = self.r.sealer.seal_many(checked[0].id_number for checked in records)
+        kid, now, topic, envelope_, json_of = self.r.sealer.active, self.now, self.topic, self.envelope, self._json
+        for (rec, index, unit_id), cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
+            (
+                _,
+                name,
+                gender,
+                birth_date,
+                id_number,
+                _,
+                _,
+                post_title,
+                rank,
+                party_member,
+                education,
+                years_of_service,
+                periods,
+                grassroots_years,
+                strengths,
+                post_wishes,
+                professional_field,
+                willingness,
+                leadership_status,
+                health,
+                retirement_override,
+            ) = rec
             assert unit_id is not None
-            retirement = rec.retirement_date or retirement_of(rec.birth_date, rec.gender)
-            periods = orjson.dumps(rec.grassroots_periods)
-            out.cadres.append(
+            retirement = retirement_override or self._retirement(birth_date, gender)
+            periods_json = orjson.dumps(periods)
+            add_cadre(
                 (
                     cadre_id,
-                    rec.name,
-                    rec.gender,
-                    rec.birth_date,
+                    name,
+                    gender,
+                    birth_date,
                     blob,
                     kid,
-                    checked.index,
-                    id_numbers.mask(rec.id_number),
+                    index,
+                    id_numbers.mask(id_number),
                     unit_id,
-                    rec.post_title,
-                    rec.rank,
-                    rec.party_member,
-                    rec.education,
-                    rec.years_of_service,
-                    periods.decode(),
-                    rec.grassroots_years,
-                    orjson.dumps(rec.strengths).decode(),
-                    orjson.dumps(rec.post_wishes).decode(),
-                    rec.professional_field,
-                    orjson.dumps(rec.willingness).decode(),
-                    rec.leadership_status,
-                    rec.health,
-                    rec.retirement_date,
+                    post_title,
+                    rank,
+                    party_member,
+                    education,
+                    years_of_service,
+                    periods_json.decode(),
+                    grassroots_years,
+                    json_of(strengths),
+                    json_of(post_wishes),
+                    professional_field,
+                    json_of(willingness),
+                    leadership_status,
+                    health,
+                    retirement_override,
                     retirement,
                     "active",
                     1,
-                    now,
-                    now,
                 )
             )
-            out.changes.append(
-                (cadre_id, now, self.actor, self.acting_client, "registered", self._changes(unit_id), None)
-            )
+            add_change((cadre_id, self.actor, self.acting_client, "registered", self._changes(unit_id), None))
             data = events.cadre_data(
                 cadre_id,
                 1,
                 (
-                    rec.name,
-                    rec.gender,
-                    rec.birth_date.isoformat(),
+                    name,
+                    gender,
+                    birth_date.isoformat(),
                     unit_id,
-                    rec.post_title,
-                    rec.rank,
-                    rec.party_member,
-                    rec.education,
-                    rec.years_of_service,
-                    orjson.Fragment(periods),  # serialised once, for the column and the event
-                    rec.grassroots_years,
-                    rec.strengths,
-                    rec.post_wishes,
-                    rec.professional_field,
-                    rec.willingness,
-                    rec.leadership_status,
-                    rec.health,
+                    post_title,
+                    rank,
+                    party_member,
+                    education,
+                    years_of_service,
+                    orjson.Fragment(periods_json),  # serialised once, for the column and the event
+                    grassroots_years,
+                    strengths,
+                    post_wishes,
+                    professional_field,
+                    willingness,
+                    leadership_status,
+                    health,
                     retirement.isoformat(),
                     "active",
                 ),
             )
-            payload = dumps({**self.envelope, "id": event_id, "subject": f"cadre/{cadre_id}", "data": data})
-            out.outbox.append((event_id, self.topic, cadre_id, events.CADRE_REGISTERED, payload.decode(), now, None))
+            payload = dumps({**envelope_, "id": event_id, "subject": f"cadre/{cadre_id}", "data": data})
+            add_event((event_id, topic, cadre_id, events.CADRE_REGISTERED, payload.decode(), now, None))
         return out
+
+    def _json(self, value: tuple[str, ...] | dict[str, bool]) -> str:
+        """JSON text of a list or willingness, which rows share: each serialised once."""
+        key = value if type(value) is tuple else tuple(value.items())  # type: ignore[union-attr]
+        got = self.json_texts.get(key)
+        if got is None:
+            got = self.json_texts[key] = orjson.dumps(value).decode()
+        return got
+
+    def _retirement(self, birth_date: dt.date, gender: str) -> dt.date:
+        """The rule's retirement date; birth dates repeat, so each is worked out once."""
+        got = self.retirements.get((birth_date, gender))
+        if got is None:
+            got = self.retirements[birth_date, gender] = self.r.retirement.retirement_date(birth_date, gender)
+        return got
 
     def _changes(self, unit_id: str) -> str:
         """The history row's ``changes``, the same for every cadre of a unit."""
@@ -457,6 +492,7 @@ class _JobRun:
         *,
         mode: str,
         dry_run: bool,
+        rows_total: int,
     ) -> None:
         self.r = r
         self.uow = uow
@@ -465,6 +501,7 @@ class _JobRun:
         self.rows = rows
         self.mode = mode
         self.dry_run = dry_run
+        self.rows_total = rows_total
         self.errors: list[tuple[int, str, str]] = []
         self.inserted = self.updated = self.unchanged = 0
         self.writer = _Writer(uow)
@@ -493,15 +530,18 @@ class _JobRun:
         finally:
             if copying is not None:  # never leave a COPY running behind the transaction's end
                 await asyncio.wait([copying])
+                if not copying.cancelled() and copying.exception() is not None and sys.exc_info()[1] is not None:
+                    log.warning("a COPY failed as well", exc_info=copying.exception())
         if copying is not None:
             await copying
 
     async def _next_chunk(self) -> Chunk | None:
-        """The next CHUNK_ROWS rows, checked, and prepared while the import can succeed.
-        Both a slice at a time, each slice followed by a turn of the event loop."""
+        """The next chunk of rows, checked, and prepared while the import can succeed. Both
+        a slice at a time, each slice followed by a turn of the event loop."""
         chunk = Chunk()
         read = 0
-        while read < CHUNK_ROWS and (got := self.rows.check_next(SLICE_ROWS, chunk)):
+        size = _chunk_size(self.rows.row_number - 1, self.rows_total)
+        while read < size and (got := self.rows.check_next(SLICE_ROWS, chunk)):
             read += got
             await asyncio.sleep(0)
         if not read:
@@ -523,13 +563,13 @@ class _JobRun:
         """
         if not records:
             return {}
-        position = {c.index: i for i, c in enumerate(records)}
+        position = {index: i for i, (_, index, _) in enumerate(records)}
         found: dict[int, Cadre | None] = {}
         if self.mode == "insert":
             for index in await _lookup(self.lookups, col(Cadre.id_number_index), list(position)):
                 found[position[index]] = None
                 self.errors.append(
-                    (records[position[index]].record.row, ID_COLUMN, "already on the roster (use mode=upsert)")
+                    (records[position[index]][0].row, ID_COLUMN, "already on the roster (use mode=upsert)")
                 )
             return found
         for cadre in await _lookup(self.lookups, Cadre, list(position)):
@@ -537,9 +577,9 @@ class _JobRun:
             found[i] = cadre
             checked = records[i]
             # As through the API: a cadre who left can no longer be changed.
-            if cadre.status == "left" and checked.unit_id is not None and _would_change(self.r, cadre, checked):
+            if cadre.status == "left" and checked[2] is not None and _would_change(self.r, cadre, checked):
                 self.errors.append(
-                    (checked.record.row, ID_COLUMN, "this cadre has left the roster and can no longer be changed")
+                    (checked[0].row, ID_COLUMN, "this cadre has left the roster and can no longer be changed")
                 )
         return found
 
@@ -588,9 +628,9 @@ class _JobRun:
                 self.unchanged += 1
         await s.flush()
 
-    async def finish(self, job_id: str, rows_total: int) -> None:
+    async def finish(self, job_id: str) -> None:
         values: dict[str, Any] = {"finished_at": utcnow(), "rows_done": self.rows.rows_done}
-        if self.rows.last_with_content - 1 < rows_total:  # the sheet ended in empty text cells
+        if self.rows.last_with_content - 1 < self.rows_total:  # the sheet ended in empty text cells
             values["rows_total"] = self.rows.last_with_content - 1
         if self.errors:
             self.errors.sort(key=lambda e: (e[0], e[1]))
@@ -602,7 +642,7 @@ class _JobRun:
                 job_id,
                 status="failed",
                 errors=[
-                    {"row": row, "column": column, "message": message}
+                    {"row": row, "column": column, "message": str(message)}  # plain text, not a parser's _Bad
                     for row, column, message in self.errors[:MAX_REPORTED_ERRORS]
                 ],
                 message=f"{len({e[0] for e in self.errors})} rows are invalid; nothing was written",
@@ -636,6 +676,13 @@ class _JobRun:
         await self.uow.commit()
 
 
+def _chunk_size(done: int, total: int) -> int:
+    """Rows for the next chunk: they grow from FIRST_CHUNK_ROWS to CHUNK_ROWS and shrink
+    again towards the end, so the server starts early and the last COPY, which nothing
+    overlaps, is short."""
+    return max(FIRST_CHUNK_ROWS, min(CHUNK_ROWS, done, (total - done) // 2))
+
+
 async def _lookup(s: AsyncSession, what: Any, indexes: list[str]) -> list[Any]:
     """Rows of ``cadres`` whose blind index is among ``indexes`` (``what``: entity or column).
 
@@ -655,6 +702,7 @@ class _Writer:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
+        self.now = utcnow()  # on SQLite, for the columns PostgreSQL stamps itself
 
     async def copy(self, rows: Prepared) -> None:
         conn = await self.uow.session.connection()
@@ -665,18 +713,28 @@ class _Writer:
             await raw.copy_records_to_table("cadre_changes", columns=CHANGE_COLUMNS, records=rows.changes)
             await raw.copy_records_to_table("outbox", columns=OUTBOX_COLUMNS, records=rows.outbox)
             return
-        await conn.execute(Cadre.__table__.insert(), _dicts(CADRE_COLUMNS, rows.cadres, JSON_COLUMNS))  # type: ignore[attr-defined]
-        await conn.execute(CadreChange.__table__.insert(), _dicts(CHANGE_COLUMNS, rows.changes, {"changes"}))  # type: ignore[attr-defined]
-        await conn.execute(kit.outbox.insert(), _dicts(OUTBOX_COLUMNS, rows.outbox, set()))
+        stamps = {table: dict.fromkeys(columns, self.now) for table, columns in STAMPED_COLUMNS.items()}
+        await conn.execute(
+            Cadre.__table__.insert(),  # type: ignore[attr-defined]
+            _dicts(CADRE_COLUMNS, rows.cadres, JSON_COLUMNS, stamps["cadres"]),
+        )
+        await conn.execute(
+            CadreChange.__table__.insert(),  # type: ignore[attr-defined]
+            _dicts(CHANGE_COLUMNS, rows.changes, {"changes"}, stamps["cadre_changes"]),
+        )
+        await conn.execute(kit.outbox.insert(), _dicts(OUTBOX_COLUMNS, rows.outbox, set(), {}))
 
 
-def _dicts(columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: set[str]) -> list[dict[str, Any]]:
+def _dicts(
+    columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: set[str], more: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Rows as the dicts SQLAlchemy binds, JSON text back to values for its JSON type."""
     out = []
     for row in rows:
         values = dict(zip(columns, row, strict=True))
         for name in json_columns:
             values[name] = orjson.loads(values[name])
+        values.update(more)
         out.append(values)
     return out
 
@@ -739,12 +797,12 @@ class UnitResolver:
 
 def _record_fields(r: Roster, checked: Checked) -> dict[str, Any]:
     """What a checked row says about a cadre, as the ``Cadre`` attributes hold it."""
-    rec = checked.record
+    rec, _, unit_id = checked
     return {
         "name": rec.name,
         "gender": rec.gender,
         "birth_date": rec.birth_date,
-        "unit_id": checked.unit_id,
+        "unit_id": unit_id,
         "post_title": rec.post_title,
         "rank": rec.rank,
         "party_member": rec.party_member,

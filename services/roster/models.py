@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text, func
 from sqlmodel import Field, SQLModel
 
 from cadrekit.db import UTCDateTime, service_registry, utcnow
@@ -45,8 +45,8 @@ class OrderedIds:
     def take(self, count: int) -> list[str]:
         start, prefix = self._next, self._prefix
         self._next += count
-        tails = [f"{(1 << 63) | n:016x}" for n in range(start, start + count)]  # variant bits 10
-        return [f"{prefix}{t[:4]}-{t[4:]}" for t in tails]
+        # the variant bits 10, then the counter: its top 14 bits, a dash, its low 48 bits
+        return [f"{prefix}{0x8000 | n >> 48:04x}-{n & 0xFFFFFFFFFFFF:012x}" for n in range(start, start + count)]
 
 
 class Unit(RosterModel, table=True):
@@ -77,6 +77,12 @@ class UnitChange(RosterModel, table=True):
     acting_client: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)  # created | renamed | moved | updated
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# Bulk imports leave these to the database (COPY omits the columns): the transaction's
+# start time, so every row of an import carries the same stamp, and 100k-row imports do
+# not encode three timestamps per cadre in Python. Everything else writes them itself.
+_STAMPED_BY_DB: dict[str, Any] = {"server_default": func.now()}
 
 
 class Cadre(RosterModel, table=True):
@@ -117,8 +123,8 @@ class Cadre(RosterModel, table=True):
     exit_date: dt.date | None = None
     exit_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_STAMPED_BY_DB)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_STAMPED_BY_DB)
 
 
 class CadreChange(RosterModel, table=True):
@@ -129,7 +135,7 @@ class CadreChange(RosterModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     )
     cadre_id: str = Field(foreign_key="cadres.id", index=True, max_length=36)
-    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_STAMPED_BY_DB)
     actor: str = Field(max_length=200)
     acting_client: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)  # registered | updated | moved | left | imported

@@ -153,7 +153,12 @@ async def test_a_poison_event_goes_to_the_dlq_and_consumption_goes_on(
     async def later_applied() -> bool:
         return after["id"] in {c for c in await _effect_cadres(subscriber)}
 
+    async def poison_dead_lettered() -> bool:
+        return bool(subscriber.consumer.state["dead_lettered"] >= 1)
+
+    # The two events may sit on different partitions: either may be handled first.
     await eventually(later_applied, what="the event after the poison is applied")
+    await eventually(poison_dead_lettered, what="the poison event is dead-lettered")
     assert poison["id"] not in await _effect_cadres(subscriber)
     assert subscriber.consumer.state["dead_lettered"] == 1
     dlq = AIOKafkaConsumer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -176,7 +177,7 @@ def format_periods(periods: list[dict[str, Any]]) -> str:
     return "；".join(out)
 
 
-Span = tuple[dt.date, dt.date | None, str | None]
+Span = tuple[dt.date, dt.date | None, str | None, str, str | None]  # start, end, unit, start and end text
 
 
 def _spans(text: str) -> list[Span]:
@@ -191,12 +192,13 @@ def _spans(text: str) -> list[Span]:
         end = dt.date.fromisoformat(m.group(2)) if m.group(2) else None
         if end is not None and end < start:
             raise ValueError(f"period ends before it starts: {part.strip()}")
-        spans.append((start, end, (m.group(3) or "").strip() or None))
+        # the matched text is what isoformat() would give: fromisoformat took it, so it is ASCII
+        spans.append((start, end, (m.group(3) or "").strip() or None, m.group(1), m.group(2)))
     return spans
 
 
 def _period_dicts(spans: list[Span]) -> list[dict[str, Any]]:
-    return [{"start": s.isoformat(), "end": e.isoformat() if e else None, "unit_name": u} for s, e, u in spans]
+    return [{"start": s, "end": e, "unit_name": u} for _, _, u, s, e in spans]
 
 
 def parse_periods(value: Any) -> list[dict[str, Any]]:
@@ -215,7 +217,7 @@ def grassroots_years_text(spans: list[Span], today: dt.date) -> str:
     days = 0
     cur_start: dt.date | None = None
     cur_end = today
-    for start, end in sorted((s, min(e or today, today)) for s, e, _ in spans if s <= today):
+    for start, end in sorted((s, min(e or today, today)) for s, e, *_ in spans if s <= today):
         if end < start:
             continue
         if cur_start is None or start > cur_end:
@@ -256,13 +258,136 @@ class CadreRecord(NamedTuple):
     retirement_date: dt.date | None
 
 
+class _Bad(str):
+    """What a column parser returns instead of a value: the error message."""
+
+
+class _Memo(dict[str, Any]):
+    """One column's parsed values by cell text: most columns repeat a few values, so each
+    distinct text is parsed once. Holds at most MEMO_LIMIT texts (a column of all-unique
+    values is parsed row by row instead). Only text cells are looked up here: 1, 1.0 and
+    True are equal keys that read differently, so other cells go to ``parse``."""
+
+    def __init__(self, parse: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, text: str) -> Any:
+        value = self.parse(text)
+        if len(self) < MEMO_LIMIT:
+            self[text] = value
+        return value
+
+
+MEMO_LIMIT = 20_000
+
+
+def _gender(cell: Any) -> Any:
+    return GENDER_IN.get(_text(cell)) or _Bad("must be 男 or 女")
+
+
+def _date(cell: Any) -> Any:
+    try:
+        return parse_date(cell)
+    except ValueError as exc:
+        return _Bad(str(exc))
+
+
+def _birth_date(cell: Any) -> Any:
+    if cell in (None, ""):
+        return _Bad("required")
+    birth = _date(cell)
+    if type(birth) is not _Bad and not _OLDEST <= birth <= _LATEST:
+        return _Bad("out of range")
+    return birth
+
+
+def _retirement_date(cell: Any) -> Any:
+    return None if cell in (None, "") else _date(cell)
+
+
+def _unit(cell: Any) -> Any:
+    return _text(cell) or _Bad("required")
+
+
+def _unit_kind(cell: Any) -> Any:
+    text = _text(cell)
+    if text and text not in UNIT_KIND_IN:
+        return _Bad("unknown unit kind: " + text)
+    return UNIT_KIND_IN.get(text)
+
+
+def _short_text(cell: Any) -> Any:
+    value = _text(cell)
+    if len(value) > MAX_TEXT or "\x00" in value:
+        return _Bad(f"at most {MAX_TEXT} characters")
+    return value or None
+
+
+def _party_member(cell: Any) -> Any:
+    party = _text(cell)
+    if party in YES:
+        return True
+    return False if party in NO else _Bad("must be 是 or 否")
+
+
+def _years_of_service(cell: Any) -> Any:
+    text = _text(cell)
+    if not text:
+        return None
+    try:
+        n = int(float(text))
+        if not 0 <= n <= 70 or float(text) != n:
+            raise ValueError
+        return n
+    except ValueError:
+        return _Bad("must be a whole number from 0 to 70")
+
+
+def _list(cell: Any) -> tuple[str, ...]:
+    return tuple(split_list(cell))
+
+
+def _willingness(cell: Any) -> Any:
+    flags = split_list(cell)
+    unknown = [f for f in flags if f not in WILLINGNESS_IN]
+    if unknown:
+        return _Bad("unknown: " + "、".join(unknown))
+    chosen = {WILLINGNESS_IN[f] for f in flags}
+    return _FLAG_SETS["town" in chosen, "heavy_task" in chosen, "mentor" in chosen]
+
+
+# every willingness a row can state, built once and shared by the rows that state it
+_FLAG_SETS = {
+    key: dict(zip(WILLINGNESS_FLAGS, key, strict=True))
+    for key in ((a, b, c) for a in (False, True) for b in (False, True) for c in (False, True))
+}
+
+
+def _leadership(cell: Any) -> Any:
+    return LEADERSHIP_IN.get(_text(cell) or "non_leading") or _Bad("must be 在职领导, 退二线 or 非领导")
+
+
+def _health(cell: Any) -> Any:
+    return HEALTH_IN.get(_text(cell) or "healthy") or _Bad("must be 健康, 一般 or 因病免除")
+
+
+def _birth_in_id(digits: str) -> dt.date:
+    """``id_numbers.birth_date_of`` from the number's YYYYMMDD digits."""
+    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+
+
+_SEX_OF_DIGIT = {d: "male" if int(d) % 2 else "female" for d in "0123456789"}
+_H = HEADER_OF_FIELD
+
+
 class RowValidator:
     """Every rule for one data row: a ``CadreRecord``, or the ``(column, message)`` list.
 
     ``columns`` maps sheet column → field (``map_headers``); ``first_column`` is the sheet
-    column of each row's first cell. Lists and willingness repeat from row to row, so their
-    parsed forms are kept per text (one validator per import, so the caches die with it).
-    ``today`` is the day grassroots years are counted to.
+    column of each row's first cell; ``today`` is the day grassroots years count to. The
+    column parsers' results are kept per cell text (``_Memo``), one validator per import.
+    Imports run this for every row, hence the plain, unrolled code.
     """
 
     def __init__(self, columns: dict[int, str], today: dt.date, first_column: int = 0) -> None:
@@ -273,8 +398,23 @@ class RowValidator:
         # one C call hands out the cells in COLUMNS order, instead of a dict per row
         self._cells = itemgetter(*(position.get(field, self.width - 1) for field, _, _ in COLUMNS))
         self.today = today
-        self._lists: dict[str, tuple[str, ...]] = {}
-        self._willingness: dict[str, tuple[dict[str, bool], list[str]]] = {}
+        self._gender = _Memo(_gender)
+        self._birth = _Memo(_birth_date)
+        self._unit = _Memo(_unit)
+        self._unit_kind = _Memo(_unit_kind)
+        self._post_title = _Memo(_short_text)
+        self._rank = _Memo(_short_text)
+        self._education = _Memo(_short_text)
+        self._field = _Memo(_short_text)
+        self._party = _Memo(_party_member)
+        self._years = _Memo(_years_of_service)
+        self._strengths = _Memo(_list)
+        self._wishes = _Memo(_list)
+        self._willingness = _Memo(_willingness)
+        self._leadership = _Memo(_leadership)
+        self._health = _Memo(_health)
+        self._retirement = _Memo(_retirement_date)
+        self._id_births = _Memo(_birth_in_id)
 
     def validate(self, row_number: int, row: list[Any]) -> tuple[CadreRecord | None, list[tuple[str, str]]]:
         if len(row) < self.width:
@@ -301,106 +441,121 @@ class RowValidator:
             unit_kind_cell,
         ) = self._cells(row)
         errors: list[tuple[str, str]] = []
+        bad = errors.append
 
-        def err(field: str, message: str) -> None:
-            errors.append((HEADER_OF_FIELD[field], message))
-
-        name = _text(name_cell)
+        name = name_cell.strip() if type(name_cell) is str else _text(name_cell)
         if not name:
-            err("name", "required")
+            bad((_H["name"], "required"))
         elif len(name) > 50 or "\x00" in name:
-            err("name", "at most 50 characters, no NUL")
+            bad((_H["name"], "at most 50 characters, no NUL"))
 
-        gender = GENDER_IN.get(_text(gender_cell))
-        if gender is None:
-            err("gender", "must be 男 or 女")
+        gender = self._gender[gender_cell] if type(gender_cell) is str else self._gender.parse(gender_cell)
+        if type(gender) is _Bad:
+            bad((_H["gender"], gender))
+            gender = None
 
-        birth: dt.date | None = None
-        if birth_cell in (None, ""):
-            err("birth_date", "required")
+        birth: Any
+        if type(birth_cell) is dt.date:  # a date cell: nothing to parse
+            birth = birth_cell if _OLDEST <= birth_cell <= _LATEST else _Bad("out of range")
         else:
-            try:
-                birth = parse_date(birth_cell)
-                if not _OLDEST <= birth <= _LATEST:
-                    raise ValueError("out of range")
-            except ValueError as exc:
-                err("birth_date", str(exc))
-                birth = None
+            birth = self._birth[birth_cell] if type(birth_cell) is str else self._birth.parse(birth_cell)
+        if type(birth) is _Bad:
+            bad((_H["birth_date"], birth))
+            birth = None
 
-        raw_id = _text(id_cell)
+        raw_id = id_cell.strip() if type(id_cell) is str else _text(id_cell)
         idn: str | None = None
         if not raw_id:
-            err("id_number", "required")
+            bad((_H["id_number"], "required"))
         else:
             try:
                 idn = id_numbers.validate(raw_id)
             except id_numbers.InvalidIdNumber as exc:
-                err("id_number", str(exc))
-        if idn and birth and id_numbers.birth_date_of(idn) != birth:
-            err("birth_date", "does not match the birth date in the ID number")
-        if idn and gender and id_numbers.gender_of(idn) != gender:
-            err("gender", "does not match the sex digit of the ID number")
+                bad((_H["id_number"], str(exc)))
+        if idn and birth and self._id_births[idn[6:14]] != birth:
+            bad((_H["birth_date"], "does not match the birth date in the ID number"))
+        if idn and gender and (_SEX_OF_DIGIT.get(idn[16]) or id_numbers.gender_of(idn)) != gender:
+            bad((_H["gender"], "does not match the sex digit of the ID number"))
 
-        unit = _text(unit_cell)
-        if not unit:
-            err("unit", "required")
-        kind_text = _text(unit_kind_cell)
-        if kind_text and kind_text not in UNIT_KIND_IN:
-            err("unit_kind", "unknown unit kind: " + kind_text)
+        unit = self._unit[unit_cell] if type(unit_cell) is str else self._unit.parse(unit_cell)
+        if type(unit) is _Bad:
+            bad((_H["unit"], unit))
+        unit_kind = (
+            self._unit_kind[unit_kind_cell] if type(unit_kind_cell) is str else self._unit_kind.parse(unit_kind_cell)
+        )
+        if type(unit_kind) is _Bad:
+            bad((_H["unit_kind"], unit_kind))
 
-        texts = []
-        for field, cell in (
-            ("post_title", post_cell),
-            ("rank", rank_cell),
-            ("education", education_cell),
-            ("professional_field", field_cell),
-        ):
-            value = _text(cell)
-            if len(value) > MAX_TEXT or "\x00" in value:
-                err(field, f"at most {MAX_TEXT} characters")
-            texts.append(value or None)
+        post_title = self._post_title[post_cell] if type(post_cell) is str else self._post_title.parse(post_cell)
+        if type(post_title) is _Bad:
+            bad((_H["post_title"], post_title))
+        rank = self._rank[rank_cell] if type(rank_cell) is str else self._rank.parse(rank_cell)
+        if type(rank) is _Bad:
+            bad((_H["rank"], rank))
+        education = (
+            self._education[education_cell] if type(education_cell) is str else self._education.parse(education_cell)
+        )
+        if type(education) is _Bad:
+            bad((_H["education"], education))
+        professional_field = self._field[field_cell] if type(field_cell) is str else self._field.parse(field_cell)
+        if type(professional_field) is _Bad:
+            bad((_H["professional_field"], professional_field))
 
-        party = _text(party_cell)
-        party_member = party in YES
-        if not party_member and party not in NO:
-            err("party_member", "must be 是 or 否")
+        party_member = self._party[party_cell] if type(party_cell) is str else self._party.parse(party_cell)
+        if type(party_member) is _Bad:
+            bad((_H["party_member"], party_member))
 
-        years_of_service = self._years_of_service(yos_cell, err)
+        if type(yos_cell) is float and yos_cell.is_integer() and 0 <= yos_cell <= 70:
+            years_of_service = int(yos_cell)  # a number cell: what the text route gives, quicker
+        else:
+            years_of_service = self._years[yos_cell] if type(yos_cell) is str else self._years.parse(yos_cell)
+            if type(years_of_service) is _Bad:
+                bad((_H["years_of_service"], years_of_service))
 
         spans: list[Span] = []
-        periods_text = _text(periods_cell)
+        periods_text = periods_cell.strip() if type(periods_cell) is str else _text(periods_cell)
         if periods_text:
             try:
                 spans = _spans(periods_text)
             except ValueError as exc:
-                err("grassroots_periods", str(exc))
+                bad((_H["grassroots_periods"], str(exc)))
 
-        strengths = self._list(strengths_cell)
-        post_wishes = self._list(wishes_cell)
-        willingness, unknown_flags = self._flags(willingness_cell)
-        if unknown_flags:
-            err("willingness", "unknown: " + "、".join(unknown_flags))
+        strengths = (
+            self._strengths[strengths_cell] if type(strengths_cell) is str else self._strengths.parse(strengths_cell)
+        )
+        post_wishes = self._wishes[wishes_cell] if type(wishes_cell) is str else self._wishes.parse(wishes_cell)
+        willingness = (
+            self._willingness[willingness_cell]
+            if type(willingness_cell) is str
+            else self._willingness.parse(willingness_cell)
+        )
+        if type(willingness) is _Bad:
+            bad((_H["willingness"], willingness))
 
-        leadership = LEADERSHIP_IN.get(_text(leadership_cell) or "non_leading")
-        if leadership is None:
-            err("leadership_status", "must be 在职领导, 退二线 or 非领导")
+        leadership = (
+            self._leadership[leadership_cell]
+            if type(leadership_cell) is str
+            else self._leadership.parse(leadership_cell)
+        )
+        if type(leadership) is _Bad:
+            bad((_H["leadership_status"], leadership))
+        health = self._health[health_cell] if type(health_cell) is str else self._health.parse(health_cell)
+        if type(health) is _Bad:
+            bad((_H["health"], health))
 
-        health = HEALTH_IN.get(_text(health_cell) or "healthy")
-        if health is None:
-            err("health", "must be 健康, 一般 or 因病免除")
-
-        retirement = None
-        if retirement_cell not in (None, ""):
-            try:
-                retirement = parse_date(retirement_cell)
-            except ValueError as exc:
-                err("retirement_date", str(exc))
+        retirement = (
+            self._retirement[retirement_cell]
+            if type(retirement_cell) is str
+            else self._retirement.parse(retirement_cell)
+        )
+        if type(retirement) is _Bad:
+            bad((_H["retirement_date"], retirement))
 
         if errors:
             return None, errors
         assert gender is not None and birth is not None and idn is not None
-        assert leadership is not None and health is not None
-        spans.sort(key=_start)  # stable: periods that start the same day keep the sheet's order
+        if len(spans) > 1:
+            spans.sort(key=_start)  # stable: periods that start the same day keep the sheet's order
         record = CadreRecord(
             row_number,
             name,
@@ -408,58 +563,23 @@ class RowValidator:
             birth,
             idn,
             unit,
-            UNIT_KIND_IN.get(kind_text),
-            texts[0],
-            texts[1],
+            unit_kind,
+            post_title,
+            rank,
             party_member,
-            texts[2],
+            education,
             years_of_service,
             _period_dicts(spans),
             grassroots_years_text(spans, self.today) if spans else "0.0",
             strengths,
             post_wishes,
-            texts[3],
+            professional_field,
             willingness,
             leadership,
             health,
             retirement,
         )
         return record, errors
-
-    @staticmethod
-    def _years_of_service(cell: Any, err: Any) -> int | None:
-        if type(cell) is float and cell.is_integer() and 0 <= cell <= 70:
-            return int(cell)  # a number cell: what the text route below gives, quicker
-        text = _text(cell)
-        if not text:
-            return None
-        try:
-            n = int(float(text))
-            if not 0 <= n <= 70 or float(text) != n:
-                raise ValueError
-            return n
-        except ValueError:
-            err("years_of_service", "must be a whole number from 0 to 70")
-            return None
-
-    def _list(self, cell: Any) -> tuple[str, ...]:
-        if type(cell) is not str:  # only text is kept: 1 and 1.0 are equal keys but read apart
-            return tuple(split_list(cell))
-        got = self._lists.get(cell)
-        if got is None:
-            got = self._lists[cell] = tuple(split_list(cell))
-        return got
-
-    def _flags(self, cell: Any) -> tuple[dict[str, bool], list[str]]:
-        got = self._willingness.get(cell) if type(cell) is str else None
-        if got is None:
-            flags = split_list(cell)
-            chosen = {WILLINGNESS_IN[f] for f in flags if f in WILLINGNESS_IN}
-            unknown = [f for f in flags if f not in WILLINGNESS_IN]
-            got = ({flag: flag in chosen for flag in WILLINGNESS_FLAGS}, unknown)
-            if type(cell) is str:
-                self._willingness[cell] = got
-        return got
 
 
 def _start(span: Span) -> dt.date:

@@ -11,7 +11,7 @@ from cadrekit.auth import Principal
 from services.roster.domain.sheet import export_row
 from services.roster.models import Unit, kit
 from services.roster.protection import Sealed
-from services.roster.service import CadreFilter, Roster, _filtered
+from services.roster.service import TRACKED, CadreFilter, Roster, _filtered
 from services.roster.spreadsheets import write_workbook
 
 MAX_EXPORT = 200_000
@@ -37,27 +37,7 @@ async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reve
                 if reveal_reason
                 else cadre.id_number_masked
             )
-            data = {
-                k: getattr(cadre, k)
-                for k in (
-                    "name",
-                    "gender",
-                    "birth_date",
-                    "post_title",
-                    "rank",
-                    "party_member",
-                    "education",
-                    "years_of_service",
-                    "grassroots_periods",
-                    "strengths",
-                    "post_wishes",
-                    "professional_field",
-                    "willingness",
-                    "leadership_status",
-                    "health",
-                    "retirement_date_override",
-                )
-            }
+            data = {k: getattr(cadre, k) for k in (*TRACKED, "retirement_date_override")}
             if not reveal_reason:
                 data["birth_date"] = f"{cadre.birth_date.year}-**-**"
             out.append(export_row(data, path_names(cadre.unit_id), idn))

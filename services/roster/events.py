@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cadrekit.events import Event
+from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, Unit
 
 CADRE_REGISTERED = "roster.cadre.registered"
@@ -67,7 +68,7 @@ def unit_state(unit: Unit) -> dict[str, Any]:
         "region": unit.region,
         "body": unit.body,
         "parent_id": unit.parent_id,
-        "path": [p for p in unit.path.split("/") if p],
+        "path": path_ids(unit.path),
         "version": unit.version,
     }
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
 from services.roster.domain.sheet import export_row
+from services.roster.domain.units import path_ids
 from services.roster.models import Unit, kit
 from services.roster.protection import Sealed
 from services.roster.service import TRACKED, CadreFilter, Roster, _filtered
@@ -24,7 +25,7 @@ async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reve
 
         def path_names(unit_id: str) -> str:
             unit = units[unit_id]
-            return "/".join(units[p].name for p in unit.path.split("/") if p)
+            return "/".join(units[p].name for p in path_ids(unit.path))
 
         stmt = await _filtered(s, principal, f)
         rows = (await s.execute(stmt.order_by(*_order()).limit(MAX_EXPORT))).all()

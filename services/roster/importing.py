@@ -43,8 +43,8 @@ from cadrekit.uow import UnitOfWork
 from services.roster import events
 from services.roster.domain import id_numbers, sheet
 from services.roster.domain.sheet import CadreRecord
-from services.roster.models import Cadre, CadreChange, ImportJob, OrderedIds, Unit, UnitChange, kit
-from services.roster.service import TRACKED, Roster, _iso, today
+from services.roster.models import Cadre, CadreChange, ImportJob, OrderedIds, Unit, kit
+from services.roster.service import TRACKED, Roster, _iso, today, unit_change
 from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 log = logging.getLogger("roster.imports")
@@ -602,12 +602,11 @@ class _JobRun:
         self.uow.record(events.unit_created(unit))
         await s.flush()
         s.add(  # the same history a unit created through the API gets
-            UnitChange(
-                unit_id=unit.id,
-                actor=self.principal.sub,
-                acting_client=self.principal.act,
-                kind="created",
-                changes={
+            unit_change(
+                self.principal,
+                unit.id,
+                "created",
+                {
                     "name": unit.name,
                     "kind": unit.kind,
                     "parent_id": unit.parent_id,

@@ -21,7 +21,7 @@ from cadrekit.uow import UnitOfWork
 from services.roster import events
 from services.roster.domain import id_numbers
 from services.roster.domain.people import Period, RetirementRule, age_on, availability_in, grassroots_years
-from services.roster.domain.units import TreeError, check_move, child_path, in_scope, rebase
+from services.roster.domain.units import TreeError, check_move, child_path, in_scope, path_ids, rebase
 from services.roster.models import Cadre, CadreChange, Unit, UnitChange, kit
 from services.roster.protection import IdSealer, Sealed
 
@@ -90,11 +90,16 @@ def unit_public(unit: Unit) -> dict[str, Any]:
         "region": unit.region,
         "body": unit.body,
         "parent_id": unit.parent_id,
-        "path": [p for p in unit.path.split("/") if p],
+        "path": path_ids(unit.path),
         "version": unit.version,
         "created_at": unit.created_at,
         "updated_at": unit.updated_at,
     }
+
+
+def unit_change(principal: Principal, unit_id: str, kind: str, changes: dict[str, Any]) -> UnitChange:
+    """A line of a unit's history, naming the person (and the system acting for them)."""
+    return UnitChange(unit_id=unit_id, actor=principal.sub, acting_client=principal.act, kind=kind, changes=changes)
 
 
 async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
@@ -110,15 +115,7 @@ async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> 
         unit = Unit(**data, path="")
         unit.path = child_path(parent_path, unit.id)
         s.add(unit)
-        s.add(
-            UnitChange(
-                unit_id=unit.id,
-                actor=principal.sub,
-                acting_client=principal.act,
-                kind="created",
-                changes={k: v for k, v in data.items() if v is not None},
-            )
-        )
+        s.add(unit_change(principal, unit.id, "created", {k: v for k, v in data.items() if v is not None}))
         uow.record(events.unit_created(unit))
         await uow.commit()
         return unit_public(unit)
@@ -186,7 +183,7 @@ async def update_unit(r: Roster, principal: Principal, unit_id: str, data: dict[
         unit.version += 1
         unit.updated_at = dt.datetime.now(dt.UTC)
         kind = "renamed" if set(changed) == {"name"} else "updated"
-        s.add(UnitChange(unit_id=unit.id, actor=principal.sub, acting_client=principal.act, kind=kind, changes=changed))
+        s.add(unit_change(principal, unit.id, kind, changed))
         uow.record(events.unit_updated(unit, {k: v[1] for k, v in changed.items()}))
         await uow.commit()
         return unit_public(unit)
@@ -218,19 +215,11 @@ async def move_unit(
         unit.parent_id = parent_id
         unit.version += 1
         unit.updated_at = dt.datetime.now(dt.UTC)
-        s.add(
-            UnitChange(
-                unit_id=unit.id,
-                actor=principal.sub,
-                acting_client=principal.act,
-                kind="moved",
-                changes={"parent_id": [old_parent, parent_id], "reason": reason},
-            )
-        )
+        s.add(unit_change(principal, unit.id, "moved", {"parent_id": [old_parent, parent_id], "reason": reason}))
         uow.record(events.unit_updated(unit, {"parent_id": parent_id}))
         for d in descendants:
             if d.id != unit.id:
-                uow.record(events.unit_updated(d, {"path": [p for p in d.path.split("/") if p]}))
+                uow.record(events.unit_updated(d, {"path": path_ids(d.path)}))
         await uow.commit()
         return unit_public(unit)
 

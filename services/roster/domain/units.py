@@ -15,6 +15,11 @@ def child_path(parent_path: str | None, unit_id: str) -> str:
     return f"{parent_path or '/'}{unit_id}/"
 
 
+def path_ids(path: str) -> list[str]:
+    """The unit ids from the root down to the unit itself."""
+    return [p for p in path.split("/") if p]
+
+
 def check_move(unit_path: str, new_parent_path: str | None) -> None:
     """A unit cannot become its own descendant."""
     if new_parent_path is not None and new_parent_path.startswith(unit_path):

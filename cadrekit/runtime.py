@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, create_engine, define_kit_tables, session_factory
+from cadrekit.events import Event
 from cadrekit.inbox import EventConsumer, Handler
 from cadrekit.migrate import current_revision, head_revision
 from cadrekit.outbox import OutboxRelay
 from cadrekit.settings import BaseServiceSettings
-from cadrekit.uow import UnitOfWork
+from cadrekit.uow import UnitOfWork, write_events
 
 
 @dataclass
@@ -51,6 +52,10 @@ class ServiceRuntime:
         )
         self.consumers.append(consumer)
         return consumer
+
+    def emit_from_handler(self, session: AsyncSession, events: list[Event]) -> Awaitable[None]:
+        """Events caused by a consumed event, written in the handler's own transaction."""
+        return write_events(session, self.kit, events, source=self.settings.service_name, topic=self.settings.topic)
 
     async def start(self) -> None:
         await self.relay.start()

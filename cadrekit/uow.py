@@ -50,22 +50,7 @@ class UnitOfWork:
         self.pending.extend(events)
 
     def outbox_rows(self) -> list[dict[str, Any]]:
-        now = utcnow()
-        rows = []
-        for ev in self.pending:
-            env = envelope(self.source, ev)
-            rows.append(
-                {
-                    "event_id": env["id"],
-                    "topic": self.topic,
-                    "key": ev.key,
-                    "type": ev.type,
-                    "payload": dumps(env).decode(),
-                    "created_at": now,
-                    "published_at": None,
-                }
-            )
-        return rows
+        return outbox_rows(self.pending, source=self.source, topic=self.topic)
 
     async def flush_events(self) -> None:
         if self.pending:
@@ -79,3 +64,29 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self.pending = []
         await self.session.rollback()
+
+
+def outbox_rows(events: list[Event], *, source: str, topic: str) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = []
+    for ev in events:
+        env = envelope(source, ev)
+        rows.append(
+            {
+                "event_id": env["id"],
+                "topic": topic,
+                "key": ev.key,
+                "type": ev.type,
+                "payload": dumps(env).decode(),
+                "created_at": now,
+                "published_at": None,
+            }
+        )
+    return rows
+
+
+async def write_events(session: AsyncSession, kit: KitTables, events: list[Event], *, source: str, topic: str) -> None:
+    """For an event handler that causes events of its own: they go to the outbox in the
+    handler's transaction, with the inbox row and the change."""
+    if events:
+        await session.execute(kit.outbox.insert(), outbox_rows(events, source=source, topic=topic))

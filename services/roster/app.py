@@ -12,6 +12,7 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
 from cadrekit.runtime import ServiceRuntime
+from services.roster import reactions
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.domain.people import RetirementRule
 from services.roster.models import ImportJob, metadata
@@ -49,5 +50,8 @@ def create_app(
         on_startup=[fail_interrupted_imports],
         configure_logs=configure_logs,
     )
+    topics, handlers = reactions.topics_and_handlers(roster)
+    if topics:
+        runtime.add_consumer("roster.reactions", topics, handlers)
     app.state.roster = roster
     return app

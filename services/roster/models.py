@@ -119,6 +119,9 @@ class Cadre(RosterModel, table=True):
     retirement_date_override: dt.date | None = None
     retirement_date: dt.date
     status: str = Field(default="active", max_length=10)  # active | left
+    # Set from secondment and matching events (services/roster/reactions/).
+    seconded_until: dt.date | None = None
+    on_assignment_until: dt.date | None = None
     exit_kind: str | None = Field(default=None, max_length=20)
     exit_date: dt.date | None = None
     exit_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -287,7 +287,12 @@ def cadre_public(r: Roster, cadre: Cadre, unit_name: str | None, year: int | Non
 
 def availability_of(cadre: Cadre, year: int) -> Any:
     return availability_in(
-        year, retirement_date=cadre.retirement_date, health=cadre.health, left=cadre.status == "left"
+        year,
+        retirement_date=cadre.retirement_date,
+        health=cadre.health,
+        left=cadre.status == "left",
+        seconded_until=cadre.seconded_until,
+        on_assignment_until=cadre.on_assignment_until,
     )
 
 

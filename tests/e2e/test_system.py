@@ -7,66 +7,17 @@ import asyncio
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from cadrekit.events import parse
 from cadrekit.testing.plugin import free_port
 from deploy.launcher import SERVICES, Layout, System
+from tests.e2e.support import creds, read_topic, token
 from tests.factories import cadre_body
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    var = tmp_path_factory.mktemp("var")
-    layout = Layout(var=var, ports={n: free_port() for n in ("gateway", *SERVICES)}, broker_port=free_port())
-    sys_ = System(layout)
-    sys_.start()
-    yield sys_
-    sys_.stop()
-
-
-def creds(system: System) -> dict[str, str]:
-    return json.loads(system.layout.bootstrap_file.read_text())  # type: ignore[no-any-return]
-
-
-async def token(client: httpx.AsyncClient, system: System) -> str:
-    c = creds(system)
-    resp = await client.post(
-        "/api/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"]},
-    )
-    assert resp.status_code == 200, resp.text
-    body = resp.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] > 0
-    return body["access_token"]  # type: ignore[no-any-return]
-
-
-async def read_topic(bootstrap: str, topic: str, want: int, timeout_s: float = 30) -> list[dict]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-        enable_auto_commit=False,
-        metadata_max_age_ms=1000,
-    )
-    await consumer.start()
-    events: list[dict] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while len(events) < want and asyncio.get_running_loop().time() < deadline:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                events += [parse(m.value) for m in messages]
-    finally:
-        await consumer.stop()
-    return events
 
 
 def test_bootstrap_credentials_file_is_private(system: System) -> None:

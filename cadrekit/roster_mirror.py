@@ -1,0 +1,339 @@
+"""A service's own copy of the roster: units and cadres, kept from ``roster.events``.
+
+Scoring, matching and secondment answer requests from this mirror and never call roster
+synchronously. Every one of them keeps it the same way, so it is defined once here: two
+Core tables created by the service's migration, handlers for its roster consumer, and a
+few queries. Events are applied only when newer than the stored version, so replays and
+duplicates are harmless and a snapshot (``POST /admin/events/snapshot`` on roster) can
+rebuild a mirror from nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cadrekit.inbox import Handler
+
+ROSTER_TOPIC = "roster.events"
+
+
+@dataclass(frozen=True)
+class MirrorTables:
+    units: Table
+    cadres: Table
+
+
+def define_mirror_tables(metadata: MetaData) -> MirrorTables:
+    units = Table(
+        "mirror_units",
+        metadata,
+        Column("unit_id", String(36), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("kind", String(30), nullable=False),
+        Column("region", String(100), nullable=True),
+        Column("body", String(30), nullable=True),
+        Column("parent_id", String(36), nullable=True),
+        # "/root/…/self/": a subtree is a prefix match, as in roster.
+        Column("path", String(2000), nullable=False),
+        Column("version", Integer, nullable=False),
+    )
+    Index("ix_mirror_units_path", units.c.path)
+    cadres = Table(
+        "mirror_cadres",
+        metadata,
+        Column("cadre_id", String(36), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("name", String(50), nullable=False),
+        Column("unit_id", String(36), nullable=False),
+        Column("leadership_status", String(20), nullable=False),
+        Column("status", String(10), nullable=False),
+        Column("gender", String(6), nullable=True),
+        Column("birth_date", Date, nullable=True),
+        Column("party_member", Boolean, nullable=False),
+        Column("health", String(20), nullable=True),
+        Column("retirement_date", Date, nullable=True),
+        # Everything roster publishes about the cadre (services.roster.events.PUBLISHED_CADRE_FIELDS).
+        Column("state", JSON, nullable=False),
+    )
+    Index("ix_mirror_cadres_unit", cadres.c.unit_id, cadres.c.status)
+    return MirrorTables(units=units, cadres=cadres)
+
+
+_CACHE: dict[int, MirrorTables] = {}
+
+
+def mirror_tables_of(metadata: MetaData) -> MirrorTables:
+    key = id(metadata)
+    if key not in _CACHE:
+        if "mirror_cadres" in metadata.tables:
+            _CACHE[key] = MirrorTables(metadata.tables["mirror_units"], metadata.tables["mirror_cadres"])
+        else:
+            _CACHE[key] = define_mirror_tables(metadata)
+    return _CACHE[key]
+
+
+def create_mirror_tables() -> None:
+    """For a service migration, like cadrekit.migrate.create_kit_tables."""
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_mirror_tables(metadata)
+    metadata.create_all(op.get_bind())
+
+
+def drop_mirror_tables() -> None:
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_mirror_tables(metadata)
+    metadata.drop_all(op.get_bind())
+
+
+@dataclass(frozen=True)
+class MirroredUnit:
+    unit_id: str
+    name: str
+    kind: str
+    region: str | None
+    body: str | None
+    parent_id: str | None
+    path: str
+    version: int
+
+
+@dataclass(frozen=True)
+class MirroredCadre:
+    cadre_id: str
+    version: int
+    name: str
+    unit_id: str
+    leadership_status: str
+    status: str
+    gender: str | None
+    birth_date: dt.date | None
+    party_member: bool
+    health: str | None
+    retirement_date: dt.date | None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strengths(self) -> list[str]:
+        return list(self.state.get("strengths") or [])
+
+    @property
+    def post_wishes(self) -> list[str]:
+        return list(self.state.get("post_wishes") or [])
+
+    @property
+    def professional_field(self) -> str | None:
+        return self.state.get("professional_field")
+
+    @property
+    def grassroots_years(self) -> Decimal:
+        return Decimal(str(self.state.get("grassroots_years") or "0"))
+
+    @property
+    def post_title(self) -> str | None:
+        return self.state.get("post_title")
+
+    def age_on(self, day: dt.date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _cadre_columns(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": int(state["version"]),
+        "name": state.get("name") or "",
+        "unit_id": state["unit_id"],
+        "leadership_status": state.get("leadership_status") or "non_leading",
+        "status": state.get("status") or "active",
+        "gender": state.get("gender"),
+        "birth_date": _date(state.get("birth_date")),
+        "party_member": bool(state.get("party_member")),
+        "health": state.get("health"),
+        "retirement_date": _date(state.get("retirement_date")),
+        "state": {k: v for k, v in state.items() if k not in ("snapshot", "changed")},
+    }
+
+
+async def upsert_cadre(session: AsyncSession, tables: MirrorTables, state: dict[str, Any]) -> bool:
+    """Store a cadre's whole published state unless a newer version is already held.
+    Also how tests seed a mirror without running roster."""
+    t = tables.cadres
+    row = (
+        await session.execute(select(t.c.version).where(t.c.cadre_id == state["cadre_id"]).with_for_update())
+    ).first()
+    values = _cadre_columns(state)
+    if row is None:
+        await session.execute(t.insert().values(cadre_id=state["cadre_id"], **values))
+        return True
+    if row.version >= values["version"]:
+        return False
+    await session.execute(update(t).where(t.c.cadre_id == state["cadre_id"]).values(**values))
+    return True
+
+
+async def _merge_cadre(session: AsyncSession, tables: MirrorTables, cadre_id: str, version: int, changes: dict) -> None:
+    t = tables.cadres
+    row = (
+        await session.execute(select(t.c.state, t.c.version).where(t.c.cadre_id == cadre_id).with_for_update())
+    ).first()
+    if row is None or row.version >= version:
+        # Unknown here (registered before this mirror existed: a roster snapshot fills
+        # it in) or already applied.
+        return
+    state = dict(row.state)
+    state.update(changes)
+    state["version"] = version
+    await session.execute(update(t).where(t.c.cadre_id == cadre_id).values(**_cadre_columns(state)))
+
+
+async def upsert_unit(session: AsyncSession, tables: MirrorTables, state: dict[str, Any]) -> bool:
+    t = tables.units
+    path = state["path"]
+    values = {
+        "name": state["name"],
+        "kind": state["kind"],
+        "region": state.get("region"),
+        "body": state.get("body"),
+        "parent_id": state.get("parent_id"),
+        "path": path if isinstance(path, str) else "/" + "".join(f"{p}/" for p in path),
+        "version": int(state["version"]),
+    }
+    row = (await session.execute(select(t.c.version).where(t.c.unit_id == state["unit_id"]).with_for_update())).first()
+    if row is None:
+        await session.execute(t.insert().values(unit_id=state["unit_id"], **values))
+        return True
+    # A unit move re-publishes descendants' paths with their own (unchanged) version.
+    if row.version > values["version"]:
+        return False
+    await session.execute(update(t).where(t.c.unit_id == state["unit_id"]).values(**values))
+    return True
+
+
+def mirror_handlers(tables: MirrorTables) -> dict[str, Handler]:
+    """Handlers for ``runtime.add_consumer(f"{service}.roster-mirror", [ROSTER_TOPIC], …)``."""
+
+    async def registered(session: AsyncSession, event: dict[str, Any]) -> None:
+        await upsert_cadre(session, tables, event["data"])
+
+    async def updated(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        await _merge_cadre(
+            session, tables, d["cadre_id"], d["version"], {**d.get("changed", {}), "unit_id": d["unit_id"]}
+        )
+
+    async def moved(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        await _merge_cadre(
+            session,
+            tables,
+            d["cadre_id"],
+            d["version"],
+            {"unit_id": d["to_unit_id"], "post_title": d.get("post_title")},
+        )
+
+    async def left(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        await _merge_cadre(session, tables, d["cadre_id"], d["version"], {"status": "left"})
+
+    async def unit(session: AsyncSession, event: dict[str, Any]) -> None:
+        await upsert_unit(session, tables, event["data"])
+
+    return {
+        "roster.cadre.registered": registered,
+        "roster.cadre.updated": updated,
+        "roster.cadre.moved": moved,
+        "roster.cadre.left": left,
+        "roster.unit.created": unit,
+        "roster.unit.updated": unit,
+    }
+
+
+def _unit(row: Any) -> MirroredUnit:
+    return MirroredUnit(**dict(row._mapping))
+
+
+def _cadre(row: Any) -> MirroredCadre:
+    return MirroredCadre(**dict(row._mapping))
+
+
+async def get_unit(session: AsyncSession, tables: MirrorTables, unit_id: str) -> MirroredUnit | None:
+    row = (await session.execute(select(tables.units).where(tables.units.c.unit_id == unit_id))).first()
+    return None if row is None else _unit(row)
+
+
+async def get_units(session: AsyncSession, tables: MirrorTables, unit_ids: list[str]) -> dict[str, MirroredUnit]:
+    if not unit_ids:
+        return {}
+    rows = (await session.execute(select(tables.units).where(tables.units.c.unit_id.in_(set(unit_ids))))).all()
+    return {r.unit_id: _unit(r) for r in rows}
+
+
+async def get_cadre(session: AsyncSession, tables: MirrorTables, cadre_id: str) -> MirroredCadre | None:
+    row = (await session.execute(select(tables.cadres).where(tables.cadres.c.cadre_id == cadre_id))).first()
+    return None if row is None else _cadre(row)
+
+
+async def get_cadres(session: AsyncSession, tables: MirrorTables, cadre_ids: list[str]) -> dict[str, MirroredCadre]:
+    if not cadre_ids:
+        return {}
+    rows = (await session.execute(select(tables.cadres).where(tables.cadres.c.cadre_id.in_(set(cadre_ids))))).all()
+    return {r.cadre_id: _cadre(r) for r in rows}
+
+
+async def subtree_unit_ids(session: AsyncSession, tables: MirrorTables, unit_id: str) -> list[str]:
+    """The unit and all its descendants; empty when the unit is unknown here."""
+    u = tables.units
+    path = (await session.execute(select(u.c.path).where(u.c.unit_id == unit_id))).scalar_one_or_none()
+    if path is None:
+        return []
+    return list(
+        (await session.execute(select(u.c.unit_id).where(u.c.path.startswith(path, autoescape=True)))).scalars()
+    )
+
+
+async def list_cadres(
+    session: AsyncSession,
+    tables: MirrorTables,
+    *,
+    unit_id: str | None = None,
+    leadership_status: str | None = None,
+    status: str | None = "active",
+    cadre_ids: list[str] | None = None,
+) -> list[MirroredCadre]:
+    """Cadres filtered by unit subtree, leadership status, status and/or ids; ordered by id."""
+    c = tables.cadres
+    stmt = select(c).order_by(c.c.cadre_id)
+    if unit_id is not None:
+        u = tables.units
+        path = (await session.execute(select(u.c.path).where(u.c.unit_id == unit_id))).scalar_one_or_none()
+        if path is None:
+            return []
+        stmt = stmt.where(c.c.unit_id.in_(select(u.c.unit_id).where(u.c.path.startswith(path, autoescape=True))))
+    if leadership_status is not None:
+        stmt = stmt.where(c.c.leadership_status == leadership_status)
+    if status is not None:
+        stmt = stmt.where(c.c.status == status)
+    if cadre_ids is not None:
+        stmt = stmt.where(c.c.cadre_id.in_(set(cadre_ids)))
+    return [_cadre(r) for r in (await session.execute(stmt)).all()]

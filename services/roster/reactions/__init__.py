@@ -1,0 +1,25 @@
+"""What roster does when other services' events arrive: one module per source service,
+each exposing ``TOPIC`` and ``handlers(roster)``. Wired into one consumer by the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cadrekit.inbox import Handler
+
+if TYPE_CHECKING:
+    from services.roster.service import Roster
+
+SOURCES: list[str] = []
+
+
+def topics_and_handlers(roster: Roster) -> tuple[list[str], dict[str, Handler]]:
+    import importlib
+
+    topics: list[str] = []
+    handlers: dict[str, Handler] = {}
+    for name in SOURCES:
+        module = importlib.import_module(f"services.roster.reactions.{name}")
+        topics.append(module.TOPIC)
+        handlers.update(module.handlers(roster))
+    return topics, handlers

@@ -57,6 +57,11 @@ class InvalidInput(Problem):
     status, slug, title, title_zh = 422, "validation", "Invalid request", "请求参数无效"
 
 
+def field_error(field: str, message: str, detail: str | None = None) -> InvalidInput:
+    """A 422 naming the one field at fault."""
+    return InvalidInput(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
 class Unauthorized(Problem):
     status, slug, title, title_zh = 401, "unauthorized", "Unauthorized", "未认证"
 

@@ -15,7 +15,7 @@ from sqlmodel import col
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from cadrekit.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, field_error
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.uow import UnitOfWork
 from services.roster import events
@@ -42,10 +42,6 @@ class CadreNotFound(NotFound):
 
 class UnitNotFound(NotFound):
     pass
-
-
-def field_error(field: str, message: str, detail: str | None = None) -> InvalidInput:
-    return InvalidInput(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
 def today() -> dt.date:

@@ -1,4 +1,4 @@
-"""The scoring service: skeleton (app factory, health, settings, migrations). The annual points ledger, appraisals and excellence quotas (issue: scoring)."""
+"""The scoring service: the annual points ledger, appraisals and excellence quotas."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
+from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
-from services.scoring.models import metadata
+from services.scoring.api import catalogues, excellence, ledger
+from services.scoring.models import metadata, mirror
+from services.scoring.scoring import Scoring
 from services.scoring.settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,11 +23,14 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ScoringSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    return build_service_app(
+    runtime.add_consumer("scoring.roster-mirror", [ROSTER_TOPIC], mirror_handlers(mirror))
+    app = build_service_app(
         runtime,
         title="Scoring service",
-        description="The annual points ledger, appraisals and excellence quotas (issue: scoring).",
-        routers=[],
+        description="The annual points ledger, appraisals, excellence quotas and score-change events.",
+        routers=[catalogues.router, ledger.router, excellence.router],
         key_source=key_source,
         configure_logs=configure_logs,
     )
+    app.state.scoring = Scoring(runtime, settings)
+    return app

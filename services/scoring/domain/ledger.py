@@ -1,0 +1,124 @@
+"""Ledger arithmetic (domain.md "Scoring"), with no I/O.
+
+- A rule's yearly cap limits the points it adds in a year, counted over approved,
+  unreversed entries in approval order; an entry that would pass the cap is approved with
+  the points that still fit (recorded as such); a reversal frees what the entry used.
+- A waiver cancels a deduction's effect without removing the entry.
+- The total is the sum in Decimal, to two places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.scoring.domain.catalogue import Catalogue, Rule
+from services.scoring.domain.money import ZERO, two_places
+
+AWARD = "award"
+REVERSAL = "reversal"
+
+
+@dataclass(frozen=True)
+class Line:
+    """An approved line of one cadre's year, in approval order (``seq``)."""
+
+    entry_id: str
+    kind: str
+    rule_code: str
+    points: Decimal  # signed, as applied; a reversal carries the negated points of its entry
+    seq: int
+    reverses: str | None = None
+    waived: bool = False
+
+
+@dataclass(frozen=True)
+class Admission:
+    points: Decimal  # signed
+    capped: bool
+    room_before: Decimal | None  # what the cap still allowed; None when the rule has no cap
+
+
+def reversed_ids(lines: Iterable[Line]) -> set[str]:
+    return {ln.reverses for ln in lines if ln.kind == REVERSAL and ln.reverses}
+
+
+def used_capacity(lines: Sequence[Line], rule_code: str) -> Decimal:
+    """Points a rule has already added this year over approved, unreversed entries."""
+    gone = reversed_ids(lines)
+    return sum(
+        (abs(ln.points) for ln in lines if ln.kind == AWARD and ln.rule_code == rule_code and ln.entry_id not in gone),
+        ZERO,
+    )
+
+
+def admit(rule: Rule, used: Decimal) -> Admission:
+    if rule.cap_per_year is None:
+        return Admission(rule.signed_points, False, None)
+    room = max(rule.cap_per_year - used, ZERO)
+    magnitude = min(rule.points, room)
+    signed = magnitude if rule.direction == "positive" else -magnitude
+    return Admission(two_places(signed), magnitude < rule.points, room)
+
+
+def effect(line: Line) -> Decimal:
+    """What a line adds to the total: nothing when it is a waived deduction."""
+    return ZERO if line.waived else line.points
+
+
+def total(lines: Iterable[Line]) -> Decimal:
+    return two_places(sum((effect(ln) for ln in lines), ZERO))
+
+
+def running_totals(lines: Sequence[Line]) -> list[Decimal]:
+    out: list[Decimal] = []
+    acc = ZERO
+    for ln in sorted(lines, key=lambda x: x.seq):
+        acc += effect(ln)
+        out.append(two_places(acc))
+    return out
+
+
+@dataclass(frozen=True)
+class Restatement:
+    entry_id: str
+    rule_code: str
+    old_points: Decimal
+    new_points: Decimal
+    withdrawn: bool  # the rule no longer exists in the newer version
+
+    @property
+    def changed(self) -> bool:
+        return self.withdrawn or self.old_points != self.new_points
+
+
+def restate(lines: Sequence[Line], newer: Catalogue) -> list[Restatement]:
+    """Score a year's standing entries again under a newer catalogue, caps replayed in
+    approval order. Reversed entries and their reversals are gone already; waived entries
+    keep their points (a waiver was decided on them) but still use their rule's capacity."""
+    gone = reversed_ids(lines)
+    used: dict[str, Decimal] = {}
+    out: list[Restatement] = []
+    for ln in sorted(lines, key=lambda x: x.seq):
+        if ln.kind != AWARD or ln.entry_id in gone:
+            continue
+        if ln.waived:
+            used[ln.rule_code] = used.get(ln.rule_code, ZERO) + abs(ln.points)
+            continue
+        rule = newer.rule(ln.rule_code)
+        if rule is None:
+            out.append(Restatement(ln.entry_id, ln.rule_code, ln.points, ZERO, True))
+            continue
+        a = admit(rule, used.get(ln.rule_code, ZERO))
+        used[ln.rule_code] = used.get(ln.rule_code, ZERO) + abs(a.points)
+        out.append(Restatement(ln.entry_id, ln.rule_code, ln.points, a.points, False))
+    return out
+
+
+def restated_total(lines: Sequence[Line], restatements: Sequence[Restatement]) -> Decimal:
+    new = {r.entry_id: r.new_points for r in restatements}
+    return total(
+        Line(ln.entry_id, ln.kind, ln.rule_code, new.get(ln.entry_id, ln.points), ln.seq, ln.reverses, ln.waived)
+        for ln in lines
+    )

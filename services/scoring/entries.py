@@ -1,0 +1,484 @@
+"""Ledger use cases: propose, approve, reject, reverse, waive, restate.
+
+Every change to a cadre's year takes the lock on its ``totals`` row first (lock_year),
+then claims the entry with a conditional UPDATE: two officers approving one entry at once
+are serialised, the second finds it decided, and the total moves once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cadrekit.auth import Principal
+from cadrekit.db import utcnow
+from cadrekit.problems import Conflict, Forbidden, NotFound, field_error
+from services.scoring import events
+from services.scoring.domain.impact import open_period
+from services.scoring.domain.ledger import AWARD, REVERSAL, Line, admit, restate, restated_total
+from services.scoring.domain.money import ZERO, text, two_places
+from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
+from services.scoring.scoring import (
+    Scoring,
+    catalogue_version,
+    check_scope,
+    check_year,
+    in_force,
+    known_cadre,
+    lock_year,
+    rowcount,
+)
+
+SANCTION_FIELDS = ("evidence", "reference", "decision_note")
+
+
+async def propose(sc: Scoring, who: Principal, body: dict[str, Any]) -> Entry:
+    year = check_year(body["year"])
+    occurred: dt.date = body["occurred_on"]
+    if occurred.year != year:
+        raise field_error("occurred_on", f"{occurred} is not in {year}")
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        cadre = await known_cadre(sc, s, body["cadre_id"])
+        if cadre.status != "active":
+            raise field_error("cadre_id", f"cadre {cadre.cadre_id} has left the roster")
+        await check_scope(s, who, cadre.unit_id)
+        found = await in_force(sc, s, year)
+        if found is None:
+            raise field_error("year", f"no catalogue is published for {year}")
+        version, catalogue = found
+        rule = catalogue.rule(body["rule_code"])
+        if rule is None:
+            raise field_error("rule_code", f"rule {body['rule_code']!r} is not in the {year} catalogue (v{version})")
+        entry = Entry(
+            cadre_id=cadre.cadre_id,
+            unit_id=cadre.unit_id,
+            year=year,
+            rule_code=rule.code,
+            direction=rule.direction,
+            sanction_kind=rule.sanction_kind,
+            occurred_on=occurred,
+            evidence=body.get("evidence") or "",
+            reference=body.get("reference"),
+            proposed_by=who.sub,
+        )
+        s.add(entry)
+        await uow.commit()
+    return entry
+
+
+async def _entry(s: AsyncSession, entry_id: str) -> Entry:
+    entry = await s.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(f"entry {entry_id} does not exist")
+    return entry
+
+
+async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        entry = await _entry(s, entry_id)
+        if entry.status != "pending":
+            raise Conflict(f"entry {entry_id} is already {entry.status}", state=entry.status)
+        if entry.proposed_by == who.sub:
+            raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
+        year = await lock_year(sc, s, entry.cadre_id, entry.year)
+        found = await in_force(sc, s, entry.year)
+        assert found is not None  # an entry is only proposed under a published catalogue
+        version, catalogue = found
+        rule = catalogue.rule(entry.rule_code)
+        if rule is None:
+            raise Conflict(f"rule {entry.rule_code} is not in the {entry.year} catalogue in force (v{version})")
+        used = ZERO
+        if rule.cap_per_year is not None:
+            used = await _used_capacity(s, entry.cadre_id, entry.year, entry.rule_code)
+        admitted = admit(rule, used)
+        seq = year.seq + 1
+        now = utcnow()
+        claimed = await s.execute(
+            update(Entry)
+            .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
+            .values(
+                status="approved",
+                decided_by=who.sub,
+                decided_at=now,
+                decision_note=note,
+                catalogue_version=version,
+                rule_points=rule.points,
+                points=admitted.points,
+                capped=admitted.capped,
+                sanction_kind=rule.sanction_kind,
+                seq=seq,
+                version=col(Entry.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(claimed) != 1:
+            raise Conflict(f"entry {entry_id} was decided by someone else just now")
+        new_total = await _move_total(
+            s, entry.cadre_id, entry.year, year, admitted.points, seq, version, rule.direction
+        )
+        if rule.sanction_kind is not None:
+            period = open_period(
+                entry.id, rule.sanction_kind, entry.occurred_on, catalogue.impact_months.get(rule.sanction_kind, 0)
+            )
+            if period is not None:
+                s.add(
+                    ImpactPeriodRow(
+                        entry_id=entry.id,
+                        cadre_id=entry.cadre_id,
+                        kind=period.kind,
+                        starts_on=period.starts_on,
+                        ends_on=period.ends_on,
+                    )
+                )
+        await s.refresh(entry)
+        uow.record(events.entry_approved(entry))
+        uow.record(
+            events.score_changed(entry.cadre_id, entry.year, new_total, year.total, entry.id, version, "approval")
+        )
+        await uow.commit()
+    return entry
+
+
+async def _used_capacity(s: AsyncSession, cadre_id: str, year: int, rule_code: str) -> Decimal:
+    points = (
+        await s.execute(
+            select(col(Entry.points)).where(
+                col(Entry.cadre_id) == cadre_id,
+                col(Entry.year) == year,
+                col(Entry.rule_code) == rule_code,
+                col(Entry.status) == "approved",
+                col(Entry.kind) == AWARD,
+                col(Entry.reversed_by_id).is_(None),
+            )
+        )
+    ).scalars()
+    return sum((abs(p) for p in points if p is not None), ZERO)
+
+
+async def _move_total(
+    s: AsyncSession, cadre_id: str, year: int, held: Any, delta: Decimal, seq: int, version: int | None, direction: str
+) -> Decimal:
+    """Move the held total; ``positive`` and ``negative`` keep the effective sums of the
+    two directions (a reversal of an addition lowers ``positive``), for the ranking's ties."""
+    new_total = two_places(held.total + delta)
+    await s.execute(
+        update(Total)
+        .where(col(Total.cadre_id) == cadre_id, col(Total.year) == year)
+        .values(
+            total=new_total,
+            positive=held.positive + (delta if direction == "positive" else ZERO),
+            negative=held.negative + (delta if direction == "negative" else ZERO),
+            seq=seq,
+            catalogue_version=version if version is not None else held.catalogue_version,
+            updated_at=utcnow(),
+        )
+    )
+    return new_total
+
+
+async def reject(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        entry = await _entry(s, entry_id)
+        done = await s.execute(
+            update(Entry)
+            .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
+            .values(status="rejected", decided_by=who.sub, decided_at=utcnow(), decision_note=note)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(done) != 1:
+            raise Conflict(f"entry {entry_id} is already {entry.status}", state=entry.status)
+        await uow.commit()
+        await s.refresh(entry)
+    return entry
+
+
+async def reverse(sc: Scoring, who: Principal, entry_id: str, reason: str) -> Entry:
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        original = await _entry(s, entry_id)
+        if original.kind == REVERSAL:
+            raise Conflict("a reversal cannot be reversed; propose the entry again instead")
+        if original.status != "approved":
+            raise Conflict(f"only approved entries are reversed; this one is {original.status}", state=original.status)
+        year = await lock_year(sc, s, original.cadre_id, original.year)
+        await s.refresh(original)
+        if original.reversed_by_id is not None:
+            raise Conflict(f"entry {entry_id} is already reversed by {original.reversed_by_id}")
+        if original.waived:
+            raise Conflict("this deduction is waived and has no effect left to reverse")
+        assert original.points is not None
+        seq = year.seq + 1
+        reversal = Entry(
+            cadre_id=original.cadre_id,
+            unit_id=original.unit_id,
+            year=original.year,
+            kind=REVERSAL,
+            rule_code=original.rule_code,
+            direction=original.direction,
+            status="approved",
+            occurred_on=dt.date.today() if dt.date.today().year == original.year else original.occurred_on,
+            evidence=reason,
+            reference=None,
+            proposed_by=who.sub,
+            decided_by=who.sub,
+            decided_at=utcnow(),
+            decision_note=reason,
+            catalogue_version=original.catalogue_version,
+            rule_points=original.rule_points,
+            points=-original.points,
+            seq=seq,
+            reverses_id=original.id,
+        )
+        s.add(reversal)
+        await s.flush()
+        done = await s.execute(
+            update(Entry)
+            .where(col(Entry.id) == original.id, col(Entry.reversed_by_id).is_(None))
+            .values(reversed_by_id=reversal.id)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(done) != 1:
+            raise Conflict(f"entry {entry_id} was reversed by someone else just now")
+        new_total = await _move_total(
+            s,
+            original.cadre_id,
+            original.year,
+            year,
+            -original.points,
+            seq,
+            original.catalogue_version,
+            original.direction,
+        )
+        await _lift(s, original.id, "reversed")
+        uow.record(events.entry_reversed(original, reversal))
+        uow.record(
+            events.score_changed(
+                original.cadre_id,
+                original.year,
+                new_total,
+                year.total,
+                reversal.id,
+                original.catalogue_version or 0,
+                "reversal",
+            )
+        )
+        await uow.commit()
+    return reversal
+
+
+async def _lift(s: AsyncSession, entry_id: str, why: str) -> None:
+    await s.execute(
+        update(ImpactPeriodRow)
+        .where(col(ImpactPeriodRow.entry_id) == entry_id)
+        .values(lifted=True, lifted_reason=why)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def waive(sc: Scoring, who: Principal, entry_id: str, reference: str, reason: str) -> Waiver:
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        entry = await _entry(s, entry_id)
+        if entry.direction != "negative" or entry.kind != AWARD:
+            raise field_error("entry_id", "only a deduction can be waived (容错纠错); this entry adds points")
+        if entry.status != "approved":
+            raise Conflict(f"only approved deductions are waived; this one is {entry.status}", state=entry.status)
+        year = await lock_year(sc, s, entry.cadre_id, entry.year)
+        await s.refresh(entry)
+        if entry.reversed_by_id is not None:
+            raise Conflict("this deduction is reversed already; nothing is left to waive")
+        done = await s.execute(
+            update(Entry)
+            .where(col(Entry.id) == entry_id, col(Entry.waived).is_(False))
+            .values(waived=True)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(done) != 1:
+            raise Conflict(f"entry {entry_id} is already waived")
+        assert entry.points is not None
+        seq = year.seq + 1
+        waiver = Waiver(
+            entry_id=entry.id,
+            cadre_id=entry.cadre_id,
+            year=entry.year,
+            reference=reference,
+            reason=reason,
+            granted_by=who.sub,
+            seq=seq,
+        )
+        s.add(waiver)
+        new_total = await _move_total(
+            s, entry.cadre_id, entry.year, year, -entry.points, seq, entry.catalogue_version, entry.direction
+        )
+        await _lift(s, entry.id, "waived")
+        uow.record(events.waiver_granted(waiver, entry))
+        uow.record(
+            events.score_changed(
+                entry.cadre_id, entry.year, new_total, year.total, entry.id, entry.catalogue_version or 0, "waiver"
+            )
+        )
+        await uow.commit()
+    return waiver
+
+
+async def year_lines(s: AsyncSession, cadre_id: str, year: int) -> list[Entry]:
+    return list(
+        (
+            await s.execute(
+                select(Entry)
+                .where(col(Entry.cadre_id) == cadre_id, col(Entry.year) == year, col(Entry.status) == "approved")
+                .order_by(col(Entry.seq))
+            )
+        ).scalars()
+    )
+
+
+def as_lines(entries: list[Entry]) -> list[Line]:
+    return [Line(e.id, e.kind, e.rule_code, e.points or ZERO, e.seq or 0, e.reverses_id, e.waived) for e in entries]
+
+
+async def restatement(
+    sc: Scoring, who: Principal, cadre_id: str, year: int, version: int, apply: bool, expect: Decimal | None
+) -> dict[str, Any]:
+    """Score a cadre's year again under catalogue ``version``: a preview, or (apply) a
+    reversal and a re-issued entry for every line whose points change."""
+    check_year(year)
+    async with sc.runtime.uow() as uow:
+        s = uow.session
+        await known_cadre(sc, s, cadre_id)
+        newer = await catalogue_version(sc, s, year, version)
+        if newer is None:
+            raise field_error("version", f"no published catalogue v{version} for {year}")
+        held = await lock_year(sc, s, cadre_id, year) if apply else None
+        entries = await year_lines(s, cadre_id, year)
+        lines = as_lines(entries)
+        stale = [e for e in entries if e.kind == AWARD and (e.catalogue_version or 0) > version]
+        if stale:
+            raise field_error("version", f"entries were scored under a newer version than v{version}")
+        changes = [r for r in restate(lines, newer) if r.changed or _older(entries, r.entry_id, version)]
+        old_total = two_places(sum((ln.points for ln in lines if not ln.waived), ZERO))
+        new_total = restated_total(lines, changes)
+        preview = {
+            "cadre_id": cadre_id,
+            "year": year,
+            "to_version": version,
+            "total": text(old_total),
+            "restated_total": text(new_total),
+            "difference": text(new_total - old_total),
+            "lines": [
+                {
+                    "entry_id": r.entry_id,
+                    "rule_code": r.rule_code,
+                    "points": text(r.old_points),
+                    "restated_points": text(r.new_points),
+                    "withdrawn": r.withdrawn,
+                }
+                for r in changes
+            ],
+            "applied": False,
+        }
+        if not apply:
+            return preview
+        assert held is not None
+        if expect is not None and two_places(expect) != two_places(new_total - old_total):
+            raise Conflict(
+                f"the difference is now {text(new_total - old_total)}, not {text(expect)}: the ledger changed since "
+                "the preview; preview again"
+            )
+        by_id = {e.id: e for e in entries}
+        seq = held.seq
+        last_id = None
+        now = utcnow()
+        for r in changes:
+            original = by_id[r.entry_id]
+            assert original.points is not None
+            seq += 1
+            reversal = Entry(
+                cadre_id=cadre_id,
+                unit_id=original.unit_id,
+                year=year,
+                kind=REVERSAL,
+                rule_code=original.rule_code,
+                direction=original.direction,
+                status="approved",
+                occurred_on=original.occurred_on,
+                evidence=f"restated under catalogue v{version}",
+                proposed_by=who.sub,
+                decided_by=who.sub,
+                decided_at=now,
+                catalogue_version=original.catalogue_version,
+                rule_points=original.rule_points,
+                points=-original.points,
+                seq=seq,
+                reverses_id=original.id,
+            )
+            s.add(reversal)
+            await s.flush()
+            original.reversed_by_id = reversal.id
+            uow.record(events.entry_reversed(original, reversal))
+            last_id = reversal.id
+            if r.withdrawn:
+                continue
+            seq += 1
+            reissue = Entry(
+                cadre_id=cadre_id,
+                unit_id=original.unit_id,
+                year=year,
+                rule_code=original.rule_code,
+                direction=original.direction,
+                sanction_kind=original.sanction_kind,
+                status="approved",
+                occurred_on=original.occurred_on,
+                evidence=original.evidence,
+                reference=original.reference,
+                proposed_by=original.proposed_by,
+                decided_by=who.sub,
+                decided_at=now,
+                decision_note=f"restated under catalogue v{version}",
+                catalogue_version=version,
+                rule_points=r.new_points.copy_abs(),
+                points=r.new_points,
+                capped=False,
+                seq=seq,
+                restates_id=original.id,
+            )
+            s.add(reissue)
+            await s.flush()
+            uow.record(events.entry_approved(reissue))
+            last_id = reissue.id
+        if last_id is not None:
+            delta = new_total - old_total
+            by_direction = {
+                d: sum((r.new_points - r.old_points for r in changes if by_id[r.entry_id].direction == d), ZERO)
+                for d in ("positive", "negative")
+            }
+            await _move_total(s, cadre_id, year, held, by_direction["positive"], seq, version, "positive")
+            held_after = await lock_year(sc, s, cadre_id, year)
+            await _move_total(s, cadre_id, year, held_after, by_direction["negative"], seq, version, "negative")
+            uow.record(
+                events.score_changed(
+                    cadre_id, year, two_places(held.total + delta), held.total, last_id, version, "restatement"
+                )
+            )
+        await uow.commit()
+    return {**preview, "applied": True}
+
+
+def _older(entries: list[Entry], entry_id: str, version: int) -> bool:
+    """An entry scored under an older version moves to the newer one even when its points
+    stay the same, so every standing entry of the year ends up under one version."""
+    e = next(x for x in entries if x.id == entry_id)
+    return (e.catalogue_version or 0) < version
+
+
+async def get_entry(sc: Scoring, entry_id: str) -> Entry:
+    async with sc.runtime.sessions() as s:
+        return await _entry(s, entry_id)

@@ -1,0 +1,134 @@
+"""What every scoring use case shares: the runtime, the catalogue in force, the lock on a
+cadre's year, and who may touch which cadre (from the roster mirror)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cadrekit.auth import Principal
+from cadrekit.problems import Forbidden, field_error
+from cadrekit.roster_mirror import MirroredCadre, get_cadre
+from cadrekit.runtime import ServiceRuntime
+from services.scoring.domain.catalogue import Catalogue, Category, Rule
+from services.scoring.domain.money import as_points
+from services.scoring.models import Catalogue as CatalogueRow
+from services.scoring.models import Total, mirror
+from services.scoring.settings import ScoringSettings
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+@dataclass
+class Scoring:
+    runtime: ServiceRuntime
+    settings: ScoringSettings
+    # Published catalogues never change, so a version once read is kept.
+    _published: dict[tuple[int, int], Catalogue] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return self.runtime.engine.dialect.name
+
+
+def catalogue_of(row: CatalogueRow) -> Catalogue:
+    cats = tuple(Category(c["code"], c["name"], c["direction"], bool(c.get("default"))) for c in row.categories)
+    rules = tuple(
+        Rule(
+            r["code"],
+            r["category"],
+            r["direction"],
+            as_points(r["points"]),
+            r.get("description") or "",
+            None if r.get("cap_per_year") is None else as_points(r["cap_per_year"]),
+            r.get("sanction_kind"),
+            bool(r.get("default")),
+        )
+        for r in row.rules
+    )
+    return Catalogue(cats, rules, dict(row.impact_months))
+
+
+async def published_version(session: AsyncSession, year: int) -> int | None:
+    stmt = select(func.max(CatalogueRow.version)).where(
+        col(CatalogueRow.year) == year, col(CatalogueRow.status) == "published"
+    )
+    return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+
+
+async def catalogue_version(sc: Scoring, session: AsyncSession, year: int, version: int) -> Catalogue | None:
+    key = (year, version)
+    if key not in sc._published:
+        row = (
+            await session.execute(
+                select(CatalogueRow).where(
+                    col(CatalogueRow.year) == year,
+                    col(CatalogueRow.version) == version,
+                    col(CatalogueRow.status) == "published",
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        sc._published[key] = catalogue_of(row)
+    return sc._published[key]
+
+
+async def in_force(sc: Scoring, session: AsyncSession, year: int) -> tuple[int, Catalogue] | None:
+    """The newest published version of a year's catalogue."""
+    version = await published_version(session, year)
+    if version is None:
+        return None
+    cat = await catalogue_version(sc, session, year, version)
+    assert cat is not None
+    return version, cat
+
+
+async def lock_year(sc: Scoring, session: AsyncSession, cadre_id: str, year: int) -> Any:
+    """Take (creating if need be) the row of a cadre's year and hold it until commit: every
+    change to the year goes through here, so approvals are ordered and none is lost."""
+    ins = postgresql.insert(Total) if sc.dialect == "postgresql" else sqlite.insert(Total)
+    stmt = (
+        ins.values(cadre_id=cadre_id, year=year, total=Decimal(0), positive=Decimal(0), negative=Decimal(0))
+        .on_conflict_do_update(index_elements=["cadre_id", "year"], set_={"seq": col(Total.seq)})
+        .returning(
+            col(Total.total), col(Total.positive), col(Total.negative), col(Total.seq), col(Total.catalogue_version)
+        )
+    )
+    return (await session.execute(stmt)).one()
+
+
+async def known_cadre(sc: Scoring, session: AsyncSession, cadre_id: str, field_name: str = "cadre_id") -> MirroredCadre:
+    cadre = await get_cadre(session, mirror, cadre_id)
+    if cadre is None:
+        raise field_error(field_name, f"no cadre {cadre_id} is known to scoring", "unknown cadre")
+    return cadre
+
+
+async def check_scope(session: AsyncSession, principal: Principal, unit_id: str) -> None:
+    """A unit's HR reaches only the cadres of its own subtree."""
+    if principal.unit_scope is None:
+        return
+    u = mirror.units
+    path = (await session.execute(select(u.c.path).where(u.c.unit_id == unit_id))).scalar_one_or_none()
+    if path is None:
+        raise Forbidden("this cadre's unit is outside your units")
+    scope_paths = (await session.execute(select(u.c.path).where(u.c.unit_id.in_(principal.unit_scope)))).scalars()
+    if not any(path.startswith(p) for p in scope_paths):
+        raise Forbidden("this cadre is outside your units")
+
+
+def check_year(year: int, field_name: str = "year") -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise field_error(field_name, f"a year between {MIN_YEAR} and {MAX_YEAR}")
+    return year
+
+
+def rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount

@@ -1,4 +1,4 @@
-"""The secondment service: skeleton (app factory, health, settings, migrations). Paired two-way city-town secondments (issue: secondment)."""
+"""The secondment service: paired two-way city↔town secondments (the only place that wires it)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
+from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
-from services.secondment.models import metadata
+from services.secondment.api import batches, reserve, secondments
+from services.secondment.models import metadata, mirror
+from services.secondment.service import Secondments, apply_score_changed
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCORING_TOPIC = "scoring.events"
 
 
 def create_app(
@@ -20,11 +24,16 @@ def create_app(
 ) -> FastAPI:
     settings = settings or SecondmentSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    return build_service_app(
+    app = build_service_app(
         runtime,
         title="Secondment service",
-        description="Paired two-way city-town secondments (issue: secondment).",
-        routers=[],
+        description="Paired two-way city↔town secondments: batches, pairs, vetting, terms, reviews, reserve pool.",
+        routers=[batches.router, secondments.router, reserve.router],
         key_source=key_source,
         configure_logs=configure_logs,
     )
+    # One consumer: the roster mirror and the annual points share its inbox.
+    handlers = {**mirror_handlers(mirror), "scoring.score.changed": apply_score_changed}
+    runtime.add_consumer("secondment.inputs", [ROSTER_TOPIC, SCORING_TOPIC], handlers)
+    app.state.secondments = Secondments(runtime)
+    return app

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from cadrekit.auth import authenticate
+from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
+from cadrekit.problems import InvalidInput
+from services.secondment import service
+from services.secondment.api.deps import Office, PersonalDataReader, Reader, SecondmentsDep
+from services.secondment.schemas import EndIn, ExtendIn, ReviewIn, StartIn, VettingIn, WithdrawIn
+
+router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"], dependencies=[Depends(authenticate)])
+
+
+@router.get("", summary="List secondments")
+async def list_secondments(
+    r: SecondmentsDep,
+    who: Reader,
+    batch_id: Annotated[str | None, Query(max_length=36)] = None,
+    cadre_id: Annotated[str | None, Query(max_length=36)] = None,
+    state: Annotated[
+        str | None, Query(pattern="^(nominated|vetted|approved|active|completed|ended_early|withdrawn)$")
+    ] = None,
+    direction: Annotated[str | None, Query(pattern="^(city_to_grassroots|grassroots_to_city)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    return await service.list_secondments(
+        r, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/{secondment_id}")
+async def get_secondment(secondment_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
+    return await service.get_secondment(r, secondment_id)
+
+
+@router.post("/{secondment_id}/vetting", summary="Record vetting (in parts); complete and sound → vetted")
+async def vet(secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
+
+
+@router.get("/{secondment_id}/vetting", summary="The vetting record; the discipline opinion masked unless revealed")
+async def read_vetting(
+    secondment_id: str,
+    r: SecondmentsDep,
+    who: PersonalDataReader,
+    reveal: bool = False,
+    reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
+) -> dict[str, Any]:
+    if reveal and not reason:
+        raise InvalidInput(
+            "a reason is required to read the discipline opinion",
+            errors=[{"field": "reason", "message": "required with reveal"}],
+        )
+    return await service.read_vetting(r, who, secondment_id, reveal=reveal, reason=reason)
+
+
+@router.post("/{secondment_id}/start", summary="Start (default: the batch's start date); ends after the term")
+async def start(secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.start(r, who, secondment_id, body.model_dump())
+
+
+@router.post("/{secondment_id}/extend", summary="Extend the term (a reason is required)")
+async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.extend(r, who, secondment_id, body.model_dump())
+
+
+@router.post("/{secondment_id}/end", summary="Complete at the term's end, or end early with a reason")
+async def end(secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.end(r, who, secondment_id, body.model_dump())
+
+
+@router.post("/{secondment_id}/withdraw", summary="Withdraw a nomination before the start")
+async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.withdraw(r, who, secondment_id, body.model_dump())
+
+
+@router.post("/{secondment_id}/reviews", status_code=201, summary="Routine, annual or end-of-term review")
+async def review(secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+    return await service.record_review(r, who, secondment_id, body.model_dump())
+
+
+@router.get("/{secondment_id}/reviews")
+async def reviews(secondment_id: str, r: SecondmentsDep, who: Reader) -> list[dict[str, Any]]:
+    return await service.list_reviews(r, secondment_id)

@@ -1,0 +1,63 @@
+"""The batch as a spreadsheet (XLSX) for the cadre office's files."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+
+from services.secondment.domain.stats import age_on
+from services.secondment.service import Secondments, batch_members
+
+HEADERS = [
+    "姓名",
+    "方向",
+    "派出单位",
+    "挂职单位",
+    "挂任职务",
+    "区域",
+    "性别",
+    "年龄",
+    "党员",
+    "状态",
+    "开始日期",
+    "期满日期",
+    "结束日期",
+    "结束方式",
+    "服务天数",
+]
+DIRECTION_ZH = {"city_to_grassroots": "市直→基层", "grassroots_to_city": "基层→市直"}
+GENDER_ZH = {"male": "男", "female": "女"}
+
+
+async def export_batch(r: Secondments, batch_id: str) -> bytes:
+    async with r.uow() as uow:
+        batch, rows = await batch_members(uow.session, batch_id)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "挂职干部"
+    ws.append(HEADERS)
+    for x in rows:
+        ws.append(
+            [
+                x.cadre_name,
+                DIRECTION_ZH.get(x.direction, x.direction),
+                x.from_unit_name,
+                x.to_unit_name,
+                x.title_held,
+                x.region,
+                GENDER_ZH.get(x.gender or "", x.gender),
+                age_on(x.birth_date, batch.starts_on) if x.birth_date else None,
+                "是" if x.party_member else "否",
+                x.state,
+                x.starts_on,
+                x.ends_on,
+                x.ended_on,
+                x.end_kind,
+                x.days_served,
+            ]
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,104 @@
+"""API models. Requests forbid unknown fields (no mass assignment of state, version…)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.secondment.domain.terms import MAX_TERM_MONTHS, MIN_TERM_MONTHS
+
+NO_NUL = r"^[^\x00]*$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=NO_NUL)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500, pattern=NO_NUL)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000, pattern=NO_NUL)]
+Share = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=NO_NUL)]
+TermMonths = Annotated[int, Field(ge=MIN_TERM_MONTHS, le=MAX_TERM_MONTHS)]
+Direction = Literal["city_to_grassroots", "grassroots_to_city"]
+Verdict = Literal["sound", "concerns"]
+Business = Annotated[dt.date, Field(ge=dt.date(1950, 1, 1), le=dt.date(2200, 12, 31))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuotaRuleIn(Strict):
+    direction: Direction = "city_to_grassroots"
+    regions: list[Tag] = Field(min_length=1, max_length=50)
+    min_count: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    max_count: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    min_share: Share | None = Field(default=None, description='a fraction such as "2/3" or "0.5"')
+    max_share: Share | None = None
+
+
+class BatchCreate(Strict):
+    name: Name
+    year: Annotated[int, Field(ge=1950, le=2200)]
+    starts_on: Business
+    term_months: Annotated[int, Field(ge=-1000, le=1000)] = Field(
+        default=24, description=f"{MIN_TERM_MONTHS}–{MAX_TERM_MONTHS} months"
+    )
+    allow_unpaired: bool = False
+    needed_specialties: list[Tag] = Field(default_factory=list, max_length=100)
+    performance_top_share: Share = Field(default="0.3", description="top share of the year's points, e.g. 0.3")
+    performance_year: Annotated[int, Field(ge=1950, le=2200)] | None = Field(
+        default=None, description="the points year ranked (default: the year before the batch)"
+    )
+    quota_rules: list[QuotaRuleIn] = Field(default_factory=list, max_length=50)
+
+
+class PairCreate(Strict):
+    city_organ_id: Id
+    grassroots_unit_id: Id
+
+
+class Nomination(Strict):
+    cadre_id: Id
+    pair_id: Id | None = None
+    to_unit_id: Id | None = Field(default=None, description="only for an unpaired placement")
+    title_held: Name = Field(description="挂任职务, the post held in the receiving unit")
+    term_months: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    performance_judgement: Literal["strong", "not_strong"] | None = Field(
+        default=None, description="the office's judgement of a grassroots cadre's performance (decides when given)"
+    )
+
+
+class VettingIn(Strict):
+    political_quality: Verdict | None = None
+    moral_quality: Verdict | None = None
+    results: Verdict | None = None
+    diligence: Verdict | None = None
+    integrity: Verdict | None = None
+    discipline_reference: Name | None = Field(default=None, description="the discipline inspection office's reference")
+    discipline_opinion: LongText | None = Field(default=None, description="its opinion (personal data: masked)")
+    notes: LongText | None = None
+
+
+class StartIn(Strict):
+    starts_on: Business | None = None
+
+
+class ExtendIn(Strict):
+    months: Annotated[int, Field(ge=-1000, le=1000)]
+    reason: Reason
+
+
+class EndIn(Strict):
+    kind: Literal["completed", "early"]
+    ended_on: Business | None = None
+    reason: Reason | None = None
+
+
+class WithdrawIn(Strict):
+    reason: Reason
+
+
+class ReviewIn(Strict):
+    kind: Literal["routine", "annual", "end_of_term"]
+    rating: Literal["excellent", "competent", "basically_competent", "not_competent"]
+    reviewed_on: Business
+    comments: LongText | None = None

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+
+from cadrekit.roster_mirror import upsert_cadre, upsert_unit
+from cadrekit.testing.plugin import Signer
+from services.secondment.app import MIGRATIONS
+from services.secondment.app import create_app as create_secondment
+from services.secondment.models import kit, mirror
+from services.secondment.service import apply_score_changed
+from services.secondment.settings import SecondmentSettings
+
+API = "/api/v1/secondment"
+
+
+def cadre_state(cadre_id: str, unit_id: str, **kw: Any) -> dict[str, Any]:
+    """A cadre as roster publishes it (services/roster/events.py cadre_state)."""
+    state: dict[str, Any] = {
+        "cadre_id": cadre_id,
+        "version": 1,
+        "name": kw.pop("name", "干部"),
+        "gender": "male",
+        "birth_date": "1985-06-01",
+        "unit_id": unit_id,
+        "post_title": "科长",
+        "rank": "正科",
+        "party_member": True,
+        "education": "本科",
+        "years_of_service": 10,
+        "grassroots_periods": [],
+        "grassroots_years": "0.0",
+        "strengths": ["城市规划"],
+        "post_wishes": [],
+        "professional_field": None,
+        "willingness": {},
+        "leadership_status": "non_leading",
+        "health": "healthy",
+        "retirement_date": "2045-06-01",
+        "status": "active",
+    }
+    state.update({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in kw.items()})
+    return state
+
+
+@dataclass
+class SecondmentHarness:
+    app: FastAPI
+    client: httpx.AsyncClient
+    signer: Signer
+
+    def auth(self, role: str = "officer", **kw: Any) -> dict[str, str]:
+        return self.signer.headers(role, **kw)
+
+    async def unit(
+        self, name: str, kind: str, region: str | None = None, parent: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        unit_id = str(uuid.uuid4())
+        path = [*(parent["path"] if parent else []), unit_id]
+        state = {"unit_id": unit_id, "name": name, "kind": kind, "region": region, "path": path, "version": 1}
+        state["parent_id"] = parent["unit_id"] if parent else None
+        async with self.app.state.runtime.sessions() as s:
+            await upsert_unit(s, mirror, state)
+            await s.commit()
+        return state
+
+    async def cadre(self, unit: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        state = cadre_state(str(uuid.uuid4()), unit["unit_id"], **kw)
+        async with self.app.state.runtime.sessions() as s:
+            await upsert_cadre(s, mirror, state)
+            await s.commit()
+        return state
+
+    async def score(self, cadre_id: str, year: int, total: str) -> None:
+        """As a scoring.score.changed event would arrive."""
+        event = {
+            "id": str(uuid.uuid4()),
+            "type": "scoring.score.changed",
+            "data": {"cadre_id": cadre_id, "year": year, "total": total},
+        }
+        async with self.app.state.runtime.sessions() as s:
+            await apply_score_changed(s, event)
+            await s.commit()
+
+    async def post(self, path: str, body: dict[str, Any], role: str = "officer", **kw: Any) -> httpx.Response:
+        return await self.client.post(API + path, headers=self.auth(role, **kw), json=body)
+
+    async def get(self, path: str, role: str = "officer", **params: Any) -> httpx.Response:
+        return await self.client.get(API + path, headers=self.auth(role), params=params)
+
+    async def ok(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        resp = await self.post(path, body)
+        assert resp.status_code == status, resp.text
+        return resp.json()  # type: ignore[no-any-return]
+
+    async def outbox(self) -> list[dict[str, Any]]:
+        async with self.app.state.runtime.engine.connect() as conn:
+            rows = (await conn.execute(kit.outbox.select().order_by(kit.outbox.c.id))).all()
+        return [orjson.loads(r.payload) for r in rows]
+
+    async def count(self, table: str) -> int:
+        from sqlalchemy import func, select
+
+        from services.secondment.models import metadata
+
+        async with self.app.state.runtime.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(metadata.tables[table]))).scalar_one())
+
+
+@pytest.fixture
+async def secondment_db(backend: str, database_factories: Any) -> str:
+    return await database_factories(MIGRATIONS).fresh(backend)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def sec(secondment_db: str, signer: Signer) -> AsyncIterator[SecondmentHarness]:
+    settings = SecondmentSettings(database_url=secondment_db, kafka_enabled=False, mode="test")
+    app = create_secondment(settings, key_source=signer.key_source, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://secondment") as client:
+            yield SecondmentHarness(app, client, signer)

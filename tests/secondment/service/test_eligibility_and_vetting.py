@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from tests.secondment.conftest import SecondmentHarness
+from tests.secondment.service.test_foshan_batch import SOUND
+from tests.secondment.service.test_rules_and_bad_input import fields, small_world
+
+
+async def test_an_ineligible_nominee_is_refused_rule_by_rule(sec: SecondmentHarness) -> None:
+    w = await small_world(sec)
+    organ = w["organ"]
+    veteran = await sec.cadre(organ, name="老基层", grassroots_years="3.1", strengths=["文字材料"])
+    url = f"/batches/{w['batch']['id']}"
+    check = (await sec.get(f"{url}/eligibility", cadre_id=veteran["cadre_id"], pair_id=w["pair"]["id"])).json()
+    assert check["eligible"] is False and check["direction"] == "city_to_grassroots"
+    failed = {r["rule"]: r["detail"] for r in check["rules"] if not r["passed"]}
+    assert set(failed) == {"needed_specialty", "grassroots_experience_under_2_years"}
+    assert "3.1 years" in failed["grassroots_experience_under_2_years"]
+    resp = await sec.post(
+        f"{url}/nominations", {"cadre_id": veteran["cadre_id"], "pair_id": w["pair"]["id"], "title_held": "x"}
+    )
+    assert resp.status_code == 422 and fields(resp) == ["cadre_id", "cadre_id"]
+    assert [e["rule"] for e in resp.json()["errors"]] == ["needed_specialty", "grassroots_experience_under_2_years"]
+    assert len(resp.json()["eligibility"]) == 6
+    assert await sec.count("secondments") == 0 and await sec.count("outbox") == 0
+
+
+async def test_retiring_within_the_term_is_ineligible(sec: SecondmentHarness) -> None:
+    w = await small_world(sec)
+    old = await sec.cadre(w["organ"], name="将退", strengths=["科技创新"], retirement_date="2019-06-30")
+    check = (
+        await sec.get(f"/batches/{w['batch']['id']}/eligibility", cadre_id=old["cadre_id"], pair_id=w["pair"]["id"])
+    ).json()
+    [rule] = [r for r in check["rules"] if not r["passed"]]
+    assert rule["rule"] == "not_retiring_within_term" and "2020-03-01" in rule["detail"]
+
+
+async def test_grassroots_performance_from_points_or_the_office_judgement(sec: SecondmentHarness) -> None:
+    w = await small_world(sec)
+    url = f"/batches/{w['batch']['id']}"
+    up = w["up"]["cadre_id"]
+    unscored = (await sec.get(f"{url}/eligibility", cadre_id=up, pair_id=w["pair"]["id"])).json()
+    assert not unscored["eligible"] and unscored["direction"] == "grassroots_to_city"
+    # points of 2017 (the year before the batch) against nine other grassroots cadres
+    for i in range(9):
+        other = await sec.cadre(w["town"], name=f"镇干部{i}")
+        await sec.score(other["cadre_id"], 2017, f"{i}.00")
+    await sec.score(up, 2017, "7.50")
+    ranked = (await sec.get(f"{url}/eligibility", cadre_id=up, pair_id=w["pair"]["id"])).json()
+    perf = next(r for r in ranked["rules"] if r["rule"] == "strong_performer")
+    assert ranked["eligible"] and "rank 2 of 10" in perf["detail"]
+    await sec.score(up, 2017, "5.00")  # a later scoring.score.changed replaces the total
+    lower = (await sec.get(f"{url}/eligibility", cadre_id=up, pair_id=w["pair"]["id"])).json()
+    assert not lower["eligible"]
+    judged = (
+        await sec.get(f"{url}/eligibility", cadre_id=up, pair_id=w["pair"]["id"], performance_judgement="strong")
+    ).json()
+    assert judged["eligible"]
+
+
+async def test_vetting_in_parts_and_the_discipline_opinion_is_masked_and_audited(sec: SecondmentHarness) -> None:
+    w = await small_world(sec)
+    n = await sec.ok(
+        f"/batches/{w['batch']['id']}/nominations",
+        {"cadre_id": w["down"]["cadre_id"], "pair_id": w["pair"]["id"], "title_held": "x"},
+        201,
+    )
+    part = await sec.ok(f"/secondments/{n['id']}/vetting", {"political_quality": "sound", "results": "sound"})
+    assert part["state"] == "nominated" and not part["vetting"]["complete"]
+    assert "discipline_reference" in part["vetting"]["missing"]
+    concern = await sec.ok(
+        f"/secondments/{n['id']}/vetting", {**SOUND, "integrity": "concerns", "discipline_opinion": "曾被诫勉"}
+    )
+    assert concern["state"] == "nominated" and concern["vetting"]["concerns"] == ["integrity"]
+    masked = (await sec.get(f"/secondments/{n['id']}/vetting")).json()
+    assert masked["discipline_opinion"] == "******" and masked["discipline_opinion_masked"]
+    assert "曾被诫勉" not in (await sec.get(f"/secondments/{n['id']}")).text
+    portal = await sec.client.get(f"/api/v1/secondment/secondments/{n['id']}/vetting", headers=sec.auth("portal"))
+    assert portal.status_code == 403
+    no_reason = await sec.get(f"/secondments/{n['id']}/vetting", reveal="true")
+    assert no_reason.status_code == 422 and fields(no_reason) == ["reason"]
+    revealed = (await sec.get(f"/secondments/{n['id']}/vetting", reveal="true", reason="审批前复核")).json()
+    assert revealed["discipline_opinion"] == "曾被诫勉"
+    audit = (await sec.get("/audit/personal-data-reads", role="auditor")).json()
+    assert [(a["subject_id"], a["reason"], a["actor"]) for a in audit] == [
+        (w["down"]["cadre_id"], "审批前复核", "officer-user")
+    ]
+    assert (await sec.get("/audit/personal-data-reads")).status_code == 403  # an officer reads, not audits
+    fixed = await sec.ok(f"/secondments/{n['id']}/vetting", {"integrity": "sound"})
+    assert fixed["state"] == "vetted" and fixed["vetting"]["passed"]
+
+
+async def test_roles(sec: SecondmentHarness) -> None:
+    resp = await sec.post("/batches", {"name": "x", "year": 2018, "starts_on": "2018-03-01"}, role="portal")
+    assert resp.status_code == 403
+    hr = await sec.client.get("/api/v1/secondment/batches", headers=sec.auth("unit_hr", unit_scope=["u1"]))
+    assert hr.status_code == 403
+    assert (await sec.client.get("/api/v1/secondment/batches")).status_code == 401
+    assert (await sec.get("/batches", role="portal")).status_code == 200

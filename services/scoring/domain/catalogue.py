@@ -96,7 +96,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
 
 def _r(code: str, cat: str, direction: str, points: str, desc: str, **kw: Any) -> Rule:
     cap = kw.pop("cap", None)
-    return Rule(code, cat, direction, Decimal(points), desc, None if cap is None else Decimal(cap), **kw)
+    return Rule(code, cat, direction, as_points(points), desc, None if cap is None else as_points(cap), **kw)
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (

@@ -1,0 +1,104 @@
+"""What roster does when secondments start, are extended and end (issue 6).
+
+A started secondment makes the cadre ``seconded`` until its planned end (availability is
+derived from ``seconded_until``); an extension moves that date; the end clears it and, when
+the cadre served in a town or village, adds the days served to the cadre's grassroots
+periods so ``grassroots_years`` accrues. Each change is a line of the cadre's history and a
+``roster.cadre.updated`` event, written in the handler's transaction. The inbox already
+drops redelivered events; the handlers also leave a cadre alone when the change is in
+place, so a re-published event changes nothing either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cadrekit.inbox import Handler
+from services.roster import events
+from services.roster.models import Cadre, CadreChange
+
+if TYPE_CHECKING:
+    from services.roster.service import Roster
+
+TOPIC = "secondment.events"
+GRASSROOTS_KINDS = ("town", "village")
+ACTOR = "secondment-service"
+log = logging.getLogger("roster.reactions.secondment")
+
+
+def _date(value: Any) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
+def handlers(roster: Roster) -> dict[str, Handler]:
+    from services.roster.service import _plain_periods, claim_version, derive
+
+    async def change(session: AsyncSession, cadre_id: str, kind: str, reason: str, apply: Any) -> None:
+        cadre = await session.get(Cadre, cadre_id)
+        if cadre is None:
+            log.warning("secondment event for a cadre roster does not hold", extra={"cadre_id": cadre_id})
+            return
+        before = {
+            "seconded_until": cadre.seconded_until,
+            "grassroots_periods": list(cadre.grassroots_periods),
+            "grassroots_years": cadre.grassroots_years,
+        }
+        apply(cadre)
+        derive(roster, cadre)
+        changed = {k: getattr(cadre, k) for k, v in before.items() if getattr(cadre, k) != v}
+        if not changed:
+            return
+        await claim_version(session, cadre, cadre.version)
+        history = {k: [_iso(before[k]), _iso(v)] for k, v in changed.items()}
+        session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind=kind, changes=history, reason=reason))
+        await roster.runtime.emit_from_handler(session, [events.cadre_updated(cadre, changed)])
+
+    async def started(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        until = _date(d["ends_on"])
+
+        def apply(cadre: Cadre) -> None:
+            cadre.seconded_until = until
+
+        await change(
+            session, d["cadre_id"], "seconded", f"seconded to {d.get('to_unit_name') or d['to_unit_id']}", apply
+        )
+
+    async def extended(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        until = _date(d["ends_on"])
+
+        def apply(cadre: Cadre) -> None:
+            cadre.seconded_until = until
+
+        await change(session, d["cadre_id"], "seconded", f"secondment extended: {d.get('reason')}", apply)
+
+    async def ended(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        starts_on, ended_on = _date(d["starts_on"]), _date(d["ended_on"])
+        period = None
+        if d["to_unit_kind"] in GRASSROOTS_KINDS and int(d.get("grassroots_days") or 0) > 0:
+            period = {"start": _iso(starts_on), "end": _iso(ended_on), "unit_name": d.get("to_unit_name")}
+
+        def apply(cadre: Cadre) -> None:
+            cadre.seconded_until = None
+            held = {(p["start"], p.get("end")) for p in cadre.grassroots_periods}
+            if period is not None and (period["start"], period["end"]) not in held:
+                cadre.grassroots_periods = _plain_periods([*cadre.grassroots_periods, period])
+
+        what = "completed" if d["end_kind"] == "completed" else f"ended early: {d.get('reason')}"
+        await change(session, d["cadre_id"], "returned", f"secondment {what}", apply)
+
+    return {"secondment.started": started, "secondment.extended": extended, "secondment.ended": ended}
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value

@@ -1,0 +1,159 @@
+"""Roster ↔ secondment through the real broker: secondment builds its roster mirror from
+roster.events and its points from scoring.events (published here, as scoring would);
+roster reacts to secondment.started/ended (availability, grassroots experience), and
+the resulting roster.cadre.updated flows back into secondment's mirror."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
+
+from cadrekit.events import Event, dumps, envelope
+from cadrekit.testing.plugin import Signer, TansuBroker
+from services.secondment.app import MIGRATIONS
+from services.secondment.app import create_app as create_secondment
+from services.secondment.models import CadreScore, mirror
+from services.secondment.settings import SecondmentSettings
+from tests.conftest import RosterHarness
+from tests.integration.conftest import eventually
+from tests.secondment.conftest import SecondmentHarness
+from tests.secondment.service.test_foshan_batch import SOUND
+
+
+@pytest.fixture
+async def live_secondment(
+    backend: str, database_factories: Any, signer: Signer, broker: TansuBroker
+) -> AsyncIterator[SecondmentHarness]:
+    url = await database_factories(MIGRATIONS).fresh(backend)
+    settings = SecondmentSettings(
+        database_url=url,
+        mode="test",
+        kafka_bootstrap=broker.bootstrap,
+        outbox_poll_seconds=0.1,
+        broker_check_seconds=0.5,
+    )
+    app = create_secondment(settings, key_source=signer.key_source, configure_logs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://secondment") as client,
+    ):
+        yield SecondmentHarness(app, client, signer)
+
+
+async def publish_score(broker: TansuBroker, cadre_id: str, year: int, total: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    await producer.start()
+    try:
+        data = {
+            "cadre_id": cadre_id,
+            "year": year,
+            "total": total,
+            "previous_total": "0.00",
+            "delta": total,
+            "cause_entry_id": "e-1",
+            "catalogue_version": 1,
+        }
+        env = envelope("scoring", Event("scoring.score.changed", f"cadre/{cadre_id}", cadre_id, data))
+        await producer.send_and_wait("scoring.events", dumps(env), key=cadre_id.encode())
+    finally:
+        await producer.stop()
+
+
+async def mirrored(sec: SecondmentHarness, cadre_id: str) -> dict[str, Any] | None:
+    async with sec.app.state.runtime.engine.connect() as conn:
+        row = (await conn.execute(select(mirror.cadres).where(mirror.cadres.c.cadre_id == cadre_id))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def test_a_paired_secondment_across_roster_and_secondment(
+    live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: TansuBroker
+) -> None:
+    roster, sec = live_roster, live_secondment
+    city = await roster.unit("佛山市", "city", region="佛山")
+    district = await roster.unit("三水区", "district", city["id"], region="三水")
+    organ = await roster.unit("佛山市科技局", "city_organ", city["id"], region="佛山")
+    town = await roster.unit("白坭镇", "town", district["id"], region="三水")
+    down = await roster.cadre(organ["id"], birth_date="1983-05-01", strengths=["科技创新"], leadership_status="in_post")
+    up = await roster.cadre(town["id"], birth_date="1986-02-01", gender="female", party_member=False)
+
+    async def both_mirrored() -> bool:
+        return all([await mirrored(sec, down["id"]), await mirrored(sec, up["id"])])
+
+    await eventually(both_mirrored, what="cadres in secondment's roster mirror")
+    await publish_score(broker, up["id"], 2016, "2.40")
+
+    async def scored() -> bool:
+        async with sec.app.state.runtime.sessions() as s:
+            return (await s.get(CadreScore, (up["id"], 2016))) is not None
+
+    await eventually(scored, what="scoring.score.changed applied")
+
+    batch = await sec.ok(
+        "/batches",
+        {"name": "首批", "year": 2017, "starts_on": "2017-04-01", "needed_specialties": ["科技创新"]},
+        201,
+    )
+    pair = await sec.ok(
+        f"/batches/{batch['id']}/pairs", {"city_organ_id": organ["id"], "grassroots_unit_id": town["id"]}, 201
+    )
+    nominated = []
+    for cadre, title in ((down, "党委委员"), (up, "科员")):
+        n = await sec.ok(
+            f"/batches/{batch['id']}/nominations",
+            {"cadre_id": cadre["id"], "pair_id": pair["id"], "title_held": title},
+            201,
+        )
+        await sec.ok(f"/secondments/{n['id']}/vetting", SOUND)
+        nominated.append(n)
+    perf = next(r for r in nominated[1]["eligibility"] if r["rule"] == "strong_performer")
+    assert perf["passed"] and "2.40 points in 2016 rank 1 of 1" in perf["detail"]
+    await sec.ok(f"/batches/{batch['id']}/approve", {})
+    for n in nominated:
+        await sec.ok(f"/secondments/{n['id']}/start", {})
+
+    async def availability(cadre_id: str, year: int) -> dict[str, Any]:
+        resp = await roster.client.get(
+            f"/api/v1/roster/cadres/{cadre_id}", params={"year": year}, headers=roster.auth()
+        )
+        return resp.json()  # type: ignore[no-any-return]
+
+    async def both_seconded() -> bool:
+        return all([(await availability(c["id"], 2018))["availability"]["status"] == "seconded" for c in (down, up)])
+
+    await eventually(both_seconded, what="roster shows both cadres seconded")
+
+    await sec.ok(f"/secondments/{nominated[0]['id']}/end", {"kind": "completed"})
+    await sec.ok(
+        f"/secondments/{nominated[1]['id']}/end", {"kind": "early", "ended_on": "2018-01-01", "reason": "工作需要"}
+    )
+
+    async def returned() -> bool:
+        a, b = await availability(down["id"], 2019), await availability(up["id"], 2018)
+        return a["grassroots_years"] == "2.0" and b["availability"]["status"] == "available"
+
+    await eventually(returned, what="roster accrued grassroots years and cleared the secondments")
+    city_cadre = await availability(down["id"], 2020)
+    assert city_cadre["availability"]["status"] == "available"
+    assert city_cadre["grassroots_periods"] == [{"start": "2017-04-01", "end": "2019-04-01", "unit_name": "白坭镇"}]
+    town_cadre = await availability(up["id"], 2018)
+    assert town_cadre["grassroots_periods"] == []  # seconded to a city organ: no grassroots time
+    history = (await roster.client.get(f"/api/v1/roster/cadres/{down['id']}/history", headers=roster.auth())).json()
+    assert [h["kind"] for h in history] == ["registered", "seconded", "returned"]
+
+    # roster.cadre.updated flows back: the city cadre now has two years and no longer qualifies
+    async def mirror_updated() -> bool:
+        row = await mirrored(sec, down["id"])
+        return row is not None and row["state"].get("grassroots_years") == "2.0"
+
+    await eventually(mirror_updated, what="secondment's mirror updated from roster")
+    second = await sec.ok("/batches", {"name": "第二批", "year": 2019, "starts_on": "2019-06-01"}, 201)
+    pair2 = await sec.ok(
+        f"/batches/{second['id']}/pairs", {"city_organ_id": organ["id"], "grassroots_unit_id": town["id"]}, 201
+    )
+    check = (await sec.get(f"/batches/{second['id']}/eligibility", cadre_id=down["id"], pair_id=pair2["id"])).json()
+    assert [r["rule"] for r in check["rules"] if not r["passed"]] == ["grassroots_experience_under_2_years"]

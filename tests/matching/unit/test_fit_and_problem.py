@@ -120,3 +120,21 @@ def test_balance_table_fills_to_one_in_two_and_flags_why() -> None:
     three_seats = Problem(pr.cadres, [PostIn("p-econ", "x", post(), 3)], FitWeights(), ON)
     rows, flags = shortlist(three_seats, 0)
     assert len(rows) == 3 and {f.code for f in flags} == {"few_applicants", "pool_too_small"}
+
+
+def test_exclusion_reasons_in_order() -> None:
+    from services.matching.domain.pool import SecondmentSpan, exclusion
+
+    healthy = {"status": "active", "retirement_date": dt.date(2030, 1, 1), "health": "healthy"}
+    assert exclusion(2022, **healthy) is None  # type: ignore[arg-type]
+    retiring = exclusion(2022, status="active", retirement_date=dt.date(2022, 11, 30), health="exempt")
+    assert retiring is not None and retiring.reason == "retiring"
+    ill = exclusion(2022, status="active", retirement_date=dt.date(2030, 1, 1), health="exempt")
+    assert ill is not None and ill.reason == "health_exempt"
+    active = SecondmentSpan(dt.date(2021, 3, 1), dt.date(2023, 2, 28), None, "active")
+    ended_early = SecondmentSpan(dt.date(2020, 3, 1), dt.date(2022, 2, 28), dt.date(2021, 6, 1), "ended")
+    seconded = exclusion(2022, **healthy, secondments=[active])  # type: ignore[arg-type]
+    assert seconded is not None and seconded.reason == "seconded"
+    assert exclusion(2022, **healthy, secondments=[ended_early]) is None  # type: ignore[arg-type]
+    placed = exclusion(2022, **healthy, placed_in="c-1")  # type: ignore[arg-type]
+    assert placed is not None and placed.reason == "already_placed"

@@ -156,3 +156,43 @@ async def test_sanction_text_is_masked_and_its_reading_audited(scoring: ScoringH
         reads = (await conn.execute(select(kit.audit.c.actor, kit.audit.c.subject_id))).all()
     assert [r.actor for r in reads] == ["officer-a"]
     assert reads[0].subject_id == revealed["lines"][0]["id"]
+
+
+async def test_a_rule_of_another_year_is_refused(scoring: ScoringHarness) -> None:
+    await scoring.publish_default(2025)
+    admin = scoring.auth("admin", sub="admin-1")
+    base = (await scoring.client.get(f"{API}/catalogues/default", headers=admin)).json()
+    rules = [r for r in base["rules"] if r["code"] != "P08"]
+    draft = await scoring.client.post(
+        f"{API}/catalogues/2026/drafts", json={"categories": base["categories"], "rules": rules}, headers=admin
+    )
+    assert draft.status_code == 201, draft.text
+    await scoring.client.post(f"{API}/catalogues/{draft.json()['id']}/publish", headers=admin)
+    cadre = await scoring.cadre(await scoring.unit())
+    resp = await scoring.client.post(
+        f"{API}/entries",
+        json={"cadre_id": cadre, "rule_code": "P08", "year": 2026, "occurred_on": "2026-02-01"},
+        headers=scoring.auth(),
+    )
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "rule_code"
+    assert "2026" in resp.json()["detail"]
+
+
+async def test_a_special_reward_carries_its_theme_and_a_unit_hr_stays_in_its_subtree(scoring: ScoringHarness) -> None:
+    await scoring.publish_default(2025)
+    city = await scoring.unit("兴化市")
+    mine = await scoring.unit("市住建局", parent=city)
+    other = await scoring.unit("市财政局", parent=city)
+    inside = await scoring.cadre(mine)
+    outside = await scoring.cadre(other)
+    hr = scoring.auth("unit_hr", sub="hr-9", unit_scope=[mine["unit_id"]])
+    body = {"rule_code": "P08", "year": 2025, "occurred_on": "2025-07-01", "reference": "专项及时奖励：城市更新攻坚"}
+    ok = await scoring.client.post(f"{API}/entries", json={**body, "cadre_id": inside}, headers=hr)
+    assert ok.status_code == 201 and ok.json()["reference"] == "专项及时奖励：城市更新攻坚"
+    refused = await scoring.client.post(f"{API}/entries", json={**body, "cadre_id": outside}, headers=hr)
+    assert refused.status_code == 403
+    cannot_approve = await scoring.client.post(f"{API}/entries/{ok.json()['id']}/approve", headers=hr)
+    assert cannot_approve.status_code == 403
+    assert (await scoring.approve(ok.json()["id"])).json()["points"] == "0.50"
+    other_ledger = await scoring.client.get(f"{API}/cadres/{outside}/ledger", params={"year": 2025}, headers=hr)
+    assert other_ledger.status_code == 403

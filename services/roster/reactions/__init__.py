@@ -10,7 +10,7 @@ from cadrekit.inbox import Handler
 if TYPE_CHECKING:
     from services.roster.service import Roster
 
-SOURCES: list[str] = ["secondment"]
+SOURCES: list[str] = ["secondment", "matching"]
 
 
 def topics_and_handlers(roster: Roster) -> tuple[list[str], dict[str, Handler]]:

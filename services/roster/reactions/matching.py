@@ -1,0 +1,79 @@
+"""Roster's reaction to confirmed placements (domain.md "placement").
+
+On a ``standing`` post the cadre's unit and post change, with history and a
+``roster.cadre.moved`` event; on a ``phased`` or ``training`` post the cadre keeps the home
+post and is on assignment until the term ends (``on_assignment_until``, which the
+availability rule reads). Applied in the inbox transaction, so a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cadrekit.inbox import Handler
+from services.roster import events
+from services.roster.models import Cadre, CadreChange, Unit
+
+if TYPE_CHECKING:
+    from services.roster.service import Roster
+
+TOPIC = "matching.events"
+ACTOR = "matching-service"
+log = logging.getLogger("roster.reactions.matching")
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
+def handlers(roster: Roster) -> dict[str, Handler]:
+    from services.roster.service import claim_version
+
+    async def placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
+        d = event["data"]
+        cadre = await session.get(Cadre, d["cadre_id"])
+        if cadre is None or cadre.status == "left":
+            log.warning("placement for an unknown or departed cadre ignored", extra={"cadre_id": d["cadre_id"]})
+            return
+        reason = f"placement confirmed in matching campaign {d['campaign_id']}"
+        starts_on = _date(d.get("starts_on")) or dt.date.today()
+        if d.get("post_kind") == "standing":
+            unit = await session.get(Unit, d["host_unit_id"])
+            if unit is None:
+                raise ValueError(f"host unit {d['host_unit_id']} is not in the roster")
+            title = d.get("post_title") or cadre.post_title
+            if cadre.unit_id == unit.id and cadre.post_title == title:
+                return  # already there: a repeated confirmation changes nothing
+            old_unit, old_post = cadre.unit_id, cadre.post_title
+            await claim_version(session, cadre, cadre.version)
+            cadre.unit_id, cadre.post_title = unit.id, title
+            changes = {
+                "unit_id": [old_unit, unit.id],
+                "post_title": [old_post, title],
+                "effective_on": starts_on.isoformat(),
+                "campaign_id": d["campaign_id"],
+            }
+            session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="moved", changes=changes, reason=reason))
+            await roster.runtime.emit_from_handler(session, [events.cadre_moved(cadre, old_unit, starts_on, reason)])
+            return
+        until = _date(d.get("ends_on"))
+        if until is None:
+            raise ValueError("a phased or training placement needs ends_on")
+        if cadre.on_assignment_until == until:
+            return
+        old = cadre.on_assignment_until
+        await claim_version(session, cadre, cadre.version)
+        cadre.on_assignment_until = until
+        changes = {
+            "on_assignment_until": [old.isoformat() if old else None, until.isoformat()],
+            "host_unit_id": d.get("host_unit_id"),
+            "campaign_id": d["campaign_id"],
+        }
+        session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="updated", changes=changes, reason=reason))
+        await roster.runtime.emit_from_handler(session, [events.cadre_updated(cadre, {"on_assignment_until": until})])
+
+    return {"matching.placement.confirmed": placement_confirmed}

@@ -201,14 +201,14 @@ async def test_the_foshan_first_batch_through_the_gateway(system: System) -> Non
         secondments = []
         for i in range(15):
             for side, title in (("city", "党委委员"), ("town", "科员")):
-                body: dict[str, Any] = {
+                nomination: dict[str, Any] = {
                     "cadre_id": cadres[(side, i)]["id"],
                     "pair_id": pairs[i]["id"],
                     "title_held": title,
                 }
                 if side == "town" and i >= 5:
-                    body["performance_judgement"] = "strong"
-                secondments.append(await post(f"{SEC}/batches/{batch['id']}/nominations", body, 201))
+                    nomination["performance_judgement"] = "strong"
+                secondments.append(await post(f"{SEC}/batches/{batch['id']}/nominations", nomination, 201))
         for s in secondments:
             assert (await post(f"{SEC}/secondments/{s['id']}/vetting", SOUND))["state"] == "vetted"
         approved = await post(f"{SEC}/batches/{batch['id']}/approve", {})

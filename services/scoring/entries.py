@@ -11,8 +11,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from cadrekit.auth import Principal
@@ -22,6 +23,7 @@ from services.scoring import events
 from services.scoring.domain.impact import open_period
 from services.scoring.domain.ledger import AWARD, REVERSAL, Line, admit, restate, restated_total
 from services.scoring.domain.money import ZERO, text, two_places
+from services.scoring.models import Catalogue as CatalogueRow
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
 from services.scoring.scoring import (
     Scoring,
@@ -82,15 +84,23 @@ async def _entry(s: AsyncSession, entry_id: str) -> Entry:
 async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
     async with sc.runtime.uow() as uow:
         s = uow.session
-        entry = await _entry(s, entry_id)
+        # The entry and the version in force come in one round trip: this is the hot path.
+        in_force_version = (
+            select(func.max(CatalogueRow.version))
+            .where(col(CatalogueRow.year) == Entry.year, col(CatalogueRow.status) == "published")
+            .scalar_subquery()
+        )
+        found = (await s.execute(select(Entry, in_force_version).where(col(Entry.id) == entry_id))).first()
+        if found is None:
+            raise NotFound(f"entry {entry_id} does not exist")
+        entry, version = found
         if entry.status != "pending":
             raise Conflict(f"entry {entry_id} is already {entry.status}", state=entry.status)
         if entry.proposed_by == who.sub:
             raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
         year = await lock_year(sc, s, entry.cadre_id, entry.year)
-        found = await in_force(sc, s, entry.year)
-        assert found is not None  # an entry is only proposed under a published catalogue
-        version, catalogue = found
+        catalogue = await catalogue_version(sc, s, entry.year, version)
+        assert catalogue is not None  # an entry is only proposed under a published catalogue
         rule = catalogue.rule(entry.rule_code)
         if rule is None:
             raise Conflict(f"rule {entry.rule_code} is not in the {entry.year} catalogue in force (v{version})")
@@ -100,22 +110,22 @@ async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) 
         admitted = admit(rule, used)
         seq = year.seq + 1
         now = utcnow()
+        decided: dict[str, Any] = {
+            "status": "approved",
+            "decided_by": who.sub,
+            "decided_at": now,
+            "decision_note": note,
+            "catalogue_version": version,
+            "rule_points": rule.points,
+            "points": admitted.points,
+            "capped": admitted.capped,
+            "sanction_kind": rule.sanction_kind,
+            "seq": seq,
+        }
         claimed = await s.execute(
             update(Entry)
             .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
-            .values(
-                status="approved",
-                decided_by=who.sub,
-                decided_at=now,
-                decision_note=note,
-                catalogue_version=version,
-                rule_points=rule.points,
-                points=admitted.points,
-                capped=admitted.capped,
-                sanction_kind=rule.sanction_kind,
-                seq=seq,
-                version=col(Entry.version) + 1,
-            )
+            .values(**decided, version=entry.version + 1)
             .execution_options(synchronize_session=False)
         )
         if rowcount(claimed) != 1:
@@ -137,7 +147,9 @@ async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) 
                         ends_on=period.ends_on,
                     )
                 )
-        await s.refresh(entry)
+        # What the UPDATE wrote, without another read and without marking the object dirty.
+        for key, value in {**decided, "version": entry.version + 1}.items():
+            set_committed_value(entry, key, value)
         uow.record(events.entry_approved(entry))
         uow.record(
             events.score_changed(entry.cadre_id, entry.year, new_total, year.total, entry.id, version, "approval")

@@ -12,11 +12,12 @@ from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
 from services.secondment.api import batches, reserve, secondments
 from services.secondment.models import metadata, mirror
-from services.secondment.service import Secondments, apply_score_changed
+from services.secondment.service import Secondments, apply_placement_confirmed, apply_score_changed
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCORING_TOPIC = "scoring.events"
+MATCHING_TOPIC = "matching.events"
 
 
 def create_app(
@@ -32,8 +33,12 @@ def create_app(
         key_source=key_source,
         configure_logs=configure_logs,
     )
-    # One consumer: the roster mirror and the annual points share its inbox.
-    handlers = {**mirror_handlers(mirror), "scoring.score.changed": apply_score_changed}
-    runtime.add_consumer("secondment.inputs", [ROSTER_TOPIC, SCORING_TOPIC], handlers)
+    # One consumer: the roster mirror, annual points and confirmed placements share its inbox.
+    handlers = {
+        **mirror_handlers(mirror),
+        "scoring.score.changed": apply_score_changed,
+        "matching.placement.confirmed": apply_placement_confirmed,
+    }
+    runtime.add_consumer("secondment.inputs", [ROSTER_TOPIC, SCORING_TOPIC, MATCHING_TOPIC], handlers)
     app.state.secondments = Secondments(runtime)
     return app

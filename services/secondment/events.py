@@ -15,13 +15,18 @@ from cadrekit.events import Event
 from services.secondment.models import Batch, ReserveEntry, Review, Secondment
 
 TOPIC = "secondment.events"
-CONSUMES = {"roster.events": "roster mirror (cadrekit.roster_mirror)", "scoring.events": "scoring.score.changed"}
+CONSUMES = {
+    "roster.events": "roster mirror (cadrekit.roster_mirror)",
+    "scoring.events": "scoring.score.changed (annual points: the strong-performer rule)",
+    "matching.events": "matching.placement.confirmed (the not-already-placed rule)",
+}
 
 NOMINATED = "secondment.nominated"
 APPROVED = "secondment.approved"
 STARTED = "secondment.started"
 EXTENDED = "secondment.extended"
 ENDED = "secondment.ended"
+WITHDRAWN = "secondment.withdrawn"
 REVIEW_RECORDED = "secondment.review.recorded"
 RESERVE_ADDED = "secondment.reserve.added"
 
@@ -96,6 +101,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         [*_PLACEMENT_REQUIRED, "starts_on", "ends_on", "end_kind", "ended_on", "days_served", "grassroots_days"],
         "The secondment ended, completed or early (roster: availability back, grassroots experience accrued).",
     ),
+    WITHDRAWN: _schema(
+        {**_PLACEMENT, "reason": {"type": "string"}},
+        [*_PLACEMENT_REQUIRED, "reason"],
+        "A nomination was withdrawn before the start (after vetting or approval, too).",
+    ),
     REVIEW_RECORDED: _schema(
         {
             "review_id": _ID,
@@ -168,6 +178,10 @@ def ended(s: Secondment, grassroots_days: int) -> Event:
         grassroots_days=grassroots_days,
         reason=s.end_reason,
     )
+
+
+def withdrawn(s: Secondment) -> Event:
+    return _event(WITHDRAWN, s, reason=s.withdraw_reason)
 
 
 def review_recorded(r: Review) -> Event:

@@ -167,6 +167,20 @@ class CadreScore(SecondmentModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class CadreAssignment(SecondmentModel, table=True):
+    """A confirmed placement from a selection campaign (matching.placement.confirmed): the
+    "not already placed" rule of eligibility reads it."""
+
+    __tablename__ = "cadre_assignments"
+
+    cadre_id: str = Field(primary_key=True, max_length=36)
+    campaign_id: str = Field(primary_key=True, max_length=36)
+    post_kind: str = Field(max_length=20)
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 metadata = registry.metadata
 kit = kit_tables_of(metadata)
 mirror = mirror_tables_of(metadata)

@@ -41,6 +41,7 @@ from services.secondment.domain.terms import (
 from services.secondment.domain.vetting import ASPECTS, outcome
 from services.secondment.models import (
     Batch,
+    CadreAssignment,
     CadreScore,
     Pair,
     ReserveEntry,
@@ -358,17 +359,24 @@ async def _assess(
         grassroots_years=cadre.grassroots_years,
         retirement_date=cadre.retirement_date,
         open_secondment_id=held.id if held else None,
+        assignments=await _assignments(s, cadre.cadre_id),
         performance=await _performance(s, batch, cadre.cadre_id, data.get("performance_judgement"))
         if where.direction is el.Direction.up
         else el.Performance(),
     )
     criteria = el.Criteria(
+        starts_on=batch.starts_on,
         ends_on=ends_on,
         needed_specialties=tuple(batch.needed_specialties),
         performance_top_share=_top_share(batch.performance_top_share),
         performance_year=performance_year(batch),
     )
     return cadre, where, el.assess(candidate, criteria), months
+
+
+async def _assignments(s: AsyncSession, cadre_id: str) -> tuple[el.Assignment, ...]:
+    rows = await s.execute(select(CadreAssignment).where(col(CadreAssignment.cadre_id) == cadre_id))
+    return tuple(el.Assignment(a.campaign_id, a.post_kind, a.starts_on, a.ends_on) for a in rows.scalars())
 
 
 def _rules(verdict: el.Verdict) -> list[dict[str, Any]]:
@@ -555,13 +563,17 @@ async def list_secondments(
 
 
 # life cycle --------------------------------------------------------------------------------
+def _allowed(sec: Secondment, action: Action) -> State:
+    try:
+        return transition(State(sec.state), action)
+    except IllegalTransition as exc:
+        raise refused(exc) from None
+
+
 async def _claim(s: AsyncSession, sec: Secondment, action: Action) -> State:
     """Check the transition, then compare-and-set the version: of two officers acting on the
     same secondment at once, one wins and the other gets 409."""
-    try:
-        new_state = transition(State(sec.state), action)
-    except IllegalTransition as exc:
-        raise refused(exc) from None
+    new_state = _allowed(sec, action)
     result = cast(
         CursorResult[Any],
         await s.execute(
@@ -759,15 +771,14 @@ async def end(r: Secondments, principal: Principal, secondment_id: str, data: di
     async with r.uow() as uow:
         s = uow.session
         sec = await _secondment(s, secondment_id)
-        if sec.state != State.active:
-            # refused before the dates are read: a secondment that has not started has none
-            await _claim(s, sec, Action.end_early if early else Action.complete)
+        action = Action.end_early if early else Action.complete
+        _allowed(sec, action)  # before the dates are read: a secondment that has not started has none
         assert sec.starts_on is not None and sec.ends_on is not None
         try:
             ending = end_of(sec.starts_on, sec.ends_on, data.get("ended_on"), early=early)
         except TermError as exc:
             raise field_error(exc.field, exc.message) from None
-        await _claim(s, sec, Action.end_early if early else Action.complete)
+        await _claim(s, sec, action)
         sec.ended_on, sec.end_kind, sec.days_served = ending.ended_on, ending.end_kind, ending.days_served
         sec.end_reason = data.get("reason")
         sec.holds_cadre_id = None
@@ -783,6 +794,7 @@ async def withdraw(r: Secondments, principal: Principal, secondment_id: str, dat
         await _claim(s, sec, Action.withdraw)
         sec.withdraw_reason = data["reason"]
         sec.holds_cadre_id = None
+        uow.record(events.withdrawn(sec))
         await uow.commit()
         return secondment_public(sec)
 
@@ -919,6 +931,17 @@ async def stats(r: Secondments, batch_id: str) -> dict[str, Any]:
 
 
 # consumed events ---------------------------------------------------------------------------
+async def apply_placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
+    """matching.placement.confirmed: keep the placement (one per cadre and campaign)."""
+    d = event["data"]
+    starts_on, ends_on = (dt.date.fromisoformat(d[k]) if d.get(k) else None for k in ("starts_on", "ends_on"))
+    row = await session.get(CadreAssignment, (d["cadre_id"], d["campaign_id"]))
+    if row is None:
+        row = CadreAssignment(cadre_id=d["cadre_id"], campaign_id=d["campaign_id"], post_kind=d["post_kind"])
+        session.add(row)
+    row.post_kind, row.starts_on, row.ends_on, row.updated_at = d["post_kind"], starts_on, ends_on, utcnow()
+
+
 async def apply_score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
     """scoring.score.changed: keep the cadre's total of that year (decimal string)."""
     d = event["data"]

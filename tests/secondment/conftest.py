@@ -16,7 +16,7 @@ from cadrekit.testing.plugin import Signer
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.models import kit, mirror
-from services.secondment.service import apply_score_changed
+from services.secondment.service import apply_placement_confirmed, apply_score_changed
 from services.secondment.settings import SecondmentSettings
 
 API = "/api/v1/secondment"
@@ -88,6 +88,21 @@ class SecondmentHarness:
         }
         async with self.app.state.runtime.sessions() as s:
             await apply_score_changed(s, event)
+            await s.commit()
+
+    async def placement(
+        self, cadre_id: str, campaign_id: str, post_kind: str, starts_on: str, ends_on: str | None
+    ) -> None:
+        """As a matching.placement.confirmed event would arrive."""
+        data = {
+            "campaign_id": campaign_id,
+            "cadre_id": cadre_id,
+            "post_kind": post_kind,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        }
+        async with self.app.state.runtime.sessions() as s:
+            await apply_placement_confirmed(s, {"id": str(uuid.uuid4()), "data": data})
             await s.commit()
 
     async def post(self, path: str, body: dict[str, Any], role: str = "officer", **kw: Any) -> httpx.Response:

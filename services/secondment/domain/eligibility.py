@@ -3,7 +3,8 @@
 Foshan's 工作意见 sends down "city cadres in a specialty the receiving place urgently needs
 and with less than two years of grassroots experience", and up "grassroots cadres who are
 capable and have potential". Both must serve the whole term before retiring and may not be
-in another secondment. Each rule answers passed or not with the figures behind it, so an
+in another secondment, nor placed by a selection campaign on a post that takes them away
+during the term (matching.placement.confirmed). Each rule answers passed or not with the figures behind it, so an
 officer sees why a cadre was refused, not only that.
 """
 
@@ -33,6 +34,7 @@ class Criteria:
     """What a batch asks of its candidates."""
 
     ends_on: dt.date
+    starts_on: dt.date | None = None
     needed_specialties: tuple[str, ...] = ()
     performance_top_share: Decimal = Decimal("0.3")
     performance_year: int | None = None
@@ -49,6 +51,16 @@ class Performance:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """A confirmed placement from a selection campaign (matching)."""
+
+    campaign_id: str
+    post_kind: str  # standing | phased | training
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+
+
+@dataclass(frozen=True)
 class Candidate:
     direction: Direction
     status: str
@@ -58,6 +70,7 @@ class Candidate:
     grassroots_years: Decimal = Decimal(0)
     retirement_date: dt.date | None = None
     open_secondment_id: str | None = None
+    assignments: tuple[Assignment, ...] = ()
     performance: Performance = field(default_factory=Performance)
 
 
@@ -151,6 +164,29 @@ def _free(c: Candidate) -> RuleResult:
     return RuleResult("not_already_seconded", False, f"already in secondment {c.open_secondment_id}")
 
 
+def _clashes(a: Assignment, k: Criteria) -> bool:
+    """A phased or training post running into the term keeps the cadre away from it; a standing
+    post taken up during the term moves the cadre to a new post. A standing post taken up
+    before the term is simply the cadre's post now."""
+    start = k.starts_on or dt.date.min
+    if a.post_kind == "standing":
+        return a.starts_on is not None and start <= a.starts_on < k.ends_on
+    begins_before_end = a.starts_on is None or a.starts_on < k.ends_on
+    ends_after_start = a.ends_on is None or a.ends_on > start
+    return begins_before_end and ends_after_start
+
+
+def _unplaced(c: Candidate, k: Criteria) -> RuleResult:
+    clashing = [a for a in c.assignments if _clashes(a, k)]
+    if not clashing:
+        return RuleResult("not_already_placed", True, "no placement during the term")
+    a = clashing[0]
+    span = f"{a.starts_on.isoformat() if a.starts_on else '?'}–{a.ends_on.isoformat() if a.ends_on else ''}"
+    return RuleResult(
+        "not_already_placed", False, f"placed on a {a.post_kind} post by campaign {a.campaign_id} ({span})"
+    )
+
+
 def assess(candidate: Candidate, criteria: Criteria) -> Verdict:
     rules: Sequence[RuleResult]
     if candidate.direction is Direction.down:
@@ -161,6 +197,7 @@ def assess(candidate: Candidate, criteria: Criteria) -> Verdict:
             _grassroots(candidate),
             _retirement(candidate, criteria),
             _free(candidate),
+            _unplaced(candidate, criteria),
         )
     else:
         rules = (
@@ -169,5 +206,6 @@ def assess(candidate: Candidate, criteria: Criteria) -> Verdict:
             _performance(candidate, criteria),
             _retirement(candidate, criteria),
             _free(candidate),
+            _unplaced(candidate, criteria),
         )
     return Verdict(all(r.passed for r in rules), tuple(rules))

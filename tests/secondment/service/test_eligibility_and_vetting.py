@@ -20,7 +20,7 @@ async def test_an_ineligible_nominee_is_refused_rule_by_rule(sec: SecondmentHarn
     )
     assert resp.status_code == 422 and fields(resp) == ["cadre_id", "cadre_id"]
     assert [e["rule"] for e in resp.json()["errors"]] == ["needed_specialty", "grassroots_experience_under_2_years"]
-    assert len(resp.json()["eligibility"]) == 6
+    assert len(resp.json()["eligibility"]) == 7
     assert await sec.count("secondments") == 0 and await sec.count("outbox") == 0
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from services.secondment.domain.eligibility import (
+    Assignment,
     Candidate,
     Criteria,
     Direction,
@@ -14,6 +15,7 @@ from services.secondment.domain.eligibility import (
 )
 
 CRITERIA = Criteria(
+    starts_on=dt.date(2017, 4, 1),
     ends_on=dt.date(2019, 4, 1),
     needed_specialties=("城市规划", "农业"),
     performance_top_share=Decimal("0.3"),
@@ -60,6 +62,7 @@ def test_a_city_cadre_with_the_specialty_and_little_grassroots_time_is_eligible(
         "grassroots_experience_under_2_years",
         "not_retiring_within_term",
         "not_already_seconded",
+        "not_already_placed",
     ]
     assert "城市规划" in verdict.rules[2].detail
 
@@ -117,3 +120,24 @@ def test_ranks_share_places_and_the_cutoff_rounds_up() -> None:
     assert top_cutoff(4, Decimal("0.3")) == 2
     assert top_cutoff(1, Decimal("0.01")) == 1
     assert top_cutoff(0, Decimal("0.3")) == 0
+
+
+def test_a_placement_during_the_term_excludes_the_cadre() -> None:
+    D = dt.date
+    phased = Assignment("c-1", "phased", D(2016, 10, 1), D(2017, 10, 1))
+    verdict = assess(city(assignments=(phased,)), CRITERIA)
+    assert [r.rule for r in verdict.failed] == ["not_already_placed"]
+    assert "phased post by campaign c-1 (2016-10-01–2017-10-01)" in verdict.failed[0].detail
+    assert failed(grassroots(assignments=(Assignment("c-2", "training", D(2019, 1, 1), D(2019, 12, 31)),))) == [
+        "not_already_placed"
+    ]
+
+
+def test_placements_outside_the_term_or_standing_posts_taken_before_it_do_not() -> None:
+    D = dt.date
+    ended = Assignment("c-1", "training", D(2016, 3, 1), D(2017, 4, 1))  # back on the day the term starts
+    later = Assignment("c-2", "phased", D(2019, 4, 1), D(2019, 12, 1))
+    standing_before = Assignment("c-3", "standing", D(2016, 1, 1), None)
+    assert failed(city(assignments=(ended, later, standing_before))) == []
+    moving = Assignment("c-4", "standing", D(2017, 9, 1), None)
+    assert failed(city(assignments=(moving,))) == ["not_already_placed"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -529,14 +529,38 @@ async def _secondment(s: AsyncSession, secondment_id: str) -> Secondment:
     return sec
 
 
-async def get_secondment(r: Secondments, secondment_id: str) -> dict[str, Any]:
+async def scope_unit_ids(s: AsyncSession, principal: Principal) -> set[str] | None:
+    """The units a scoped caller (a unit's HR) may see: their subtrees, from the mirror.
+    None means the whole tree."""
+    if principal.unit_scope is None:
+        return None
+    ids: set[str] = set()
+    for unit_id in principal.unit_scope:
+        ids.update(await rm.subtree_unit_ids(s, mirror, unit_id))
+    return ids
+
+
+def _visible(sec: Secondment, scope: set[str] | None) -> bool:
+    """A secondment concerns both units: the one that sends and the one that receives."""
+    return scope is None or sec.from_unit_id in scope or sec.to_unit_id in scope
+
+
+async def _visible_secondment(s: AsyncSession, principal: Principal, secondment_id: str) -> Secondment:
+    sec = await _secondment(s, secondment_id)
+    if not _visible(sec, await scope_unit_ids(s, principal)):
+        raise SecondmentNotFound(f"secondment {secondment_id} does not exist")
+    return sec
+
+
+async def get_secondment(r: Secondments, principal: Principal, secondment_id: str) -> dict[str, Any]:
     async with r.uow() as uow:
-        sec = await _secondment(uow.session, secondment_id)
+        sec = await _visible_secondment(uow.session, principal, secondment_id)
         return secondment_public(sec, await uow.session.get(Vetting, sec.id))
 
 
 async def list_secondments(
     r: Secondments,
+    principal: Principal,
     *,
     batch_id: str | None,
     cadre_id: str | None,
@@ -547,6 +571,9 @@ async def list_secondments(
 ) -> dict[str, Any]:
     async with r.uow() as uow:
         stmt = select(Secondment)
+        scope = await scope_unit_ids(uow.session, principal)
+        if scope is not None:
+            stmt = stmt.where(or_(col(Secondment.from_unit_id).in_(scope), col(Secondment.to_unit_id).in_(scope)))
         if batch_id:
             stmt = stmt.where(col(Secondment.batch_id) == batch_id)
         if cadre_id:
@@ -880,9 +907,9 @@ async def record_review(
         return {**review_public(review), "reserve_entry": reserve_public(entry) if entry else None}
 
 
-async def list_reviews(r: Secondments, secondment_id: str) -> list[dict[str, Any]]:
+async def list_reviews(r: Secondments, principal: Principal, secondment_id: str) -> list[dict[str, Any]]:
     async with r.uow() as uow:
-        await _secondment(uow.session, secondment_id)
+        await _visible_secondment(uow.session, principal, secondment_id)
         rows = await uow.session.execute(
             select(Review).where(col(Review.secondment_id) == secondment_id).order_by(col(Review.created_at))
         )

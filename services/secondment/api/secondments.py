@@ -8,7 +8,7 @@ from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import InvalidInput
 from services.secondment import service
-from services.secondment.api.deps import Office, PersonalDataReader, Reader, SecondmentsDep
+from services.secondment.api.deps import Office, PersonalDataReader, SecondmentsDep, UnitReader
 from services.secondment.schemas import EndIn, ExtendIn, ReviewIn, StartIn, VettingIn, WithdrawIn
 
 router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"], dependencies=[Depends(authenticate)])
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"]
 @router.get("", summary="List secondments")
 async def list_secondments(
     r: SecondmentsDep,
-    who: Reader,
+    who: UnitReader,
     batch_id: Annotated[str | None, Query(max_length=36)] = None,
     cadre_id: Annotated[str | None, Query(max_length=36)] = None,
     state: Annotated[
@@ -28,13 +28,13 @@ async def list_secondments(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     return await service.list_secondments(
-        r, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
+        r, who, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
     )
 
 
 @router.get("/{secondment_id}")
-async def get_secondment(secondment_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
-    return await service.get_secondment(r, secondment_id)
+async def get_secondment(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> dict[str, Any]:
+    return await service.get_secondment(r, who, secondment_id)
 
 
 @router.post("/{secondment_id}/vetting", summary="Record vetting (in parts); complete and sound → vetted")
@@ -84,5 +84,5 @@ async def review(secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Off
 
 
 @router.get("/{secondment_id}/reviews")
-async def reviews(secondment_id: str, r: SecondmentsDep, who: Reader) -> list[dict[str, Any]]:
-    return await service.list_reviews(r, secondment_id)
+async def reviews(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> list[dict[str, Any]]:
+    return await service.list_reviews(r, who, secondment_id)

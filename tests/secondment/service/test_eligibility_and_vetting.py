@@ -96,3 +96,43 @@ async def test_roles(sec: SecondmentHarness) -> None:
     assert hr.status_code == 403
     assert (await sec.client.get("/api/v1/secondment/batches")).status_code == 401
     assert (await sec.get("/batches", role="portal")).status_code == 200
+
+
+async def test_a_units_hr_reads_only_secondments_from_or_to_its_units(sec: SecondmentHarness) -> None:
+    w = await small_world(sec)
+    far_town = await sec.unit("杨和镇", "town", "高明")
+    far = await sec.cadre(far_town, name="远处")
+    loose = await sec.ok(
+        "/batches", {"name": "单向", "year": 2018, "starts_on": "2018-03-01", "allow_unpaired": True}, 201
+    )
+    mine = await sec.ok(
+        f"/batches/{w['batch']['id']}/nominations",
+        {"cadre_id": w["down"]["cadre_id"], "pair_id": w["pair"]["id"], "title_held": "副镇长"},
+        201,
+    )
+    other = await sec.ok(
+        f"/batches/{loose['id']}/nominations",
+        {
+            "cadre_id": far["cadre_id"],
+            "to_unit_id": w["organ"]["unit_id"],
+            "title_held": "科员",
+            "performance_judgement": "strong",
+        },
+        201,
+    )
+    hr = sec.auth("unit_hr", unit_scope=[w["town"]["unit_id"]])
+    listed = (await sec.client.get("/api/v1/secondment/secondments", headers=hr)).json()["items"]
+    assert [x["id"] for x in listed] == [mine["id"]]  # sent to the town
+    assert (await sec.client.get(f"/api/v1/secondment/secondments/{mine['id']}", headers=hr)).status_code == 200
+    hidden = await sec.client.get(f"/api/v1/secondment/secondments/{other['id']}", headers=hr)
+    assert hidden.status_code == 404
+    organ_hr = sec.auth("unit_hr", unit_scope=[w["organ"]["unit_id"]])
+    both = (await sec.client.get("/api/v1/secondment/secondments", headers=organ_hr)).json()["items"]
+    assert {x["id"] for x in both} == {mine["id"], other["id"]}
+    scoped_officer = sec.auth("officer", unit_scope=[w["town"]["unit_id"]])
+    write = await sec.client.post(
+        f"/api/v1/secondment/secondments/{mine['id']}/withdraw", headers=scoped_officer, json={"reason": "试试"}
+    )
+    assert write.status_code == 403
+    stats = await sec.client.get(f"/api/v1/secondment/batches/{w['batch']['id']}/stats", headers=hr)
+    assert stats.status_code == 403

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cadrekit.events import Event
+from services.secondment.domain.terms import add_months
 from services.secondment.models import Batch, ReserveEntry, Review, Secondment
 
 TOPIC = "secondment.events"
@@ -73,7 +74,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         _PLACEMENT, _PLACEMENT_REQUIRED, "A cadre was nominated; starts_on/ends_on are the batch's planned term."
     ),
     APPROVED: _schema(
-        _PLACEMENT, _PLACEMENT_REQUIRED, "The batch was approved (quotas met, vetting complete) with this secondment."
+        _PLACEMENT,
+        _PLACEMENT_REQUIRED,
+        "The batch was approved (quotas met, vetting complete) with this secondment; starts_on/ends_on as planned.",
     ),
     STARTED: _schema(
         _PLACEMENT,
@@ -152,12 +155,17 @@ def _event(kind: str, s: Secondment, **extra: Any) -> Event:
     return Event(kind, f"secondment/{s.id}", s.cadre_id, {**placement(s), **extra})
 
 
+def _planned(s: Secondment, batch: Batch) -> dict[str, Any]:
+    """Before the start, the term the batch plans: from its start date for the term's months."""
+    return {"starts_on": _iso(batch.starts_on), "ends_on": _iso(add_months(batch.starts_on, s.term_months))}
+
+
 def nominated(s: Secondment, batch: Batch) -> Event:
-    return _event(NOMINATED, s, starts_on=_iso(batch.starts_on))
+    return _event(NOMINATED, s, **_planned(s, batch))
 
 
-def approved(s: Secondment) -> Event:
-    return _event(APPROVED, s)
+def approved(s: Secondment, batch: Batch) -> Event:
+    return _event(APPROVED, s, **_planned(s, batch))
 
 
 def started(s: Secondment) -> Event:

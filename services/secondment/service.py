@@ -740,7 +740,7 @@ async def approve_batch(r: Secondments, principal: Principal, batch_id: str) -> 
             raise Conflict("the batch was approved or changed concurrently; fetch it again", state="approved")
         for x in rows:
             await _claim(s, x, Action.approve)
-            uow.record(events.approved(x))
+            uow.record(events.approved(x, batch))
         await uow.commit()
         await s.refresh(batch)
         return {**batch_public(batch), "approved": len(rows)}

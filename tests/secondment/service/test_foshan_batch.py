@@ -147,6 +147,8 @@ async def test_the_first_batch_from_nomination_to_completion(sec: SecondmentHarn
     )
     assert ended_up["data"]["grassroots_days"] == 0
     assert all(e["subject"].startswith(("secondment/", "reserve/")) for e in events)
+    nominated_event = next(e for e in events if e["type"] == "secondment.nominated")
+    assert (nominated_event["data"]["starts_on"], nominated_event["data"]["ends_on"]) == ("2017-04-01", "2019-04-01")
     assert "未发现违纪问题" not in str(events)
 
     export = await sec.client.get(f"/api/v1/secondment/batches/{batch['id']}/export", headers=sec.auth("portal"))

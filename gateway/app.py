@@ -14,6 +14,7 @@ from gateway import clients, keys
 from gateway.api import auth, routes
 from gateway.models import metadata
 from gateway.proxy import new_client
+from gateway.ratelimit import new_limiter
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,9 +28,16 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
     async def bootstrap(rt: ServiceRuntime) -> None:
         await clients.ensure_bootstrap_client(rt, settings)
         app.state.http = new_client()
+        app.state.limiter = (
+            new_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
+            if settings.rate_limit_enabled
+            else None
+        )
 
     async def close_http(rt: ServiceRuntime) -> None:
         await app.state.http.aclose()
+        if app.state.limiter is not None:
+            await app.state.limiter.close()
 
     app = build_service_app(
         runtime,

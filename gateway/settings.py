@@ -29,6 +29,11 @@ class GatewaySettings(BaseServiceSettings):
     upload_timeout_seconds: float = Field(default=120.0, gt=0)
     # Spreadsheet uploads pass through: as large as the roster accepts.
     max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=1024)
+    # Per-client token bucket; shared in Redis when redis_url is set (more than one replica).
+    rate_limit_enabled: bool = True
+    rate_limit_per_second: float = Field(default=100.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    redis_url: str | None = None
 
     def upstreams(self) -> dict[str, str]:
         return {

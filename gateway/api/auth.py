@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cadrekit.auth import Principal, Role, authenticate, require_roles
-from cadrekit.problems import Problem
+from cadrekit.problems import Problem, Unauthorized
 from gateway import clients, tokens
 
 router = APIRouter(tags=["auth"])
@@ -26,22 +27,52 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+# The portal vouches for its logged-in person by naming them: the person has no account
+# here, so the subject "token" is their identifier in the portal (RFC 8693 allows own types).
+PERSON_TOKEN_TYPE = "urn:cadre:params:oauth:token-type:person"
+
+
+class ExchangeTokenResponse(TokenResponse):
+    issued_token_type: str = ACCESS_TOKEN_TYPE
+
+
 @router.post(
-    "/api/v1/auth/token", response_model=TokenResponse, summary="OAuth2 client credentials → a short-lived signed JWT"
+    "/api/v1/auth/token",
+    response_model=ExchangeTokenResponse,
+    response_model_exclude_none=True,
+    summary="OAuth2 client credentials, or RFC 8693 token exchange → a short-lived signed JWT",
+    description=(
+        "`grant_type=client_credentials` with `client_id` and `client_secret`; or "
+        f"`grant_type={TOKEN_EXCHANGE}` with `actor_token` (the portal's own access token), "
+        f"`subject_token` (the person's id in the portal) and `subject_token_type={PERSON_TOKEN_TYPE}`, "
+        "optionally `scope=unit:<id> unit:<id>` to narrow the unit scope. The issued token names the person "
+        "as `sub` and the portal as `act`; its role is the portal's and its scope never wider."
+    ),
 )
 async def token(
     request: Request,
     grant_type: Annotated[str, Form(max_length=100)],
-    client_id: Annotated[str, Form(min_length=1, max_length=100)],
-    client_secret: Annotated[str, Form(min_length=1, max_length=200)],
+    client_id: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
+    client_secret: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
+    subject_token: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
+    subject_token_type: Annotated[str | None, Form(max_length=200)] = None,
+    actor_token: Annotated[str | None, Form(min_length=1, max_length=4000)] = None,
+    actor_token_type: Annotated[str | None, Form(max_length=200)] = None,
+    scope: Annotated[str | None, Form(max_length=4000)] = None,
 ) -> dict[str, Any]:
-    if grant_type != "client_credentials":
-        raise UnsupportedGrant("only grant_type=client_credentials is supported", error="unsupported_grant_type")
     runtime = request.app.state.runtime
+    s = runtime.settings
+    if grant_type == TOKEN_EXCHANGE:
+        return await _exchange(request, subject_token, subject_token_type, actor_token, actor_token_type, scope)
+    if grant_type != "client_credentials":
+        raise UnsupportedGrant(f"grant_type is client_credentials or {TOKEN_EXCHANGE}", error="unsupported_grant_type")
+    if not client_id or not client_secret:
+        raise InvalidClient("client_id and client_secret are required", error="invalid_client")
     client = await clients.authenticate_client(runtime, client_id, client_secret)
     if client is None:
         raise InvalidClient("unknown client, wrong secret or disabled client", error="invalid_client")
-    s = runtime.settings
     access = tokens.issue(
         request.app.state.keyring,
         issuer=s.token_issuer,
@@ -53,6 +84,68 @@ async def token(
         client_id=client.client_id,
     )
     return {"access_token": access, "token_type": "Bearer", "expires_in": s.token_ttl_seconds}
+
+
+class InvalidRequest(Problem):
+    status, slug, title, title_zh = 400, "invalid-request", "Invalid token request", "令牌请求无效"
+
+
+async def _exchange(
+    request: Request,
+    subject_token: str | None,
+    subject_token_type: str | None,
+    actor_token: str | None,
+    actor_token_type: str | None,
+    scope: str | None,
+) -> dict[str, Any]:
+    if not actor_token or (actor_token_type or ACCESS_TOKEN_TYPE) != ACCESS_TOKEN_TYPE:
+        raise InvalidRequest(f"actor_token (an access token, {ACCESS_TOKEN_TYPE}) is required", error="invalid_request")
+    if not subject_token or subject_token_type != PERSON_TOKEN_TYPE:
+        raise InvalidRequest(
+            f"subject_token (the person's id) with subject_token_type={PERSON_TOKEN_TYPE} is required",
+            error="invalid_request",
+        )
+    try:
+        actor = await request.app.state.verifier.verify(actor_token)
+    except Unauthorized as exc:
+        raise InvalidClient(f"actor_token: {exc.detail}", error="invalid_client") from None
+    if actor.act is not None:
+        raise InvalidRequest("a token already issued for a person cannot be exchanged again", error="invalid_request")
+    if actor.role is not Role.portal:
+        raise UnauthorizedClient("only portal clients act for people", error="unauthorized_client")
+    unit_scope = narrowed_scope(actor.unit_scope, scope)
+    s = request.app.state.runtime.settings
+    remaining = int(actor.claims["exp"]) - int(time.time())
+    ttl = max(1, min(s.token_ttl_seconds, remaining))
+    access = tokens.issue(
+        request.app.state.keyring,
+        issuer=s.token_issuer,
+        audience=s.token_audience,
+        ttl=ttl,
+        sub=subject_token,
+        role=actor.role.value,
+        unit_scope=unit_scope,
+        client_id=actor.client_id or actor.sub,
+        act=actor.client_id or actor.sub,
+    )
+    return {"access_token": access, "token_type": "Bearer", "expires_in": ttl, "issued_token_type": ACCESS_TOKEN_TYPE}
+
+
+class UnauthorizedClient(Problem):
+    status, slug, title, title_zh = 403, "unauthorized-client", "Client may not use this grant", "客户端无权使用该授权"
+
+
+def narrowed_scope(held: tuple[str, ...] | None, requested: str | None) -> list[str] | None:
+    """The person's unit scope: the portal's, or a part of it asked for as ``unit:<id>``
+    items. Never wider: a unit outside the portal's list is refused."""
+    units = [item.removeprefix("unit:") for item in (requested or "").split() if item.startswith("unit:")]
+    if not units:
+        return None if held is None else list(held)
+    if held is not None:
+        outside = [u for u in units if u not in held]
+        if outside:
+            raise InvalidRequest(f"scope wider than the portal's: {', '.join(outside)}", error="invalid_scope")
+    return units
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify the platform's tokens")

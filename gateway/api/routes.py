@@ -1,17 +1,36 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from cadrekit.auth import authenticate
-from cadrekit.problems import NotFound
+from cadrekit.auth import Principal, authenticate
+from cadrekit.problems import NotFound, Problem
 from gateway.proxy import forward
 
 router = APIRouter()
+
+
+class TooManyRequests(Problem):
+    status, slug, title, title_zh = 429, "rate-limited", "Too many requests", "请求过于频繁"
+
+
+async def enforce_rate_limit(request: Request, principal: Principal) -> None:
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is None:
+        return
+    decision = await limiter.hit(principal.client_id or principal.sub)
+    if not decision.allowed:
+        wait = max(1, math.ceil(decision.retry_after))
+        raise TooManyRequests(
+            f"this client's rate limit is reached; retry in {wait} s", headers={"Retry-After": str(wait)}
+        )
+
+
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -60,6 +79,7 @@ async def proxy(service: str, path: str, request: Request) -> Response:
     upstreams = settings.upstreams()
     if service not in upstreams:
         raise NotFound(f"no service named {service}")
-    await authenticate(request)  # the gateway's verifier also refuses disabled clients
+    principal = await authenticate(request)  # the gateway's verifier also refuses disabled clients
+    await enforce_rate_limit(request, principal)
     timeout = settings.upload_timeout_seconds if "imports" in path else settings.upstream_timeout_seconds
     return await forward(request.app.state.http, request, upstreams[service], service, timeout)

@@ -44,7 +44,8 @@ async def test_client_credentials_give_an_eddsa_jwt_that_verifies_with_the_jwks(
         ({"grant_type": "password", "client_id": "admin", "client_secret": "x"}, 400),
         ({"grant_type": "client_credentials", "client_id": "admin", "client_secret": "wrong"}, 401),
         ({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}, 401),
-        ({"grant_type": "client_credentials", "client_id": "admin"}, 422),
+        ({"grant_type": "client_credentials", "client_id": "admin"}, 401),
+        ({"grant_type": "client_credentials", "client_id": "admin", "client_secret": "x" * 300}, 422),
     ],
 )
 async def test_bad_token_requests_are_problems(gateway: GatewayHarness, form: dict, status: int) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -254,15 +254,24 @@ async def _cadres(s: AsyncSession, ids: Sequence[str]) -> dict[str, MirroredCadr
     return out
 
 
-async def _members(s: AsyncSession, campaign_id: str) -> list[PoolMember]:
-    stmt = select(PoolMember).where(col(PoolMember.campaign_id) == campaign_id).order_by(col(PoolMember.cadre_id))
-    return list((await s.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class Member:
+    cadre_id: str
+    name: str
+    ranking: list[str] | None
+
+
+async def _members(s: AsyncSession, campaign_id: str) -> list[Member]:
+    # Plain rows, not ORM objects: a 10 000-cadre pool is read on every run.
+    t = PoolMember.__table__  # type: ignore[attr-defined]
+    stmt = select(t.c.cadre_id, t.c.name, t.c.ranking).where(t.c.campaign_id == campaign_id).order_by(t.c.cadre_id)
+    return [Member(r.cadre_id, r.name, r.ranking) for r in (await s.execute(stmt)).all()]
 
 
 @dataclass
 class PoolState:
-    eligible: list[tuple[PoolMember, MirroredCadre]]
-    excluded: list[tuple[PoolMember, Exclusion]]
+    eligible: list[tuple[Member, MirroredCadre]]
+    excluded: list[tuple[Member, Exclusion]]
 
 
 async def evaluate_pool(s: AsyncSession, c: Campaign) -> PoolState:
@@ -356,8 +365,14 @@ async def set_pool(m: Matching, who: Principal, campaign_id: str, data: dict[str
         for i in range(0, len(rows), 1000):
             await s.execute(insert(PoolMember), rows[i : i + 1000])
         state = await evaluate_pool(s, c)
-        for mb, why in state.excluded:
-            mb.excluded, mb.excluded_detail = why.reason, why.detail[:300]
+        if state.excluded:
+            t = PoolMember.__table__  # type: ignore[attr-defined]
+            await s.execute(
+                update(t)
+                .where(t.c.campaign_id == c.id, t.c.cadre_id == bindparam("cid"))
+                .values(excluded=bindparam("reason"), excluded_detail=bindparam("detail")),
+                [{"cid": mb.cadre_id, "reason": why.reason, "detail": why.detail[:300]} for mb, why in state.excluded],
+            )
         await _claim(s, c, c.version)
         await uow.commit()
         return pool_public(c, state)
@@ -422,7 +437,7 @@ async def set_post_preference(
 class Loaded:
     problem: Problem
     posts: list[Post]
-    excluded: list[tuple[PoolMember, Exclusion]]
+    excluded: list[tuple[Member, Exclusion]]
     unit_of_post: dict[str, Any]
 
 

@@ -119,10 +119,14 @@ def terms_bp(c: CadreTerms, p: PostFacts, wish_rank: int | None, wish_count: int
 
 
 def score_hundredths(terms: tuple[int, int, int, int, int], weights_h: tuple[int, int, int, int, int]) -> int:
-    total = 0
-    for t, w in zip(terms, weights_h, strict=True):
-        total += _div_round(w * t, ONE)
-    return total
+    """The weighted sum in hundredths, each contribution rounded as ``explain`` rounds it
+    (half away from zero), so a score always equals the sum of its breakdown."""
+    c, w, f, a, p = terms
+    wc, ww, wf, wa, wp = weights_h
+    half = ONE // 2
+    total = (wc * c + half) // ONE + (ww * w + half) // ONE + (wf * f + half) // ONE + (wa * a + half) // ONE
+    # only the points term can be negative
+    return total + ((wp * p + half) // ONE if p >= 0 else -((-wp * p + half) // ONE))
 
 
 def _div_round(a: int, b: int) -> int:

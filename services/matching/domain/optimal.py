@@ -61,6 +61,20 @@ def _penalty(pairs: Pairs, n_cadres: int) -> int:
 
 
 def min_cost_flow_solve(n_cadres: int, seats: Sequence[int], pairs: Pairs, quotas: Sequence[Quota]) -> OptimalResult:
+    """Minimums as lower bounds on the group → sink arcs (node supplies), which keeps the
+    network simplex as fast as without quotas; only when that is infeasible is the graph
+    solved again with soft minimums, to say which quota falls short and by how much."""
+    result = _flow(n_cadres, seats, pairs, quotas, soft_minimums=False)
+    if result is None:
+        result = _flow(n_cadres, seats, pairs, quotas, soft_minimums=True)
+        assert result is not None
+    _raise_shortfalls(quotas, result.assigned)
+    return result
+
+
+def _flow(
+    n_cadres: int, seats: Sequence[int], pairs: Pairs, quotas: Sequence[Quota], *, soft_minimums: bool
+) -> OptimalResult | None:
     n_posts = len(seats)
     source, first_post = 0, 1 + n_cadres
     first_group = first_post + n_posts
@@ -72,7 +86,6 @@ def min_cost_flow_solve(n_cadres: int, seats: Sequence[int], pairs: Pairs, quota
     pp = np.asarray(pairs.post, dtype=np.int64)
     pw = np.asarray(pairs.weight, dtype=np.int64)
     n_pairs = len(pc)
-    big = _penalty(pairs, n_cadres)
     post_head = np.where(group_of >= 0, first_group + group_of, sink)
     Arr = np.ndarray[Any, np.dtype[np.int64]]
     i64 = np.int64
@@ -85,15 +98,28 @@ def min_cost_flow_solve(n_cadres: int, seats: Sequence[int], pairs: Pairs, quota
     heads.append(np.asarray([sink], i64))
     caps.append(np.asarray([n_cadres], i64))
     costs.append(np.asarray([0], i64))
+    supplies = np.zeros(sink + 1, np.int64)
+    supplies[source], supplies[sink] = n_cadres, -n_cadres
+    big = _penalty(pairs, n_cadres)
     for g, q in enumerate(quotas):
         group_seats = int(sum(seats[p] for p in q.posts))
         upper = group_seats if q.maximum is None else min(q.maximum, group_seats)
         low = min(q.minimum, upper)
-        # The first `minimum` units into the sink earn the penalty: met before any fit counts.
-        tails.append(np.asarray([first_group + g, first_group + g], i64))
-        heads.append(np.asarray([sink, sink], i64))
-        caps.append(np.asarray([low, upper - low], i64))
-        costs.append(np.asarray([-big, 0], i64))
+        node = first_group + g
+        if soft_minimums:
+            # The first `low` units into the sink earn the penalty: met before any fit counts.
+            tails.append(np.asarray([node, node], i64))
+            heads.append(np.asarray([sink, sink], i64))
+            caps.append(np.asarray([low, upper - low], i64))
+            costs.append(np.asarray([-big, 0], i64))
+        else:
+            # A lower bound l on node → sink: the node must absorb l, the sink gets l less.
+            tails.append(np.asarray([node], i64))
+            heads.append(np.asarray([sink], i64))
+            caps.append(np.asarray([upper - low], i64))
+            costs.append(np.asarray([0], i64))
+            supplies[node] -= low
+            supplies[sink] += low
     m = min_cost_flow.SimpleMinCostFlow()
     m.add_arcs_with_capacity_and_unit_cost(
         np.concatenate(tails).astype(np.int32),
@@ -101,10 +127,10 @@ def min_cost_flow_solve(n_cadres: int, seats: Sequence[int], pairs: Pairs, quota
         np.concatenate(caps).astype(np.int64),
         np.concatenate(costs).astype(np.int64),
     )
-    supplies = np.zeros(sink + 1, np.int64)
-    supplies[source], supplies[sink] = n_cadres, -n_cadres
     m.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
     status = m.solve()
+    if status == m.INFEASIBLE and not soft_minimums:
+        return None
     if status != m.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
     pair_arcs = np.arange(n_cadres, n_cadres + n_pairs, dtype=np.int32)
@@ -112,9 +138,7 @@ def min_cost_flow_solve(n_cadres: int, seats: Sequence[int], pairs: Pairs, quota
     assigned = [UNPLACED] * n_cadres
     for c, p in zip(pc[used].tolist(), pp[used].tolist(), strict=True):
         assigned[c] = p
-    total = int(pw[used].sum())
-    _raise_shortfalls(quotas, assigned)
-    return OptimalResult(assigned, total, "min_cost_flow")
+    return OptimalResult(assigned, int(pw[used].sum()), "min_cost_flow")
 
 
 def _raise_shortfalls(quotas: Sequence[Quota], assigned: Sequence[int]) -> None:

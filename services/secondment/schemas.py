@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -102,3 +102,175 @@ class ReviewIn(Strict):
     rating: Literal["excellent", "competent", "basically_competent", "not_competent"]
     reviewed_on: Business
     comments: LongText | None = None
+
+
+# answers ------------------------------------------------------------------------------------
+class QuotaRulePublic(BaseModel):
+    direction: Direction
+    regions: list[str]
+    min_count: int | None = None
+    max_count: int | None = None
+    min_share: str | None = None
+    max_share: str | None = None
+
+
+class BatchPublic(BaseModel):
+    id: str
+    name: str
+    year: int
+    starts_on: dt.date
+    term_months: int
+    planned_ends_on: dt.date
+    allow_unpaired: bool
+    needed_specialties: list[str]
+    performance_top_share: str
+    performance_year: int
+    quota_rules: list[QuotaRulePublic]
+    state: Literal["open", "approved"]
+    version: int
+    created_by: str
+    created_at: dt.datetime
+    approved_by: str | None
+    approved_at: dt.datetime | None
+
+
+class BatchApproved(BatchPublic):
+    approved: int = Field(description="how many secondments were approved")
+
+
+class BatchPage(BaseModel):
+    items: list[BatchPublic]
+    next_cursor: str | None
+
+
+class PairPublic(BaseModel):
+    id: str
+    batch_id: str
+    city_organ_id: str
+    city_organ_name: str
+    grassroots_unit_id: str
+    grassroots_unit_name: str
+    grassroots_unit_kind: str
+    region: str | None
+    created_at: dt.datetime
+
+
+class RulePublic(BaseModel):
+    rule: str
+    passed: bool
+    detail: str
+
+
+class EligibilityPublic(BaseModel):
+    cadre_id: str
+    direction: Direction
+    to_unit_id: str
+    eligible: bool
+    rules: list[RulePublic]
+
+
+class VettingPublic(BaseModel):
+    political_quality: Verdict | None
+    moral_quality: Verdict | None
+    results: Verdict | None
+    diligence: Verdict | None
+    integrity: Verdict | None
+    discipline_reference: str | None
+    discipline_opinion: str | None = Field(description="masked (******) unless revealed with a reason")
+    discipline_opinion_masked: bool
+    notes: str | None
+    complete: bool
+    passed: bool
+    missing: list[str]
+    concerns: list[str]
+    vetted_by: str
+    updated_at: dt.datetime
+
+
+class SecondmentPublic(BaseModel):
+    id: str
+    batch_id: str
+    pair_id: str | None
+    cadre_id: str
+    cadre_name: str
+    gender: str | None
+    party_member: bool
+    direction: Direction
+    from_unit_id: str
+    from_unit_name: str
+    from_unit_kind: str
+    to_unit_id: str
+    to_unit_name: str
+    to_unit_kind: str
+    region: str | None
+    title_held: str
+    state: Literal["nominated", "vetted", "approved", "active", "completed", "ended_early", "withdrawn"]
+    eligibility: list[RulePublic]
+    performance_judgement: str | None
+    term_months: int
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    ended_on: dt.date | None
+    end_kind: str | None
+    end_reason: str | None
+    days_served: int | None
+    extensions: list[dict[str, Any]]
+    withdraw_reason: str | None
+    version: int
+    nominated_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    vetting: VettingPublic | None = None
+
+
+class SecondmentPage(BaseModel):
+    items: list[SecondmentPublic]
+    next_cursor: str | None
+
+
+class ReservePublic(BaseModel):
+    id: str
+    cadre_id: str
+    cadre_name: str
+    source: str
+    secondment_id: str | None
+    added_on: dt.date
+    created_at: dt.datetime
+
+
+class ReservePage(BaseModel):
+    items: list[ReservePublic]
+    next_cursor: str | None
+
+
+class ReviewPublic(BaseModel):
+    id: str
+    secondment_id: str
+    cadre_id: str
+    kind: str
+    rating: str
+    reviewed_on: dt.date
+    comments: str | None
+    recorded_by: str
+    created_at: dt.datetime
+
+
+class ReviewRecorded(ReviewPublic):
+    reserve_entry: ReservePublic | None = Field(description="set when an end-of-term 'excellent' added the cadre")
+
+
+class GroupStats(BaseModel):
+    count: int
+    average_age: str | None = Field(description="ages in whole years at the batch's start, averaged to one decimal")
+    non_party: int
+    women: int
+    by_region: dict[str, int]
+    by_unit_kind: dict[str, int]
+
+
+class BatchStats(BaseModel):
+    batch_id: str
+    name: str
+    age_on: dt.date
+    total: GroupStats
+    by_direction: dict[str, GroupStats]

@@ -9,21 +9,37 @@ from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.secondment import service
 from services.secondment.api.deps import Office, Reader, SecondmentsDep
 from services.secondment.exporting import export_batch
-from services.secondment.schemas import BatchCreate, Nomination, PairCreate
+from services.secondment.schemas import (
+    BatchApproved,
+    BatchCreate,
+    BatchPage,
+    BatchPublic,
+    BatchStats,
+    EligibilityPublic,
+    Nomination,
+    PairCreate,
+    PairPublic,
+    SecondmentPublic,
+)
 
 router = APIRouter(prefix="/api/v1/secondment/batches", tags=["batches"], dependencies=[Depends(authenticate)])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IdPath = Annotated[str, Query(max_length=36)]
 
 
-@router.post("", status_code=201, summary="Create a batch (term, start, quota rules, eligibility criteria)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=BatchPublic,
+    summary="Create a batch (term, start, quota rules, eligibility criteria)",
+)
 async def create(body: BatchCreate, r: SecondmentsDep, who: Office, response: Response) -> dict[str, Any]:
     out = await service.create_batch(r, who, body.model_dump())
     response.headers["Location"] = f"/api/v1/secondment/batches/{out['id']}"
     return out
 
 
-@router.get("", summary="List batches")
+@router.get("", response_model=BatchPage, summary="List batches")
 async def list_batches(
     r: SecondmentsDep,
     who: Reader,
@@ -34,22 +50,28 @@ async def list_batches(
     return await service.list_batches(r, year=year, limit=limit, cursor=cursor)
 
 
-@router.get("/{batch_id}")
+@router.get("/{batch_id}", response_model=BatchPublic)
 async def get_batch(batch_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
     return await service.get_batch(r, batch_id)
 
 
-@router.post("/{batch_id}/pairs", status_code=201, summary="Pair a city organ with a town or village")
+@router.post(
+    "/{batch_id}/pairs", status_code=201, response_model=PairPublic, summary="Pair a city organ with a town or village"
+)
 async def create_pair(batch_id: str, body: PairCreate, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.create_pair(r, batch_id, body.model_dump())
 
 
-@router.get("/{batch_id}/pairs")
+@router.get("/{batch_id}/pairs", response_model=list[PairPublic])
 async def list_pairs(batch_id: str, r: SecondmentsDep, who: Reader) -> list[dict[str, Any]]:
     return await service.list_pairs(r, batch_id)
 
 
-@router.get("/{batch_id}/eligibility", summary="Would this cadre be eligible? Each rule with its figures")
+@router.get(
+    "/{batch_id}/eligibility",
+    response_model=EligibilityPublic,
+    summary="Would this cadre be eligible? Each rule with its figures",
+)
 async def eligibility(
     batch_id: str,
     r: SecondmentsDep,
@@ -68,17 +90,30 @@ async def eligibility(
     return await service.check_eligibility(r, batch_id, data)
 
 
-@router.post("/{batch_id}/nominations", status_code=201, summary="Nominate a cadre (eligibility checked per rule)")
+@router.post(
+    "/{batch_id}/nominations",
+    status_code=201,
+    response_model=SecondmentPublic,
+    summary="Nominate a cadre (eligibility checked per rule)",
+)
 async def nominate(batch_id: str, body: Nomination, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.nominate(r, who, batch_id, body.model_dump())
 
 
-@router.post("/{batch_id}/approve", summary="Approve the batch: vetting complete, pairs whole, quotas met")
+@router.post(
+    "/{batch_id}/approve",
+    response_model=BatchApproved,
+    summary="Approve the batch: vetting complete, pairs whole, quotas met",
+)
 async def approve(batch_id: str, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.approve_batch(r, who, batch_id)
 
 
-@router.get("/{batch_id}/stats", summary="Count, average age at the start, non-Party, women; by region and kind")
+@router.get(
+    "/{batch_id}/stats",
+    response_model=BatchStats,
+    summary="Count, average age at the start, non-Party, women; by region and kind",
+)
 async def stats(batch_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
     return await service.stats(r, batch_id)
 

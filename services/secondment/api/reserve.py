@@ -10,11 +10,12 @@ from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.secondment import service
 from services.secondment.api.deps import Auditor, Reader, SecondmentsDep
 from services.secondment.models import kit
+from services.secondment.schemas import ReservePage
 
 router = APIRouter(prefix="/api/v1/secondment", tags=["reserve pool", "audit"], dependencies=[Depends(authenticate)])
 
 
-@router.get("/reserve-pool", summary="The reserve pool (后备干部库) with source and date")
+@router.get("/reserve-pool", response_model=ReservePage, summary="The reserve pool (后备干部库) with source and date")
 async def reserve_pool(
     r: SecondmentsDep,
     who: Reader,

@@ -9,12 +9,24 @@ from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import InvalidInput
 from services.secondment import service
 from services.secondment.api.deps import Office, PersonalDataReader, SecondmentsDep, UnitReader
-from services.secondment.schemas import EndIn, ExtendIn, ReviewIn, StartIn, VettingIn, WithdrawIn
+from services.secondment.schemas import (
+    EndIn,
+    ExtendIn,
+    ReviewIn,
+    ReviewPublic,
+    ReviewRecorded,
+    SecondmentPage,
+    SecondmentPublic,
+    StartIn,
+    VettingIn,
+    VettingPublic,
+    WithdrawIn,
+)
 
 router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"], dependencies=[Depends(authenticate)])
 
 
-@router.get("", summary="List secondments")
+@router.get("", response_model=SecondmentPage, summary="List secondments")
 async def list_secondments(
     r: SecondmentsDep,
     who: UnitReader,
@@ -32,17 +44,25 @@ async def list_secondments(
     )
 
 
-@router.get("/{secondment_id}")
+@router.get("/{secondment_id}", response_model=SecondmentPublic)
 async def get_secondment(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> dict[str, Any]:
     return await service.get_secondment(r, who, secondment_id)
 
 
-@router.post("/{secondment_id}/vetting", summary="Record vetting (in parts); complete and sound → vetted")
+@router.post(
+    "/{secondment_id}/vetting",
+    response_model=SecondmentPublic,
+    summary="Record vetting (in parts); complete and sound → vetted",
+)
 async def vet(secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
 
 
-@router.get("/{secondment_id}/vetting", summary="The vetting record; the discipline opinion masked unless revealed")
+@router.get(
+    "/{secondment_id}/vetting",
+    response_model=VettingPublic,
+    summary="The vetting record; the discipline opinion masked unless revealed",
+)
 async def read_vetting(
     secondment_id: str,
     r: SecondmentsDep,
@@ -58,31 +78,48 @@ async def read_vetting(
     return await service.read_vetting(r, who, secondment_id, reveal=reveal, reason=reason)
 
 
-@router.post("/{secondment_id}/start", summary="Start (default: the batch's start date); ends after the term")
+@router.post(
+    "/{secondment_id}/start",
+    response_model=SecondmentPublic,
+    summary="Start (default: the batch's start date); ends after the term",
+)
 async def start(secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.start(r, who, secondment_id, body.model_dump())
 
 
-@router.post("/{secondment_id}/extend", summary="Extend the term (a reason is required)")
+@router.post(
+    "/{secondment_id}/extend", response_model=SecondmentPublic, summary="Extend the term (a reason is required)"
+)
 async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.extend(r, who, secondment_id, body.model_dump())
 
 
-@router.post("/{secondment_id}/end", summary="Complete at the term's end, or end early with a reason")
+@router.post(
+    "/{secondment_id}/end",
+    response_model=SecondmentPublic,
+    summary="Complete at the term's end, or end early with a reason",
+)
 async def end(secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.end(r, who, secondment_id, body.model_dump())
 
 
-@router.post("/{secondment_id}/withdraw", summary="Withdraw a nomination before the start")
+@router.post(
+    "/{secondment_id}/withdraw", response_model=SecondmentPublic, summary="Withdraw a nomination before the start"
+)
 async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.withdraw(r, who, secondment_id, body.model_dump())
 
 
-@router.post("/{secondment_id}/reviews", status_code=201, summary="Routine, annual or end-of-term review")
+@router.post(
+    "/{secondment_id}/reviews",
+    status_code=201,
+    response_model=ReviewRecorded,
+    summary="Routine, annual or end-of-term review",
+)
 async def review(secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
     return await service.record_review(r, who, secondment_id, body.model_dump())
 
 
-@router.get("/{secondment_id}/reviews")
+@router.get("/{secondment_id}/reviews", response_model=list[ReviewPublic])
 async def reviews(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> list[dict[str, Any]]:
     return await service.list_reviews(r, who, secondment_id)

@@ -136,3 +136,12 @@ async def test_a_units_hr_reads_only_secondments_from_or_to_its_units(sec: Secon
     assert write.status_code == 403
     stats = await sec.client.get(f"/api/v1/secondment/batches/{w['batch']['id']}/stats", headers=hr)
     assert stats.status_code == 403
+
+
+async def test_the_openapi_document_describes_the_answers(sec: SecondmentHarness) -> None:
+    doc = (await sec.client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    assert "/api/v1/secondment/batches/{batch_id}/stats" in paths and "/api/v1/secondment/reserve-pool" in paths
+    stats = paths["/api/v1/secondment/batches/{batch_id}/stats"]["get"]["responses"]["200"]
+    assert stats["content"]["application/json"]["schema"]["$ref"].endswith("/BatchStats")
+    assert "VettingPublic" in doc["components"]["schemas"]

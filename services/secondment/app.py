@@ -11,8 +11,9 @@ from cadrekit.auth import KeySource
 from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
 from services.secondment.api import batches, reserve, secondments
+from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import metadata, mirror
-from services.secondment.service import Secondments, apply_placement_confirmed, apply_score_changed
+from services.secondment.service import Secondments
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"

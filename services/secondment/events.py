@@ -9,11 +9,16 @@ and never the discipline inspection office's opinion.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cadrekit.db import utcnow
 from cadrekit.events import Event
 from services.secondment.domain.terms import add_months
-from services.secondment.models import Batch, ReserveEntry, Review, Secondment
+from services.secondment.models import Batch, CadreAssignment, CadreScore, ReserveEntry, Review, Secondment
 
 TOPIC = "secondment.events"
 CONSUMES = {
@@ -215,3 +220,28 @@ def reserve_added(e: ReserveEntry) -> Event:
         e.cadre_id,
         {"cadre_id": e.cadre_id, "source": e.source, "secondment_id": e.secondment_id, "added_on": _iso(e.added_on)},
     )
+
+
+# consumed ----------------------------------------------------------------------------------
+# Applied by the consumer ``secondment.inputs`` (services/secondment/app.py) in the inbox's
+# transaction, beside the roster mirror's handlers.
+async def apply_placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
+    """matching.placement.confirmed: keep the placement (one per cadre and campaign)."""
+    d = event["data"]
+    starts_on, ends_on = (dt.date.fromisoformat(d[k]) if d.get(k) else None for k in ("starts_on", "ends_on"))
+    row = await session.get(CadreAssignment, (d["cadre_id"], d["campaign_id"]))
+    if row is None:
+        row = CadreAssignment(cadre_id=d["cadre_id"], campaign_id=d["campaign_id"], post_kind=d["post_kind"])
+        session.add(row)
+    row.post_kind, row.starts_on, row.ends_on, row.updated_at = d["post_kind"], starts_on, ends_on, utcnow()
+
+
+async def apply_score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
+    """scoring.score.changed: keep the cadre's total of that year (decimal string)."""
+    d = event["data"]
+    total = str(Decimal(str(d["total"])))
+    row = await session.get(CadreScore, (d["cadre_id"], int(d["year"])))
+    if row is None:
+        session.add(CadreScore(cadre_id=d["cadre_id"], year=int(d["year"]), total=total))
+    else:
+        row.total, row.updated_at = total, utcnow()

@@ -955,26 +955,3 @@ async def stats(r: Secondments, batch_id: str) -> dict[str, Any]:
             for x in rows
         ]
         return {"batch_id": batch.id, "name": batch.name, **batch_stats(members, batch.starts_on, DIRECTIONS)}
-
-
-# consumed events ---------------------------------------------------------------------------
-async def apply_placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
-    """matching.placement.confirmed: keep the placement (one per cadre and campaign)."""
-    d = event["data"]
-    starts_on, ends_on = (dt.date.fromisoformat(d[k]) if d.get(k) else None for k in ("starts_on", "ends_on"))
-    row = await session.get(CadreAssignment, (d["cadre_id"], d["campaign_id"]))
-    if row is None:
-        row = CadreAssignment(cadre_id=d["cadre_id"], campaign_id=d["campaign_id"], post_kind=d["post_kind"])
-        session.add(row)
-    row.post_kind, row.starts_on, row.ends_on, row.updated_at = d["post_kind"], starts_on, ends_on, utcnow()
-
-
-async def apply_score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
-    """scoring.score.changed: keep the cadre's total of that year (decimal string)."""
-    d = event["data"]
-    total = str(Decimal(str(d["total"])))
-    row = await session.get(CadreScore, (d["cadre_id"], int(d["year"])))
-    if row is None:
-        session.add(CadreScore(cadre_id=d["cadre_id"], year=int(d["year"]), total=total))
-    else:
-        row.total, row.updated_at = total, utcnow()

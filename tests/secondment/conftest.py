@@ -15,8 +15,8 @@ from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.testing.plugin import Signer
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
+from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import kit, mirror
-from services.secondment.service import apply_placement_confirmed, apply_score_changed
 from services.secondment.settings import SecondmentSettings
 
 API = "/api/v1/secondment"

@@ -14,7 +14,7 @@ from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
 from cadrekit.runtime import ServiceRuntime
 from services.matching import events
-from services.matching.api import campaigns, runs
+from services.matching.api import campaigns, runs, training
 from services.matching.models import Run, metadata
 from services.matching.service import Matching
 from services.matching.settings import MatchingSettings
@@ -44,7 +44,7 @@ def create_app(
         runtime,
         title="Matching service",
         description="Selection campaigns, explained fit, balance tables and assignment.",
-        routers=[campaigns.router, runs.router],
+        routers=[campaigns.router, runs.router, training.router],
         key_source=key_source,
         on_startup=[fail_interrupted_runs],
         configure_logs=configure_logs,

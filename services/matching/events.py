@@ -150,3 +150,88 @@ async def points_of(session: AsyncSession, cadre_ids: list[str], year: int) -> d
         if cid in wanted and (cid not in best or y > best[cid][0]):
             best[cid] = (y, Decimal(total))
     return {cid: v for cid, (_, v) in best.items()}
+
+
+TUTOR_ASSIGNED = "matching.tutor.assigned"
+GROWTH_INDEX_UPDATED = "matching.growth_index.updated"
+
+
+def tutor_assigned(a: Any) -> Event:
+    data = {"campaign_id": a.campaign_id, "trainee_id": a.trainee_id, "tutor_id": a.tutor_id}
+    return Event(TUTOR_ASSIGNED, f"cadre/{a.trainee_id}", a.trainee_id, data)
+
+
+def growth_index_updated(g: Any) -> Event:
+    data = {"campaign_id": g.campaign_id, "cadre_id": g.trainee_id, "value": g.value, "inspections": g.inspections}
+    return Event(GROWTH_INDEX_UPDATED, f"cadre/{g.trainee_id}", g.trainee_id, data)
+
+
+# AsyncAPI: each published event's ``data`` as JSON Schema ----------------------------------------
+_ID = {"type": "string", "format": "uuid"}
+_DATE = {"type": ["string", "null"], "format": "date"}
+_DEC = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "decimal, two places"}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    CAMPAIGN_OPENED: {
+        "summary": "A campaign opened for preferences. Key: the campaign id.",
+        "type": "object",
+        "required": ["campaign_id", "name", "kind", "year", "posts", "seats"],
+        "properties": {
+            "campaign_id": _ID,
+            "name": {"type": "string"},
+            "kind": {"enum": ["placement", "training", "general"]},
+            "year": {"type": "integer"},
+            "posts": {"type": "integer"},
+            "seats": {"type": "integer"},
+        },
+    },
+    RUN_COMPLETED: {
+        "summary": "An assignment run finished and stored its result. Key: the campaign id.",
+        "type": "object",
+        "required": ["campaign_id", "run_id", "method", "what_if", "placed", "unplaced", "excluded", "total_fit"],
+        "properties": {
+            "campaign_id": _ID,
+            "run_id": _ID,
+            "method": {"enum": ["stable", "optimal"]},
+            "what_if": {"type": "boolean"},
+            "solver": {"type": "string"},
+            "placed": {"type": "integer"},
+            "unplaced": {"type": "integer"},
+            "excluded": {"type": "integer"},
+            "posts": {"type": "integer"},
+            "seats": {"type": "integer"},
+            "total_fit": _DEC,
+        },
+    },
+    PLACEMENT_CONFIRMED: {
+        "summary": "A cadre's placement was confirmed. Key: the cadre id. Roster moves the cadre (standing) "
+        "or marks it on assignment until ends_on (phased, training).",
+        "type": "object",
+        "required": ["campaign_id", "cadre_id", "post_id", "host_unit_id", "term_months", "post_kind"],
+        "properties": {
+            "campaign_id": _ID,
+            "cadre_id": _ID,
+            "post_id": _ID,
+            "host_unit_id": _ID,
+            "term_months": {"type": ["integer", "null"]},
+            "post_kind": {"enum": ["standing", "phased", "training"]},
+            "post_title": {"type": "string"},
+            "starts_on": _DATE,
+            "ends_on": _DATE,
+            "run_id": _ID,
+            "year": {"type": "integer"},
+        },
+    },
+    TUTOR_ASSIGNED: {
+        "summary": "A trainee of a training campaign got a tutor (one per trainee). Key: the trainee's id.",
+        "type": "object",
+        "required": ["campaign_id", "trainee_id", "tutor_id"],
+        "properties": {"campaign_id": _ID, "trainee_id": _ID, "tutor_id": _ID},
+    },
+    GROWTH_INDEX_UPDATED: {
+        "summary": "A trainee's growth index changed after an inspection (0–100). Key: the cadre id.",
+        "type": "object",
+        "required": ["campaign_id", "cadre_id", "value", "inspections"],
+        "properties": {"campaign_id": _ID, "cadre_id": _ID, "value": _DEC, "inspections": {"type": "integer"}},
+    },
+}

@@ -7,6 +7,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from services.matching.domain.fit import TERMS
+
 HEADERS = [
     "岗位",
     "类别",
@@ -23,6 +25,7 @@ HEADERS = [
     "人岗相适",
     "年龄照顾",
     "年度积分",
+    "成长指数",
     "提示",
 ]
 KIND_ZH = {"standing": "常态化中心工作", "phased": "阶段性重点工作", "training": "练兵岗"}
@@ -42,7 +45,7 @@ def balance_workbook(table: dict[str, Any]) -> bytes:
             post["applicants"],
         ]
         if not post["shortlist"]:
-            ws.append([*head, None, None, None, None, None, None, None, None, None, None, flags])
+            ws.append([*head, *([None] * 11), flags])
         for n, row in enumerate(post["shortlist"]):
             b = row["breakdown"]
             ws.append(
@@ -53,7 +56,7 @@ def balance_workbook(table: dict[str, Any]) -> bytes:
                     "是" if row["ranked_post"] else "否",
                     row["cadre_rank"],
                     row["fit"],
-                    *(b[t]["contribution"] for t in ("continuity", "wish", "fit", "age_care", "points")),
+                    *(b[t]["contribution"] for t in TERMS),
                     flags if n == 0 else None,
                 ]
             )

@@ -35,6 +35,10 @@ class Campaign(MatchingModel, table=True):
     status: str = Field(default="draft", max_length=20)  # draft | open | matched | confirmed
     weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ratio: int = 2  # balance table: candidates per seat
+    # Training campaigns: trainees per tutor (one unless the campaign allows more) and the
+    # growth-index weights (services/matching/domain/growth.py).
+    tutor_capacity: int = 1
+    growth_weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = 1
     created_by: str = Field(max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -167,6 +171,64 @@ class Secondment(MatchingModel, table=True):
     ends_on: dt.date | None = None
     ended_on: dt.date | None = None
     status: str = Field(max_length=20)  # active | ended
+
+
+class TutorAssignment(MatchingModel, table=True):
+    """One tutor per trainee (练兵导师), kept per campaign."""
+
+    __tablename__ = "tutor_assignments"
+
+    campaign_id: str = Field(foreign_key="campaigns.id", primary_key=True, max_length=36)
+    trainee_id: str = Field(primary_key=True, max_length=36)
+    tutor_id: str = Field(index=True, max_length=36)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    assigned_by: str = Field(max_length=200)
+    assigned_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TrainingPlan(MatchingModel, table=True):
+    """The plan agreed one-to-one between trainee and tutor: duties, goals, period."""
+
+    __tablename__ = "training_plans"
+
+    campaign_id: str = Field(foreign_key="campaigns.id", primary_key=True, max_length=36)
+    trainee_id: str = Field(primary_key=True, max_length=36)
+    tutor_id: str = Field(max_length=36)
+    duties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    goals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    starts_on: dt.date
+    ends_on: dt.date
+    version: int = 1
+    agreed_by: str = Field(max_length=200)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InspectionRecord(MatchingModel, table=True):
+    """An on-site inspection of a trainee by an inspection group."""
+
+    __tablename__ = "inspections"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    campaign_id: str = Field(foreign_key="campaigns.id", index=True, max_length=36)
+    trainee_id: str = Field(index=True, max_length=36)
+    inspected_on: dt.date
+    ratings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    score: str = Field(max_length=10)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GrowthIndex(MatchingModel, table=True):
+    """The latest growth index per trainee and campaign: a reference for later selections."""
+
+    __tablename__ = "growth_indexes"
+
+    campaign_id: str = Field(foreign_key="campaigns.id", primary_key=True, max_length=36)
+    trainee_id: str = Field(primary_key=True, index=True, max_length=36)
+    value: str = Field(max_length=10)
+    inspections: int
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 metadata = registry.metadata

@@ -33,8 +33,26 @@ class WeightsIn(Strict):
     fit: Weight = Decimal("25")
     age_care: Weight = Decimal("10")
     points: Weight = Decimal("15")
+    growth: Weight = Decimal("0")
     points_scale: Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)] = Decimal("3.00")
     age_care_years: int = Field(default=5, ge=0, le=20)
+
+
+Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=4, decimal_places=3)]
+
+
+class RoleWeightsIn(Strict):
+    tutor: Share = Decimal("0.4")
+    host_unit: Share = Decimal("0.4")
+    public: Share = Decimal("0.2")
+
+
+class GrowthWeightsIn(Strict):
+    """Growth-index weights (README "growth index"); omitted ones keep their defaults."""
+
+    performance: Share = Decimal("0.6")
+    adaptation: Share = Decimal("0.4")
+    roles: RoleWeightsIn = Field(default_factory=RoleWeightsIn)
 
 
 class CampaignCreate(Strict):
@@ -43,6 +61,8 @@ class CampaignCreate(Strict):
     year: int = Field(ge=2000, le=2100)
     weights: WeightsIn | None = None
     ratio: int = Field(default=2, ge=1, le=10, description="balance table: candidates per seat (1:2 by default)")
+    tutor_capacity: int = Field(default=1, ge=1, le=10, description="training: trainees per tutor")
+    growth_weights: GrowthWeightsIn | None = None
 
 
 class CampaignUpdate(Strict):
@@ -59,6 +79,8 @@ class CampaignPublic(BaseModel):
     status: str
     weights: dict[str, Any]
     ratio: int
+    tutor_capacity: int
+    growth_weights: dict[str, Any]
     version: int
     confirmed_run_id: str | None
     created_by: str
@@ -259,3 +281,89 @@ class BalanceTable(BaseModel):
     campaign_id: str
     ratio: int
     posts: list[BalanceRow]
+
+
+# training campaigns ------------------------------------------------------------------------------
+class TutorAssign(Strict):
+    tutor_id: Id
+    reason: Reason | None = None
+
+
+class TutorPublic(BaseModel):
+    campaign_id: str
+    trainee_id: str
+    tutor_id: str
+    reason: str | None
+    assigned_by: str
+    assigned_at: dt.datetime
+
+
+class TutorSuggestion(BaseModel):
+    cadre_id: str
+    name: str
+    field_match: bool
+    years_of_service: int
+    proximity: int
+
+
+class PlanIn(Strict):
+    duties: list[Name] = Field(min_length=1, max_length=50)
+    goals: list[Name] = Field(min_length=1, max_length=50)
+    starts_on: dt.date
+    ends_on: dt.date
+
+    @model_validator(mode="after")
+    def _period(self) -> PlanIn:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class PlanPublic(BaseModel):
+    campaign_id: str
+    trainee_id: str
+    tutor_id: str
+    duties: list[str]
+    goals: list[str]
+    starts_on: dt.date
+    ends_on: dt.date
+    version: int
+    agreed_by: str
+    updated_at: dt.datetime
+
+
+Mark = Annotated[int, Field(ge=0, le=100)]
+
+
+class RatingIn(Strict):
+    role: Literal["tutor", "host_unit", "public"]
+    rater: Name
+    performance: Mark
+    adaptation: Mark
+
+
+class InspectionIn(Strict):
+    inspected_on: dt.date
+    ratings: list[RatingIn] = Field(min_length=1, max_length=100)
+    notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] | None = None
+
+
+class InspectionPublic(BaseModel):
+    id: str
+    campaign_id: str
+    trainee_id: str
+    inspected_on: dt.date
+    ratings: list[dict[str, Any]]
+    notes: str | None
+    score: str
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+class GrowthPublic(BaseModel):
+    campaign_id: str
+    trainee_id: str
+    value: str | None
+    inspections: int
+    weights: dict[str, Any]
+    method: str

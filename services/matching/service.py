@@ -30,11 +30,13 @@ from cadrekit.uow import UnitOfWork
 from services.matching import events
 from services.matching.domain import balance, optimal, stable
 from services.matching.domain.fit import CadreFacts, FitWeights, PostFacts
+from services.matching.domain.growth import GrowthWeights
 from services.matching.domain.pool import Exclusion, SecondmentSpan, exclusion
 from services.matching.domain.problem import CandidateIn, PostIn, Problem, explain_assignment
 from services.matching.domain.quotas import Quota, QuotasInfeasible, check_alone
 from services.matching.models import (
     Campaign,
+    GrowthIndex,
     Placement,
     PoolMember,
     Post,
@@ -85,6 +87,7 @@ def weights_of(c: Campaign) -> FitWeights:
         fit=Decimal(w["fit"]),
         age_care=Decimal(w["age_care"]),
         points=Decimal(w["points"]),
+        growth=Decimal(w.get("growth", "0")),
         points_scale=Decimal(w["points_scale"]),
         age_care_years=int(w["age_care_years"]),
     )
@@ -140,6 +143,8 @@ async def create_campaign(m: Matching, who: Principal, data: dict[str, Any]) -> 
             year=data["year"],
             ratio=data["ratio"],
             weights=_weights_dict(data.get("weights")),
+            tutor_capacity=data["tutor_capacity"],
+            growth_weights=GrowthWeights.from_dict(data.get("growth_weights")).as_dict(),
             created_by=who.sub,
         )
         uow.session.add(c)
@@ -447,6 +452,7 @@ async def load_problem(s: AsyncSession, c: Campaign) -> Loaded:
     unit_ids = {cadre.unit_id for _, cadre in state.eligible} | {p.host_unit_id for p in posts}
     units = await get_units(s, mirror, sorted(unit_ids))
     points = await events.points_of(s, [mb.cadre_id for mb, _ in state.eligible], c.year)
+    growth = await growth_of(s, c.id)
     weights = weights_of(c)
 
     def build() -> Problem:
@@ -461,6 +467,7 @@ async def load_problem(s: AsyncSession, c: Campaign) -> Loaded:
                     strengths=frozenset(cd.strengths),
                     retirement_date=cd.retirement_date,
                     points=points.get(cd.cadre_id, Decimal("0")),
+                    growth=growth.get(cd.cadre_id),
                 ),
                 ranking=tuple(mb.ranking) if mb.ranking is not None else None,
                 wishes=tuple(cd.post_wishes),
@@ -488,6 +495,18 @@ async def load_problem(s: AsyncSession, c: Campaign) -> Loaded:
 
     problem = await asyncio.to_thread(build)
     return Loaded(problem, posts, state.excluded, {p.id: units.get(p.host_unit_id) for p in posts})
+
+
+async def growth_of(s: AsyncSession, campaign_id: str) -> dict[str, Decimal]:
+    """Each cadre's latest growth index from other (training) campaigns."""
+    rows = (
+        await s.execute(
+            select(col(GrowthIndex.trainee_id), col(GrowthIndex.value))
+            .where(col(GrowthIndex.campaign_id) != campaign_id)
+            .order_by(col(GrowthIndex.updated_at))
+        )
+    ).all()
+    return {tid: Decimal(v) for tid, v in rows}
 
 
 def quotas_of(loaded: Loaded, quotas: list[dict[str, Any]]) -> list[Quota]:
@@ -770,6 +789,7 @@ async def _pair_fit(s: AsyncSession, c: Campaign, cadre_id: str, post_id: str) -
             frozenset(cadre.strengths),
             cadre.retirement_date,
             points.get(cadre_id, Decimal("0")),
+            (await growth_of(s, c.id)).get(cadre_id),
         ),
         tuple(mb.ranking) if mb and mb.ranking is not None else None,
         tuple(cadre.post_wishes),

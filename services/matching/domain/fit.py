@@ -16,7 +16,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-TERMS = ("continuity", "wish", "fit", "age_care", "points")
+TERMS = ("continuity", "wish", "fit", "age_care", "points", "growth")
+TermTuple = tuple[int, int, int, int, int, int]
 ONE = 10_000  # a term of 1.0, in ten-thousandths
 
 
@@ -30,12 +31,15 @@ class FitWeights:
     fit: Decimal = Decimal("25")
     age_care: Decimal = Decimal("10")
     points: Decimal = Decimal("15")
+    # The growth index from an earlier training campaign (seed 002: "作为今后选拔的参考").
+    # Off by default: most cadres have none, and a term most cannot earn would skew scores.
+    growth: Decimal = Decimal("0")
     # Annual points at which the points term is full (five +0.6 entries in Pinghu's rules).
     points_scale: Decimal = Decimal("3.00")
     # Age care starts this many years before retirement and grows to full at retirement.
     age_care_years: int = 5
 
-    def hundredths(self) -> tuple[int, int, int, int, int]:
+    def hundredths(self) -> TermTuple:
         return tuple(int((getattr(self, t) * 100).to_integral_value()) for t in TERMS)  # type: ignore[return-value]
 
     def as_dict(self) -> dict[str, str | int]:
@@ -55,6 +59,7 @@ class CadreFacts:
     strengths: frozenset[str]
     retirement_date: dt.date | None
     points: Decimal = Decimal("0")
+    growth: Decimal | None = None  # 0–100, the latest growth index
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class CadreTerms:
     facts: CadreFacts
     points_bp: int
     age_need_bp: int
+    growth_bp: int = 0
 
 
 def cadre_terms(facts: CadreFacts, weights: FitWeights, on: dt.date) -> CadreTerms:
@@ -86,7 +92,8 @@ def cadre_terms(facts: CadreFacts, weights: FitWeights, on: dt.date) -> CadreTer
         span = weights.age_care_years * 12
         # Linear in whole months from 0 (age_care_years or more before retirement) to 1.
         need = max(0, min(ONE, (span - months_left) * ONE // span))
-    return CadreTerms(facts, points_bp, need)
+    growth_bp = max(0, min(ONE, int(facts.growth * 100))) if facts.growth is not None else 0
+    return CadreTerms(facts, points_bp, need, growth_bp)
 
 
 def wish_bp(rank: int | None, count: int) -> int:
@@ -96,7 +103,7 @@ def wish_bp(rank: int | None, count: int) -> int:
     return (count - rank + 1) * ONE // count
 
 
-def terms_bp(c: CadreTerms, p: PostFacts, wish_rank: int | None, wish_count: int) -> tuple[int, int, int, int, int]:
+def terms_bp(c: CadreTerms, p: PostFacts, wish_rank: int | None, wish_count: int) -> TermTuple:
     f = c.facts
     # Continuity of work: the post continues the cadre's line (same professional field),
     # or at least the same unit.
@@ -115,16 +122,17 @@ def terms_bp(c: CadreTerms, p: PostFacts, wish_rank: int | None, wish_count: int
     # Age care: cadres near retirement get lighter (time-limited) or nearer (same region) posts.
     ease = (ONE // 2 if p.kind != "standing" else 0) + (ONE // 2 if p.host_region and p.host_region == f.region else 0)
     age_care = c.age_need_bp * ease // ONE
-    return continuity, wish_bp(wish_rank, wish_count), fit, age_care, c.points_bp
+    return continuity, wish_bp(wish_rank, wish_count), fit, age_care, c.points_bp, c.growth_bp
 
 
-def score_hundredths(terms: tuple[int, int, int, int, int], weights_h: tuple[int, int, int, int, int]) -> int:
+def score_hundredths(terms: TermTuple, weights_h: TermTuple) -> int:
     """The weighted sum in hundredths, each contribution rounded as ``explain`` rounds it
     (half away from zero), so a score always equals the sum of its breakdown."""
-    c, w, f, a, p = terms
-    wc, ww, wf, wa, wp = weights_h
+    c, w, f, a, p, g = terms
+    wc, ww, wf, wa, wp, wg = weights_h
     half = ONE // 2
     total = (wc * c + half) // ONE + (ww * w + half) // ONE + (wf * f + half) // ONE + (wa * a + half) // ONE
+    total += (wg * g + half) // ONE
     # only the points term can be negative
     return total + ((wp * p + half) // ONE if p >= 0 else -((-wp * p + half) // ONE))
 

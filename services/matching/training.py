@@ -1,0 +1,235 @@
+"""Training campaigns (练兵, seed 002): tutors, one-to-one training plans, on-site inspections
+and the growth index derived from them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from cadrekit.auth import Principal
+from cadrekit.db import utcnow
+from cadrekit.problems import Conflict, NotFound, PreconditionFailed
+from cadrekit.roster_mirror import get_units, list_cadres
+from services.matching import events
+from services.matching.domain import growth, tutors
+from services.matching.domain.growth import GrowthWeights
+from services.matching.models import Campaign, GrowthIndex, InspectionRecord, TrainingPlan, TutorAssignment, mirror
+from services.matching.service import Matching, _cadres, _campaign, _members, evaluate_pool, field_error
+
+METHOD = (
+    "per inspection and aspect, the mean rating of each role present weighted by the role weights; "
+    "the inspection score = performance weight × performance + adaptation weight × adaptation (0–100); "
+    "the index = the mean of the inspection scores weighted 1, 2, …, n in date order"
+)
+
+
+def _training(c: Campaign) -> None:
+    if c.kind != "training":
+        raise Conflict("tutors, plans and inspections belong to training campaigns")
+
+
+async def _trainee(s: Any, c: Campaign, trainee_id: str) -> None:
+    state = await evaluate_pool(s, c)
+    if trainee_id not in {mb.cadre_id for mb, _ in state.eligible}:
+        raise NotFound(f"cadre {trainee_id} is not an eligible trainee of this campaign")
+
+
+def _person(cadre: Any, units: dict[str, Any]) -> tutors.Person:
+    unit = units.get(cadre.unit_id)
+    return tutors.Person(
+        cadre.cadre_id,
+        cadre.name,
+        cadre.professional_field,
+        int(cadre.state.get("years_of_service") or 0),
+        cadre.unit_id,
+        unit.parent_id if unit else None,
+        unit.region if unit else None,
+    )
+
+
+async def suggest_tutors(m: Matching, campaign_id: str, trainee_id: str, limit: int) -> list[dict[str, Any]]:
+    async with m.uow() as uow:
+        s = uow.session
+        c = await _campaign(s, campaign_id)
+        _training(c)
+        await _trainee(s, c, trainee_id)
+        pool = {mb.cadre_id for mb in await _members(s, c.id)}
+        counts = dict(
+            (
+                await s.execute(
+                    select(col(TutorAssignment.tutor_id), func.count())
+                    .where(col(TutorAssignment.campaign_id) == c.id)
+                    .group_by(col(TutorAssignment.tutor_id))
+                )
+            ).all()
+        )
+        full = {t for t, n in counts.items() if n >= c.tutor_capacity}
+        candidates = [
+            cd for cd in await list_cadres(s, mirror) if cd.retirement_date is None or cd.retirement_date.year > c.year
+        ]
+        units = await get_units(s, mirror, sorted({cd.unit_id for cd in candidates}))
+        trainee = (await _cadres(s, [trainee_id]))[trainee_id]
+        return tutors.suggest(
+            _person(trainee, units), (_person(cd, units) for cd in candidates), excluded=pool | full, limit=limit
+        )
+
+
+async def assign_tutor(
+    m: Matching, who: Principal, campaign_id: str, trainee_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    async with m.uow() as uow:
+        s = uow.session
+        c = await _campaign(s, campaign_id, lock=True)  # assignments of one campaign go one at a time
+        _training(c)
+        await _trainee(s, c, trainee_id)
+        tutor_id = data["tutor_id"]
+        if tutor_id in {mb.cadre_id for mb in await _members(s, c.id)}:
+            raise field_error("tutor_id", "a trainee of this campaign cannot be a tutor in it")
+        tutor = (await _cadres(s, [tutor_id])).get(tutor_id)
+        if tutor is None or tutor.status != "active":
+            raise field_error("tutor_id", "unknown or departed cadre")
+        current = await s.get(TutorAssignment, (c.id, trainee_id))
+        if current is not None and current.tutor_id == tutor_id:
+            return current.model_dump()
+        taken = (
+            await s.execute(
+                select(func.count()).where(
+                    col(TutorAssignment.campaign_id) == c.id,
+                    col(TutorAssignment.tutor_id) == tutor_id,
+                )
+            )
+        ).scalar_one()
+        if taken >= c.tutor_capacity:
+            raise Conflict(f"this tutor already has {taken} trainee(s) in the campaign (allowed: {c.tutor_capacity})")
+        if current is None:
+            current = TutorAssignment(campaign_id=c.id, trainee_id=trainee_id, tutor_id=tutor_id, assigned_by=who.sub)
+            s.add(current)
+        current.tutor_id, current.reason, current.assigned_by = tutor_id, data.get("reason"), who.sub
+        current.assigned_at = utcnow()
+        uow.record(events.tutor_assigned(current))
+        await uow.commit()
+        return current.model_dump()
+
+
+async def list_tutors(m: Matching, campaign_id: str) -> list[dict[str, Any]]:
+    async with m.uow() as uow:
+        await _campaign(uow.session, campaign_id)
+        stmt = (
+            select(TutorAssignment)
+            .where(col(TutorAssignment.campaign_id) == campaign_id)
+            .order_by(col(TutorAssignment.trainee_id))
+        )
+        return [a.model_dump() for a in (await uow.session.execute(stmt)).scalars()]
+
+
+async def set_plan(
+    m: Matching, who: Principal, campaign_id: str, trainee_id: str, if_match: int | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    async with m.uow() as uow:
+        s = uow.session
+        c = await _campaign(s, campaign_id)
+        _training(c)
+        tutor = await s.get(TutorAssignment, (c.id, trainee_id))
+        if tutor is None:
+            raise Conflict("assign a tutor first: the plan is agreed one-to-one with the tutor")
+        plan = await s.get(TrainingPlan, (c.id, trainee_id), with_for_update=True)
+        if plan is None:
+            plan = TrainingPlan(
+                campaign_id=c.id, trainee_id=trainee_id, tutor_id=tutor.tutor_id, agreed_by=who.sub, **data
+            )
+            s.add(plan)
+        else:
+            if if_match is None or if_match != plan.version:
+                raise PreconditionFailed(f"the plan is at version {plan.version}", current_version=plan.version)
+            for k, v in data.items():
+                setattr(plan, k, v)
+            plan.tutor_id, plan.agreed_by, plan.version, plan.updated_at = (
+                tutor.tutor_id,
+                who.sub,
+                plan.version + 1,
+                utcnow(),
+            )
+        await uow.commit()
+        return plan.model_dump()
+
+
+async def get_plan(m: Matching, campaign_id: str, trainee_id: str) -> dict[str, Any]:
+    async with m.uow() as uow:
+        await _campaign(uow.session, campaign_id)
+        plan = await uow.session.get(TrainingPlan, (campaign_id, trainee_id))
+        if plan is None:
+            raise NotFound("no training plan for this trainee yet")
+        return plan.model_dump()
+
+
+async def _inspections(s: Any, campaign_id: str, trainee_id: str) -> list[InspectionRecord]:
+    stmt = (
+        select(InspectionRecord)
+        .where(col(InspectionRecord.campaign_id) == campaign_id, col(InspectionRecord.trainee_id) == trainee_id)
+        .order_by(col(InspectionRecord.inspected_on), col(InspectionRecord.recorded_at))
+    )
+    return list((await s.execute(stmt)).scalars())
+
+
+def _domain(rec: InspectionRecord) -> growth.Inspection:
+    return growth.Inspection(
+        rec.inspected_on, [growth.Rating(r["role"], r["performance"], r["adaptation"]) for r in rec.ratings]
+    )
+
+
+async def record_inspection(
+    m: Matching, who: Principal, campaign_id: str, trainee_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    async with m.uow() as uow:
+        s = uow.session
+        c = await _campaign(s, campaign_id, lock=True)
+        _training(c)
+        if await s.get(TutorAssignment, (c.id, trainee_id)) is None:
+            raise Conflict("the trainee has no tutor yet; inspection groups include the tutor")
+        weights = GrowthWeights.from_dict(c.growth_weights)
+        ratings = [dict(r) for r in data["ratings"]]
+        rec = InspectionRecord(
+            campaign_id=c.id,
+            trainee_id=trainee_id,
+            inspected_on=data["inspected_on"],
+            ratings=ratings,
+            notes=data.get("notes"),
+            score="0",
+            recorded_by=who.sub,
+        )
+        rec.score = str(growth.inspection_score(_domain(rec), weights).quantize(Decimal("0.01")))
+        everything = [*await _inspections(s, c.id, trainee_id), rec]  # read before adding: no autoflush twice
+        s.add(rec)
+        value = growth.growth_index([_domain(r) for r in everything], weights)
+        g = await s.get(GrowthIndex, (c.id, trainee_id))
+        if g is None:
+            g = GrowthIndex(campaign_id=c.id, trainee_id=trainee_id, value=str(value), inspections=0)
+            s.add(g)
+        g.value, g.inspections, g.updated_at = str(value), len(everything), utcnow()
+        uow.record(events.growth_index_updated(g))
+        await uow.commit()
+        return rec.model_dump()
+
+
+async def list_inspections(m: Matching, campaign_id: str, trainee_id: str) -> list[dict[str, Any]]:
+    async with m.uow() as uow:
+        await _campaign(uow.session, campaign_id)
+        return [r.model_dump() for r in await _inspections(uow.session, campaign_id, trainee_id)]
+
+
+async def get_growth(m: Matching, campaign_id: str, trainee_id: str) -> dict[str, Any]:
+    async with m.uow() as uow:
+        c = await _campaign(uow.session, campaign_id)
+        _training(c)
+        g = await uow.session.get(GrowthIndex, (c.id, trainee_id))
+        return {
+            "campaign_id": c.id,
+            "trainee_id": trainee_id,
+            "value": g.value if g else None,
+            "inspections": g.inspections if g else 0,
+            "weights": GrowthWeights.from_dict(c.growth_weights).as_dict(),
+            "method": METHOD,
+        }

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from cadrekit.auth import JWKSKeySource, KeySource, TokenVerifier
+from cadrekit.audit import list_reads
+from cadrekit.auth import JWKSKeySource, KeySource, Principal, Role, TokenVerifier, authenticate, require_roles
 from cadrekit.http import BodyLimitMiddleware, IdempotencyMiddleware, Metrics, RequestContextMiddleware
 from cadrekit.logs import configure_logging
+from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
+Auditor = Annotated[Principal, Depends(require_roles(Role.admin, Role.auditor))]
 
 
 def build_service_app(
@@ -29,6 +33,7 @@ def build_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     configure_logs: bool = True,
+    event_schemas: dict[str, dict[str, Any]] | None = None,
 ) -> FastAPI:
     settings = runtime.settings
     if configure_logs:
@@ -67,6 +72,7 @@ def build_service_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(health_router(runtime, metrics))
+    app.include_router(kit_router(runtime, event_schemas or {}))
     for router in routers:
         app.include_router(router)
     return app
@@ -113,5 +119,37 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
             if c.state.get("lag") is not None:
                 consumer_lag.labels(c.name).set(c.state["lag"])
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def kit_router(runtime: ServiceRuntime, event_schemas: dict[str, dict[str, Any]]) -> APIRouter:
+    """What every service serves alike: its audit log of personal-data reads, and the
+    catalogue of its events (the gateway merges both across services)."""
+    service = runtime.settings.service_name
+    router = APIRouter()
+
+    @router.get(
+        f"/api/v1/{service}/audit/personal-data-reads",
+        tags=["operations"],
+        summary="Who read which personal data, when and why",
+        dependencies=[Depends(authenticate)],
+    )
+    async def audit_log(
+        who: Auditor,
+        subject_id: Annotated[str | None, Query(max_length=64)] = None,
+        actor: Annotated[str | None, Query(max_length=200)] = None,
+        since: dt.datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> dict[str, Any]:
+        async with runtime.sessions() as session:
+            return await list_reads(
+                session, runtime.kit, subject_id=subject_id, actor=actor, since=since, limit=limit, cursor=cursor
+            )
+
+    @router.get("/events/catalog", tags=["operations"], summary="The events this service publishes, with schemas")
+    async def event_catalog() -> dict[str, Any]:
+        return {"service": service, "topic": runtime.settings.topic, "key": "cadre id", "events": event_schemas}
 
     return router

@@ -15,6 +15,7 @@ from cadrekit.runtime import ServiceRuntime
 from services.roster import reactions
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.domain.people import RetirementRule
+from services.roster.events import SCHEMAS as EVENT_SCHEMAS
 from services.roster.models import ImportJob, metadata
 from services.roster.protection import load_sealer
 from services.roster.service import Roster
@@ -49,6 +50,7 @@ def create_app(
         key_source=key_source,
         on_startup=[fail_interrupted_imports],
         configure_logs=configure_logs,
+        event_schemas=EVENT_SCHEMAS,
     )
     topics, handlers = reactions.topics_and_handlers(roster)
     if topics:

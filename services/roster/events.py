@@ -20,6 +20,98 @@ CADRE_LEFT = "roster.cadre.left"
 UNIT_CREATED = "roster.unit.created"
 UNIT_UPDATED = "roster.unit.updated"
 
+_ID = {"type": "string", "format": "uuid"}
+_DATE = {"type": "string", "format": "date"}
+_CADRE_STATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["cadre_id", "version", "name", "unit_id", "status"],
+    "properties": {
+        "cadre_id": _ID,
+        "version": {"type": "integer", "description": "grows with every change; apply only newer versions"},
+        "name": {"type": "string"},
+        "gender": {"enum": ["male", "female"]},
+        "birth_date": _DATE,
+        "unit_id": _ID,
+        "post_title": {"type": ["string", "null"]},
+        "rank": {"type": ["string", "null"]},
+        "party_member": {"type": "boolean"},
+        "education": {"type": ["string", "null"]},
+        "years_of_service": {"type": ["integer", "null"]},
+        "grassroots_periods": {"type": "array", "items": {"type": "object"}},
+        "grassroots_years": {"type": "string"},
+        "strengths": {"type": "array", "items": {"type": "string"}},
+        "post_wishes": {"type": "array", "items": {"type": "string"}},
+        "professional_field": {"type": ["string", "null"]},
+        "willingness": {"type": "object"},
+        "leadership_status": {"enum": ["leading", "non_leading", "second_line"]},
+        "health": {"type": "string"},
+        "retirement_date": _DATE,
+        "status": {"enum": ["active", "left"]},
+        "snapshot": {"type": "boolean", "description": "true when re-published by a snapshot: an upsert"},
+    },
+}
+_UNIT_STATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["unit_id", "name", "kind", "path", "version"],
+    "properties": {
+        "unit_id": _ID,
+        "name": {"type": "string"},
+        "kind": {"type": "string"},
+        "region": {"type": ["string", "null"]},
+        "body": {"type": ["string", "null"]},
+        "parent_id": {"type": ["string", "null"]},
+        "path": {"type": "array", "items": _ID, "description": "unit ids from the root down to the unit"},
+        "version": {"type": "integer"},
+        "changed": {"type": "object"},
+        "snapshot": {"type": "boolean"},
+    },
+}
+
+# The ``data`` of every event roster publishes, for the AsyncAPI document. No ID numbers.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "roster.cadre.registered": {"summary": "A cadre was registered (or re-published by a snapshot).", **_CADRE_STATE},
+    "roster.cadre.updated": {
+        "summary": "Fields of a cadre changed; `changed` holds the new values.",
+        "type": "object",
+        "required": ["cadre_id", "version", "unit_id", "changed"],
+        "properties": {
+            "cadre_id": _ID,
+            "version": {"type": "integer"},
+            "unit_id": _ID,
+            "changed": {"type": "object"},
+            "id_number_changed": {"type": "boolean"},
+        },
+    },
+    "roster.cadre.moved": {
+        "summary": "A cadre moved to another unit or post.",
+        "type": "object",
+        "required": ["cadre_id", "version", "from_unit_id", "to_unit_id"],
+        "properties": {
+            "cadre_id": _ID,
+            "version": {"type": "integer"},
+            "from_unit_id": _ID,
+            "to_unit_id": _ID,
+            "post_title": {"type": ["string", "null"]},
+            "effective_on": _DATE,
+            "reason": {"type": "string"},
+        },
+    },
+    "roster.cadre.left": {
+        "summary": "A cadre left the roster (retired, transferred out, deceased).",
+        "type": "object",
+        "required": ["cadre_id", "version", "kind", "date"],
+        "properties": {
+            "cadre_id": _ID,
+            "version": {"type": "integer"},
+            "unit_id": _ID,
+            "kind": {"type": "string"},
+            "date": _DATE,
+        },
+    },
+    "roster.unit.created": {"summary": "A unit was created (keyed by unit id).", **_UNIT_STATE},
+    "roster.unit.updated": {"summary": "A unit changed or moved (keyed by unit id).", **_UNIT_STATE},
+}
+
 PUBLISHED_CADRE_FIELDS = (
     "name",
     "gender",

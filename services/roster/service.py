@@ -693,39 +693,6 @@ async def list_cadres(
         return {"items": items, "next_cursor": nxt, "excluded": excluded}
 
 
-async def list_audit(r: Roster, *, subject_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    audit = kit.audit
-    async with r.uow() as uow:
-        stmt = select(audit)
-        if subject_id:
-            stmt = stmt.where(audit.c.subject_id == subject_id)
-        after = decode_cursor(cursor, 1, (int,))
-        if after:
-            stmt = stmt.where(audit.c.id < after[0])
-        rows = (await uow.session.execute(stmt.order_by(audit.c.id.desc()).limit(limit + 1))).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [
-            {
-                k: getattr(row, k)
-                for k in (
-                    "at",
-                    "actor",
-                    "acting_client",
-                    "role",
-                    "action",
-                    "subject_type",
-                    "subject_id",
-                    "fields",
-                    "reason",
-                    "request_id",
-                )
-            }
-            for row in rows
-        ]
-        return {"items": items, "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
-
-
 async def count_cadres(s: AsyncSession) -> int:
     return int((await s.execute(select(func.count()).select_from(Cadre))).scalar() or 0)
 

@@ -11,6 +11,7 @@ from cadrekit.auth import KeySource
 from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
 from services.scoring.api import catalogues, excellence, ledger
+from services.scoring.events import SCHEMAS as EVENT_SCHEMAS
 from services.scoring.models import metadata, mirror
 from services.scoring.scoring import Scoring
 from services.scoring.settings import ScoringSettings
@@ -31,6 +32,7 @@ def create_app(
         routers=[catalogues.router, ledger.router, excellence.router],
         key_source=key_source,
         configure_logs=configure_logs,
+        event_schemas=EVENT_SCHEMAS,
     )
     app.state.scoring = Scoring(runtime, settings)
     return app

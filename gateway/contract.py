@@ -1,0 +1,224 @@
+"""One contract for the portal: the services' OpenAPI documents merged into one, and an
+AsyncAPI document of every topic and event.
+
+Merging is a pure function over the documents; only ``collect`` talks to the services.
+Schema names are kept when every service means the same thing by them, and prefixed with
+the service's name when two services disagree, with every ``$ref`` rewritten to match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from typing import Any
+
+import httpx
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` names the fields at fault.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+ERROR_RESPONSES = {
+    "400": "Bad request",
+    "401": "No valid token",
+    "403": "The token's role or unit scope does not allow this",
+    "404": "Not found (or outside the caller's units)",
+    "409": "Conflict with the current state",
+    "422": "Invalid input; `errors` names the fields",
+    "429": "Rate limit reached; see Retry-After",
+    "503": "A service or its database is unavailable",
+    "504": "A service did not answer in time",
+}
+PUBLIC_PATHS = {"/api/v1/auth/token", "/.well-known/jwks.json", "/api/v1/openapi.json", "/api/v1/asyncapi.json"}
+
+
+def _walk_refs(node: Any, rename: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/components/schemas/"):
+                name = v.rsplit("/", 1)[1]
+                out[k] = "#/components/schemas/" + rename.get(name, name)
+            else:
+                out[k] = _walk_refs(v, rename)
+        return out
+    if isinstance(node, list):
+        return [_walk_refs(v, rename) for v in node]
+    return node
+
+
+def merge_openapi(gateway: dict[str, Any], services: dict[str, dict[str, Any]], missing: list[str]) -> dict[str, Any]:
+    """The portal's one document: the gateway's own public paths and every service's
+    ``/api/v1/`` paths, with shared schemas, the bearer scheme and problem responses."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cadre Placement Platform API",
+            "version": gateway.get("info", {}).get("version", "1.0.0"),
+            "description": "The portal's one API: the gateway and the roster, matching, scoring and secondment services.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": {},
+        "components": {
+            "schemas": {"Problem": PROBLEM_SCHEMA},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT (EdDSA), from POST /api/v1/auth/token",
+                }
+            },
+        },
+        "security": [{"bearerAuth": []}],
+        "tags": [],
+    }
+    if missing:
+        merged["x-degraded"] = sorted(missing)
+    schemas = merged["components"]["schemas"]
+    docs = {"gateway": gateway, **services}
+    # A name two documents define differently is prefixed in every document that has it.
+    seen: dict[str, Any] = {}
+    clash: set[str] = set()
+    for doc in docs.values():
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            if name in seen and seen[name] != schema:
+                clash.add(name)
+            seen.setdefault(name, schema)
+    for source, doc in docs.items():
+        rename = {n: f"{source}.{n}" for n in doc.get("components", {}).get("schemas", {}) if n in clash}
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            schemas[rename.get(name, name)] = _walk_refs(copy.deepcopy(schema), rename)
+        for path, item in doc.get("paths", {}).items():
+            if not (path.startswith("/api/v1/") or path in PUBLIC_PATHS) or path.startswith("/api/v1/gateway/"):
+                continue  # a service's own /health, /metrics and the like stay internal
+            item = _walk_refs(copy.deepcopy(item), rename)
+            for method, op in item.items():
+                if not isinstance(op, dict) or method.startswith("x-"):
+                    continue
+                op["operationId"] = f"{source}_{op.get('operationId', method + path)}"
+                op.setdefault("tags", [source])
+                if path in PUBLIC_PATHS:
+                    op["security"] = []
+                responses = op.setdefault("responses", {})
+                for code, text in ERROR_RESPONSES.items():
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": text,
+                            "content": {
+                                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                            },
+                        },
+                    )
+            merged["paths"][path] = item
+    tags = sorted(
+        {
+            t
+            for item in merged["paths"].values()
+            for op in item.values()
+            if isinstance(op, dict)
+            for t in op.get("tags", [])
+        }
+    )
+    merged["tags"] = [{"name": t} for t in tags]
+    return merged
+
+
+def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: list[str]) -> dict[str, Any]:
+    """AsyncAPI 3.0: one channel per topic, one message per event type, each a CloudEvent
+    whose ``data`` follows the service's documented schema."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for service, cat in sorted(catalogs.items()):
+        topic = cat["topic"]
+        channel_messages = {}
+        for event_type, schema in sorted(cat.get("events", {}).items()):
+            name = event_type.replace(".", "_")
+            data = {k: v for k, v in schema.items() if k != "summary"}
+            messages[name] = {
+                "name": event_type,
+                "title": event_type,
+                "summary": schema.get("summary", ""),
+                "contentType": "application/cloudevents+json",
+                "headers": {
+                    "type": "object",
+                    "properties": {"ce_id": {"type": "string"}, "ce_type": {"const": event_type}},
+                },
+                "payload": {
+                    "type": "object",
+                    "required": ["specversion", "id", "source", "type", "time", "data"],
+                    "properties": {
+                        "specversion": {"const": "1.0"},
+                        "id": {"type": "string", "description": "unique; de-duplicate on it"},
+                        "source": {"type": "string"},
+                        "type": {"const": event_type},
+                        "subject": {"type": "string"},
+                        "time": {"type": "string", "format": "date-time"},
+                        "datacontenttype": {"const": "application/json"},
+                        "data": data,
+                    },
+                },
+                "bindings": {"kafka": {"key": {"type": "string", "description": cat.get("key", "cadre id")}}},
+            }
+            channel_messages[name] = {"$ref": f"#/components/messages/{name}"}
+        channels[topic] = {
+            "address": topic,
+            "description": f"Everything {service} publishes, keyed by {cat.get('key', 'cadre id')}: order holds per key.",
+            "messages": channel_messages,
+        }
+        operations[f"receive_{service}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{topic}"},
+            "summary": f"Subscribe to {topic}",
+        }
+    doc: dict[str, Any] = {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Cadre Placement Platform events",
+            "version": "1.0.0",
+            "description": "CloudEvents 1.0 in JSON structured mode on Kafka; delivery at least once.",
+        },
+        "servers": {"kafka": {"host": broker, "protocol": "kafka"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+    if missing:
+        doc["x-degraded"] = sorted(missing)
+    return doc
+
+
+async def collect(
+    http: httpx.AsyncClient, upstreams: dict[str, str], path: str, timeout: float = 5.0
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each service's document at ``path``, and the names of those that did not answer."""
+
+    async def one(name: str, base: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            resp = await http.get(base.rstrip("/") + path, timeout=timeout)
+            resp.raise_for_status()
+            return name, json.loads(resp.content)
+        except (httpx.HTTPError, ValueError):
+            return name, None
+
+    results = await asyncio.gather(*(one(n, u) for n, u in upstreams.items()))
+    docs = {n: d for n, d in results if d is not None}
+    return docs, sorted(n for n, d in results if d is None)

@@ -266,3 +266,41 @@ async def rankings(
             }
         )
     return {"year": year, "tie_rule": TIE_RULE, "count": len(ordered), "items": items}
+
+
+async def standing(sc: Scoring, who: Principal, cadre_id: str, year: int) -> dict[str, Any]:
+    """A cadre's year in one answer (for the portal's profile view): total, its parts, the
+    ledger's counts, and the rank among all active cadres by the ranking's rule."""
+    check_year(year)
+    async with sc.runtime.sessions() as s:
+        cadre = await known_cadre(sc, s, cadre_id)
+        await check_scope(s, who, cadre.unit_id)
+        row = await s.get(Total, (cadre_id, year))
+        counts = (
+            await s.execute(
+                select(col(Entry.status), col(Entry.kind), col(Entry.waived)).where(
+                    col(Entry.cadre_id) == cadre_id, col(Entry.year) == year
+                )
+            )
+        ).all()
+        periods = await periods_of(s, cadre_id)
+    everyone = await rankings(sc, Principal(sub="system", role=Role.admin, unit_scope=None), year, None, None, 10**9, 0)
+    rank = next((i["rank"] for i in everyone["items"] if i["cadre_id"] == cadre_id), None)
+    zero = Decimal("0.00")
+    return {
+        "cadre_id": cadre_id,
+        "year": year,
+        "total": text(row.total if row else zero),
+        "positive": text(row.positive if row else zero),
+        "negative": text(row.negative if row else zero),
+        "catalogue_version": row.catalogue_version if row else None,
+        "rank": rank,
+        "ranked": everyone["count"],
+        "entries": {
+            "approved": sum(1 for c in counts if c.status == "approved" and c.kind == "award"),
+            "reversals": sum(1 for c in counts if c.kind == "reversal"),
+            "waived": sum(1 for c in counts if c.waived),
+            "pending": sum(1 for c in counts if c.status == "pending"),
+        },
+        "excellent_eligible": excellence_verdict(periods, year).eligible,
+    }

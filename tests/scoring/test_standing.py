@@ -233,3 +233,23 @@ async def test_key_post_special_appraisal_is_shown_beside_the_ordinary_one(scori
         headers=scoring.auth(),
     )
     assert bad.status_code == 422
+
+
+async def test_standing_answers_total_counts_and_rank_at_once(scoring: ScoringHarness) -> None:
+    await scoring.publish_default(2025)
+    unit = await scoring.unit()
+    low, high = await scoring.cadre(unit, "甲"), await scoring.cadre(unit, "乙")
+    await scoring.scored(low, "P04")
+    await scoring.scored(high, "P01")
+    sanction = await scoring.scored(high, "N04")
+    await scoring.client.post(
+        f"{API}/entries/{sanction['id']}/waiver", json={"reference": "容", "reason": "容错"}, headers=scoring.auth()
+    )
+    await scoring.propose(high, "P02")
+    resp = await scoring.client.get(
+        f"{API}/cadres/{high}/standing", params={"year": 2025}, headers=scoring.auth("portal")
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["total"], body["rank"], body["ranked"]) == ("0.60", 1, 2)
+    assert body["entries"] == {"approved": 2, "reversals": 0, "waived": 1, "pending": 1}

@@ -93,6 +93,11 @@ async def eligibility(cadre_id: str, year: int, sc: ScoringDep, who: Reader, on:
     return await views.eligibility(sc, who, cadre_id, year, on)
 
 
+@router.get("/cadres/{cadre_id}/standing", summary="The year's total, its parts, counts and rank, in one answer")
+async def standing(cadre_id: str, year: int, sc: ScoringDep, who: Reader) -> dict:
+    return await views.standing(sc, who, cadre_id, year)
+
+
 @router.post("/cadres/{cadre_id}/restatements", summary="Recompute a year under a newer catalogue: preview, then apply")
 async def restate(cadre_id: str, body: RestatementIn, sc: ScoringDep, who: Office) -> dict:
     return await entries.restatement(sc, who, cadre_id, body.year, body.version, body.apply, body.expected_difference)

@@ -9,7 +9,8 @@ Published (CloudEvents, key = the cadre id for a placement, else the campaign id
 
 Consumed (one consumer, ``matching.inbound``): roster events (the mirror), scoring's
 ``scoring.score.changed`` (annual points: the fifth fit term) and secondment's
-``secondment.started`` / ``secondment.ended`` (the "already seconded" exclusion).
+``secondment.started`` / ``secondment.extended`` / ``secondment.ended`` (the "already
+seconded" exclusion).
 Unknown extra fields are ignored.
 """
 
@@ -109,7 +110,8 @@ async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> No
         session.add(row)
     if row.status == "ended":
         return  # an ended secondment does not restart from a redelivered start
-    row.starts_on, row.ends_on = _date(d.get("starts_on")), _date(d.get("ends_on"))
+    row.starts_on = _date(d.get("starts_on")) or row.starts_on
+    row.ends_on = _date(d.get("ends_on")) or row.ends_on
 
 
 async def secondment_ended(session: AsyncSession, event: dict[str, Any]) -> None:
@@ -129,6 +131,8 @@ def inbound_handlers() -> dict[str, Handler]:
         **mirror_handlers(mirror),
         "scoring.score.changed": score_changed,
         "secondment.started": secondment_started,
+        # An extension carries the same placement with the new ends_on.
+        "secondment.extended": secondment_started,
         "secondment.ended": secondment_ended,
     }
 

@@ -63,6 +63,12 @@ async def test_pool_by_filter_lists_every_exclusion_with_its_reason(matching: Ma
         s["seconded"]["cadre_id"]: "seconded",
     }
     assert s["in_post"]["cadre_id"] not in reasons  # not second-line: not in the pool at all
+    excluded = {e["cadre_id"]: e["detail"] for e in pool["excluded"]}
+    assert excluded[s["seconded"]["cadre_id"]] == "seconded until 2023-08-31"
+    extended = {"cadre_id": s["seconded"]["cadre_id"], "secondment_id": "s-1", "ends_on": "2024-02-29", "months": 6}
+    await matching.deliver("secondment.extended", s["seconded"]["cadre_id"], extended)
+    details = {e["cadre_id"]: e["detail"] for e in (await matching.get(f"/campaigns/{cid}/pool")).json()["excluded"]}
+    assert details[s["seconded"]["cadre_id"]] == "seconded until 2024-02-29"
     # the secondment ends: the cadre is available again on the next read
     await matching.deliver(
         "secondment.ended",

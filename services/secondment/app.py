@@ -11,6 +11,7 @@ from cadrekit.auth import KeySource
 from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
 from cadrekit.runtime import ServiceRuntime
 from services.secondment.api import batches, reserve, secondments
+from services.secondment.events import SCHEMAS as EVENT_SCHEMAS
 from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import metadata, mirror
 from services.secondment.service import Secondments
@@ -33,6 +34,7 @@ def create_app(
         routers=[batches.router, secondments.router, reserve.router],
         key_source=key_source,
         configure_logs=configure_logs,
+        event_schemas=EVENT_SCHEMAS,
     )
     # One consumer: the roster mirror, annual points and confirmed placements share its inbox.
     handlers = {

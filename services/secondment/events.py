@@ -70,8 +70,9 @@ _PLACEMENT_REQUIRED = [
 ]
 
 
-def _schema(props: dict[str, Any], required: list[str], description: str) -> dict[str, Any]:
-    return {"type": "object", "description": description, "properties": props, "required": required}
+def _schema(props: dict[str, Any], required: list[str], summary: str) -> dict[str, Any]:
+    # "summary" is the event's one line in the AsyncAPI document (cadrekit's event catalogue)
+    return {"summary": summary, "type": "object", "properties": props, "required": required}
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {

@@ -38,4 +38,3 @@ UnitReader = Annotated[Principal, Depends(allow(Role.admin, Role.officer, Role.p
 Office = Annotated[Principal, Depends(allow(Role.admin, Role.officer, scoped=False))]
 # The discipline inspection office's opinion: the cadre office only, every read audited.
 PersonalDataReader = Annotated[Principal, Depends(allow(Role.admin, Role.officer, scoped=False))]
-Auditor = Annotated[Principal, Depends(allow(Role.admin, Role.auditor, scoped=True))]

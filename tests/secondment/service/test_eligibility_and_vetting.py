@@ -80,9 +80,10 @@ async def test_vetting_in_parts_and_the_discipline_opinion_is_masked_and_audited
     assert no_reason.status_code == 422 and fields(no_reason) == ["reason"]
     revealed = (await sec.get(f"/secondments/{n['id']}/vetting", reveal="true", reason="审批前复核")).json()
     assert revealed["discipline_opinion"] == "曾被诫勉"
-    audit = (await sec.get("/audit/personal-data-reads", role="auditor")).json()
-    assert [(a["subject_id"], a["reason"], a["actor"]) for a in audit] == [
-        (w["down"]["cadre_id"], "审批前复核", "officer-user")
+    # the kit's audit route, which every service serves alike
+    audit = (await sec.get("/audit/personal-data-reads", role="auditor")).json()["items"]
+    assert [(a["subject_id"], a["reason"], a["actor"], a["fields"]) for a in audit] == [
+        (w["down"]["cadre_id"], "审批前复核", "officer-user", "discipline_opinion")
     ]
     assert (await sec.get("/audit/personal-data-reads")).status_code == 403  # an officer reads, not audits
     fixed = await sec.ok(f"/secondments/{n['id']}/vetting", {"integrity": "sound"})
@@ -145,3 +146,7 @@ async def test_the_openapi_document_describes_the_answers(sec: SecondmentHarness
     stats = paths["/api/v1/secondment/batches/{batch_id}/stats"]["get"]["responses"]["200"]
     assert stats["content"]["application/json"]["schema"]["$ref"].endswith("/BatchStats")
     assert "VettingPublic" in doc["components"]["schemas"]
+    catalog = (await sec.client.get("/events/catalog")).json()
+    assert catalog["topic"] == "secondment.events"
+    ended = catalog["events"]["secondment.ended"]
+    assert {"days_served", "grassroots_days", "ended_on", "end_kind"} <= set(ended["required"]) and ended["summary"]

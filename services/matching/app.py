@@ -14,7 +14,7 @@ from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
 from cadrekit.runtime import ServiceRuntime
 from services.matching import events
-from services.matching.api import campaigns, runs, training
+from services.matching.api import cadres, campaigns, runs, training
 from services.matching.models import Run, metadata
 from services.matching.service import Matching
 from services.matching.settings import MatchingSettings
@@ -44,10 +44,11 @@ def create_app(
         runtime,
         title="Matching service",
         description="Selection campaigns, explained fit, balance tables and assignment.",
-        routers=[campaigns.router, runs.router, training.router],
+        routers=[campaigns.router, runs.router, training.router, cadres.router],
         key_source=key_source,
         on_startup=[fail_interrupted_runs],
         configure_logs=configure_logs,
+        event_schemas=events.SCHEMAS,
     )
     runtime.add_consumer("matching.inbound", events.INBOUND_TOPICS, events.inbound_handlers())
     app.state.matching = matching

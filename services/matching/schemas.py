@@ -367,3 +367,21 @@ class GrowthPublic(BaseModel):
     inspections: int
     weights: dict[str, Any]
     method: str
+
+
+class PlacementPublic(BaseModel):
+    campaign_id: str
+    campaign_name: str
+    year: int
+    post_id: str
+    post_title: str
+    host_unit_id: str
+    post_kind: str
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    confirmed_at: dt.datetime
+
+
+class CadrePlacements(BaseModel):
+    cadre_id: str
+    items: list[PlacementPublic]

@@ -973,3 +973,32 @@ async def balance_table(m: Matching, campaign_id: str) -> dict[str, Any]:
         return out
 
     return {"campaign_id": c.id, "ratio": c.ratio, "posts": await asyncio.to_thread(build)}
+
+
+# a cadre's placements --------------------------------------------------------------------------
+async def cadre_placements(m: Matching, cadre_id: str) -> dict[str, Any]:
+    """Every confirmed placement of a cadre, newest year first (the gateway's cadre profile)."""
+    async with m.uow() as uow:
+        stmt = (
+            select(Placement, col(Campaign.name), col(Post.title), col(Post.host_unit_id))
+            .join(Campaign, col(Campaign.id) == Placement.campaign_id)
+            .join(Post, col(Post.id) == Placement.post_id)
+            .where(col(Placement.cadre_id) == cadre_id)
+            .order_by(col(Placement.year).desc(), col(Placement.confirmed_at).desc())
+        )
+        items = [
+            {
+                "campaign_id": p.campaign_id,
+                "campaign_name": name,
+                "year": p.year,
+                "post_id": p.post_id,
+                "post_title": title,
+                "host_unit_id": host,
+                "post_kind": p.post_kind,
+                "starts_on": p.starts_on,
+                "ends_on": p.ends_on,
+                "confirmed_at": p.confirmed_at,
+            }
+            for p, name, title, host in (await uow.session.execute(stmt.limit(500))).all()
+        ]
+        return {"cadre_id": cadre_id, "items": items}

@@ -149,6 +149,12 @@ async def test_a_whole_campaign_from_draft_to_confirmed(matching: MatchingHarnes
     assert [e["type"] for e in await matching.outbox("matching.campaign.opened")] == ["matching.campaign.opened"]
     assert len(await matching.outbox("matching.run.completed")) == 1
 
+    mine = (await matching.get(f"/cadres/{loser}/placements", role="portal")).json()["items"]
+    assert [(x["campaign_id"], x["post_id"], x["post_kind"]) for x in mine] == [(cid, p2["id"], "phased")]
+    assert mine[0]["ends_on"] is not None
+    catalog = (await matching.client.get("/events/catalog")).json()
+    assert {"matching.placement.confirmed", "matching.growth_index.updated"} <= set(catalog["events"])
+
     # placed cadres are "already placed" for another campaign of the same year
     other = await matching.campaign(name="第二批")
     pool = (await matching.put(f"/campaigns/{other['id']}/pool", {"cadre_ids": [b, loser]}, 200)).json()

@@ -11,7 +11,7 @@ from cadrekit.auth import Principal, StaticKeySource, TokenVerifier
 from cadrekit.problems import Unauthorized
 from cadrekit.runtime import ServiceRuntime
 from gateway import clients, keys
-from gateway.api import auth, contract, routes
+from gateway.api import auth, contract, routes, views
 from gateway.models import metadata
 from gateway.proxy import new_client
 from gateway.ratelimit import new_limiter
@@ -43,7 +43,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         runtime,
         title="Cadre Placement Platform API",
         description="The portal's one API: tokens, and roster, matching, scoring and secondment under /api/v1/.",
-        routers=[auth.router, contract.router, routes.router],
+        routers=[auth.router, contract.router, views.router, routes.router],
         key_source=StaticKeySource(ring.public_keys),
         on_startup=[bootstrap],
         on_shutdown=[close_http],

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
-from cadrekit.problems import Forbidden, field_error
+from cadrekit.problems import Forbidden, NotFound, field_error
 from cadrekit.roster_mirror import MirroredCadre, get_cadre
 from cadrekit.runtime import ServiceRuntime
 from services.scoring.domain.catalogue import Catalogue, Category, Rule
@@ -104,9 +104,15 @@ async def lock_year(sc: Scoring, session: AsyncSession, cadre_id: str, year: int
     return (await session.execute(stmt)).one()
 
 
-async def known_cadre(sc: Scoring, session: AsyncSession, cadre_id: str, field_name: str = "cadre_id") -> MirroredCadre:
+async def known_cadre(
+    sc: Scoring, session: AsyncSession, cadre_id: str, field_name: str = "cadre_id", *, for_input: bool = True
+) -> MirroredCadre:
+    """The cadre from the mirror: unknown in a request body is invalid input (422), in a
+    path it is a resource that does not exist (404)."""
     cadre = await get_cadre(session, mirror, cadre_id)
     if cadre is None:
+        if not for_input:
+            raise NotFound(f"no cadre {cadre_id} is known to scoring")
         raise field_error(field_name, f"no cadre {cadre_id} is known to scoring", "unknown cadre")
     return cadre
 

@@ -98,7 +98,7 @@ async def entry_view(sc: Scoring, who: Principal, entry_id: str, reveal: bool) -
 async def ledger(sc: Scoring, who: Principal, cadre_id: str, year: int, reveal: bool) -> dict[str, Any]:
     check_year(year)
     async with sc.runtime.sessions() as s:
-        cadre = await known_cadre(sc, s, cadre_id)
+        cadre = await known_cadre(sc, s, cadre_id, for_input=False)
         await check_scope(s, who, cadre.unit_id)
         entries = list(
             (
@@ -177,7 +177,7 @@ async def eligibility(sc: Scoring, who: Principal, cadre_id: str, year: int, on:
     check_year(year)
     day = on or dt.date.today()
     async with sc.runtime.sessions() as s:
-        cadre = await known_cadre(sc, s, cadre_id)
+        cadre = await known_cadre(sc, s, cadre_id, for_input=False)
         await check_scope(s, who, cadre.unit_id)
         periods = await periods_of(s, cadre_id)
     excellent = excellence_verdict(periods, year)
@@ -273,7 +273,7 @@ async def standing(sc: Scoring, who: Principal, cadre_id: str, year: int) -> dic
     ledger's counts, and the rank among all active cadres by the ranking's rule."""
     check_year(year)
     async with sc.runtime.sessions() as s:
-        cadre = await known_cadre(sc, s, cadre_id)
+        cadre = await known_cadre(sc, s, cadre_id, for_input=False)
         await check_scope(s, who, cadre.unit_id)
         row = await s.get(Total, (cadre_id, year))
         counts = (

@@ -259,6 +259,11 @@ async def test_the_foshan_first_batch_through_the_gateway(system: System) -> Non
         sheet = load_workbook(io.BytesIO(export.content)).active
         assert sheet is not None and sheet.max_row == 31
 
+        contract = (await client.get("/api/v1/asyncapi.json")).json()
+        assert "secondment.events" in contract["channels"]
+        names = {m["name"] for m in contract["components"]["messages"].values()}
+        assert {"secondment.started", "secondment.ended", "secondment.reserve.added"} <= names
+
     published = await read_topic(bootstrap, "secondment.events", want=30 * 4 + 2, timeout_s=60)
     kinds: dict[str, int] = {}
     for e in published:

@@ -209,8 +209,16 @@ async def test_the_foshan_first_batch_through_the_gateway(system: System) -> Non
                 if side == "town" and i >= 5:
                     nomination["performance_judgement"] = "strong"
                 secondments.append(await post(f"{SEC}/batches/{batch['id']}/nominations", nomination, 201))
-        for s in secondments:
+        for s in secondments[:-1]:
             assert (await post(f"{SEC}/secondments/{s['id']}/vetting", SOUND))["state"] == "vetted"
+        # no approval without complete vetting: the last nominee has only part of it
+        partial = await post(f"{SEC}/secondments/{secondments[-1]['id']}/vetting", {"political_quality": "sound"})
+        assert partial["state"] == "nominated" and "discipline_reference" in partial["vetting"]["missing"]
+        early = await client.post(f"{SEC}/batches/{batch['id']}/approve", headers=office)
+        assert early.status_code == 409 and [u["secondment_id"] for u in early.json()["unvetted"]] == [
+            secondments[-1]["id"]
+        ]
+        assert (await post(f"{SEC}/secondments/{secondments[-1]['id']}/vetting", SOUND))["state"] == "vetted"
         approved = await post(f"{SEC}/batches/{batch['id']}/approve", {})
         assert approved["state"] == "approved" and approved["approved"] == 30
 

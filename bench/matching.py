@@ -454,6 +454,21 @@ async def api_run(n: int) -> None:
                         extra=f"202 after {accepted:.3f} s; placed {run['summary']['placed']:,}, "
                         f"{n:,} result rows stored",
                     )
+                # once more under tracemalloc, for the Python heap peak of a whole run
+                tracemalloc.start()
+                resp = await client.post(
+                    f"/api/v1/matching/campaigns/{campaign_id}/runs",
+                    headers=headers,
+                    json={"method": "stable", "what_if": True},
+                )
+                while True:
+                    status = (await client.get(resp.headers["location"], headers=headers)).json()["status"]
+                    if status not in ("queued", "running"):
+                        break
+                    await asyncio.sleep(0.01)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                print(f"  {'API stable run, traced':<52} peak {peak / 1e6:7.1f} MB (Python heap, whole request + job)")
     finally:
         conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -6,8 +6,9 @@ import io
 
 from openpyxl import Workbook
 
+from services.secondment.archive import batch_members
 from services.secondment.domain.stats import age_on
-from services.secondment.service import Secondments, batch_members
+from services.secondment.service import Secondments
 
 HEADERS = [
     "姓名",

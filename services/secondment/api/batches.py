@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from services.secondment import service
+from services.secondment import archive, nominations, service, transitions
 from services.secondment.api.deps import Office, Reader, SecondmentsDep
 from services.secondment.exporting import export_batch
 from services.secondment.schemas import (
@@ -87,7 +87,7 @@ async def eligibility(
         "to_unit_id": to_unit_id,
         "performance_judgement": performance_judgement,
     }
-    return await service.check_eligibility(r, batch_id, data)
+    return await nominations.check_eligibility(r, batch_id, data)
 
 
 @router.post(
@@ -97,7 +97,7 @@ async def eligibility(
     summary="Nominate a cadre (eligibility checked per rule)",
 )
 async def nominate(batch_id: str, body: Nomination, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.nominate(r, who, batch_id, body.model_dump())
+    return await nominations.nominate(r, who, batch_id, body.model_dump())
 
 
 @router.post(
@@ -106,7 +106,7 @@ async def nominate(batch_id: str, body: Nomination, r: SecondmentsDep, who: Offi
     summary="Approve the batch: vetting complete, pairs whole, quotas met",
 )
 async def approve(batch_id: str, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.approve_batch(r, who, batch_id)
+    return await transitions.approve_batch(r, who, batch_id)
 
 
 @router.get(
@@ -115,7 +115,7 @@ async def approve(batch_id: str, r: SecondmentsDep, who: Office) -> dict[str, An
     summary="Count, average age at the start, non-Party, women; by region and kind",
 )
 async def stats(batch_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
-    return await service.stats(r, batch_id)
+    return await archive.stats(r, batch_id)
 
 
 @router.get(

@@ -27,6 +27,7 @@ def allow(*roles: Role, scoped: bool) -> Callable[..., Any]:
             raise Forbidden("a token limited to some units may not do this: batches span the whole city")
         return principal
 
+    _check.allowed_roles = allowed  # type: ignore[attr-defined]  # read by cadrekit.role_matrix
     return _check
 
 

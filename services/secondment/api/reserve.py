@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from services.secondment import service
+from services.secondment import archive
 from services.secondment.api.deps import Reader, SecondmentsDep
 from services.secondment.schemas import ReservePage
 
@@ -21,4 +21,4 @@ async def reserve_pool(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    return await service.reserve_pool(r, cadre_id=cadre_id, limit=limit, cursor=cursor)
+    return await archive.reserve_pool(r, cadre_id=cadre_id, limit=limit, cursor=cursor)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import InvalidInput
-from services.secondment import service
+from services.secondment import archive, service, transitions
 from services.secondment.api.deps import Office, PersonalDataReader, SecondmentsDep, UnitReader
 from services.secondment.schemas import (
     EndIn,
@@ -55,7 +55,7 @@ async def get_secondment(secondment_id: str, r: SecondmentsDep, who: UnitReader)
     summary="Record vetting (in parts); complete and sound → vetted",
 )
 async def vet(secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
+    return await transitions.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
 
 
 @router.get(
@@ -75,7 +75,7 @@ async def read_vetting(
             "a reason is required to read the discipline opinion",
             errors=[{"field": "reason", "message": "required with reveal"}],
         )
-    return await service.read_vetting(r, who, secondment_id, reveal=reveal, reason=reason)
+    return await transitions.read_vetting(r, who, secondment_id, reveal=reveal, reason=reason)
 
 
 @router.post(
@@ -84,14 +84,14 @@ async def read_vetting(
     summary="Start (default: the batch's start date); ends after the term",
 )
 async def start(secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.start(r, who, secondment_id, body.model_dump())
+    return await transitions.start(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
     "/{secondment_id}/extend", response_model=SecondmentPublic, summary="Extend the term (a reason is required)"
 )
 async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.extend(r, who, secondment_id, body.model_dump())
+    return await transitions.extend(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
@@ -100,14 +100,14 @@ async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Off
     summary="Complete at the term's end, or end early with a reason",
 )
 async def end(secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.end(r, who, secondment_id, body.model_dump())
+    return await transitions.end(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
     "/{secondment_id}/withdraw", response_model=SecondmentPublic, summary="Withdraw a nomination before the start"
 )
 async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.withdraw(r, who, secondment_id, body.model_dump())
+    return await transitions.withdraw(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
@@ -117,9 +117,9 @@ async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who:
     summary="Routine, annual or end-of-term review",
 )
 async def review(secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
-    return await service.record_review(r, who, secondment_id, body.model_dump())
+    return await archive.record_review(r, who, secondment_id, body.model_dump())
 
 
 @router.get("/{secondment_id}/reviews", response_model=list[ReviewPublic])
 async def reviews(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> list[dict[str, Any]]:
-    return await service.list_reviews(r, who, secondment_id)
+    return await archive.list_reviews(r, who, secondment_id)

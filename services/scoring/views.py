@@ -24,7 +24,7 @@ from services.scoring.entries import SANCTION_FIELDS, as_lines
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver, kit, mirror
 from services.scoring.scoring import Scoring, check_scope, check_year, known_cadre
 
-REVEALERS = (Role.admin, Role.officer, Role.auditor)
+REVEALERS = (Role.admin, Role.officer)
 MASK = "***"
 
 
@@ -69,7 +69,7 @@ async def audit_reveal(s: AsyncSession, who: Principal, entries: list[Entry], ac
     """True when the sanction text of these entries may be shown; records the read."""
     sanctions = [e.id for e in entries if is_sanction(e)]
     if who.role not in REVEALERS:
-        raise Forbidden("discipline records are revealed to the cadre office and auditors only")
+        raise Forbidden("discipline records are revealed to the cadre office only")
     if sanctions:
         await record_personal_data_read(
             s,

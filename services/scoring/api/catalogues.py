@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from services.scoring import catalogues
-from services.scoring.api.deps import Admin, Reader, ScoringDep
+from services.scoring.api.deps import Office, Reader, ScoringDep
 from services.scoring.schemas import CatalogueEdit, CatalogueIn
 
 router = APIRouter(prefix="/api/v1/scoring/catalogues", tags=["catalogues"], dependencies=[Depends(authenticate)])
@@ -23,7 +23,7 @@ async def default_catalogue(who: Reader) -> dict:
 
 
 @router.post("/{year}/drafts", status_code=201, summary="Draft the year's next version")
-async def create_draft(year: int, sc: ScoringDep, who: Admin, body: CatalogueIn | None = None) -> dict:
+async def create_draft(year: int, sc: ScoringDep, who: Office, body: CatalogueIn | None = None) -> dict:
     data = body.model_dump(exclude_none=True) if body else {}
     return await catalogues.create_draft(sc, who, year, data)
 
@@ -34,11 +34,11 @@ async def get_catalogue(catalogue_id: str, sc: ScoringDep, who: Reader) -> dict:
 
 
 @router.put("/{catalogue_id}", summary="Replace a draft's content (published versions never change)")
-async def edit_draft(catalogue_id: str, body: CatalogueEdit, sc: ScoringDep, who: Admin) -> dict:
+async def edit_draft(catalogue_id: str, body: CatalogueEdit, sc: ScoringDep, who: Office) -> dict:
     data = body.model_dump()
     return await catalogues.edit_draft(sc, who, catalogue_id, data, data.pop("row_version"))
 
 
 @router.post("/{catalogue_id}/publish", summary="Publish a draft as the year's newest version")
-async def publish(catalogue_id: str, sc: ScoringDep, who: Admin) -> dict:
+async def publish(catalogue_id: str, sc: ScoringDep, who: Office) -> dict:
     return await catalogues.publish(sc, who, catalogue_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from services.scoring import excellence
-from services.scoring.api.deps import Admin, Office, Reader, ScoringDep
+from services.scoring.api.deps import Office, Reader, ScoringDep
 from services.scoring.schemas import (
     AppraisalIn,
     GrantIn,
@@ -26,7 +26,7 @@ async def get_policy(year: int, sc: ScoringDep, who: Reader) -> dict:
 
 
 @router.put("/policies/{year}")
-async def set_policy(year: int, body: PolicyIn, sc: ScoringDep, who: Admin) -> dict:
+async def set_policy(year: int, body: PolicyIn, sc: ScoringDep, who: Office) -> dict:
     return await excellence.set_policy(sc, who, year, body.model_dump(exclude_none=True))
 
 

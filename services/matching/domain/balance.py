@@ -8,6 +8,7 @@ flagged with why. A post whose pool cannot reach the ratio at all is flagged too
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from services.matching.domain.problem import Problem
@@ -32,12 +33,16 @@ def shortlist(problem: Problem, j: int, ratio: int = 2) -> tuple[list[dict[str, 
     flags: list[Flag] = []
     if len(applicants) < need:
         taken = {i for _, i in applicants}
-        others = sorted(
-            (-problem.fit_of(i, j, *problem.wish_of(i, j)), problem.cadres[i].cadre_id, i)
-            for i in range(len(problem.cadres))
-            if i not in taken
+        # One pass over the pool keeping the best few: O(pool · log need) per short post.
+        others = heapq.nsmallest(
+            need - len(applicants),
+            (
+                (-problem.fit_of(i, j, *problem.wish_of(i, j)), problem.cadres[i].cadre_id, i)
+                for i in range(len(problem.cadres))
+                if i not in taken
+            ),
         )
-        for _neg, _cid, i in others[: need - len(applicants)]:
+        for _neg, _cid, i in others:
             rows.append(_row(problem, i, j, listed=False))
         flags.append(
             Flag(

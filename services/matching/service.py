@@ -908,17 +908,20 @@ async def confirm(m: Matching, who: Principal, campaign_id: str, run_id: str | N
                 )
             ).scalars()
         )
-        # Someone seconded or placed elsewhere since the run must not be confirmed blindly.
-        now_out = {mb.cadre_id: why for mb, why in (await evaluate_pool(s, c)).excluded}
-        stale = [r for r in placed if r.cadre_id in now_out]
+        # Someone seconded or placed elsewhere since the run, or taken out of the pool, must
+        # not be confirmed blindly.
+        state = await evaluate_pool(s, c)
+        now_out = {mb.cadre_id: f"{why.reason}: {why.detail}" for mb, why in state.excluded}
+        eligible = {mb.cadre_id for mb, _ in state.eligible}
+        stale = [r for r in placed if r.cadre_id not in eligible]
         if stale:
             raise Conflict(
-                "some placed cadres are excluded now; override them or start a new run",
+                "some placed cadres cannot be placed now; override them or start a new run",
                 errors=[
                     {
                         "field": "cadre_id",
                         "cadre_id": r.cadre_id,
-                        "message": f"{now_out[r.cadre_id].reason}: {now_out[r.cadre_id].detail}",
+                        "message": now_out.get(r.cadre_id, "no longer in the campaign's pool"),
                     }
                     for r in stale
                 ],

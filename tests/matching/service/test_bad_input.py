@@ -158,3 +158,26 @@ async def test_roles(matching: MatchingHarness) -> None:
     assert (await matching.get(f"/campaigns/{c['id']}", role="portal")).status_code == 200
     assert (await matching.get(f"/campaigns/{c['id']}", role="auditor")).status_code == 403
     assert (await matching.client.get(f"{API}/campaigns")).status_code == 401
+
+
+async def test_confirm_refuses_placements_that_no_longer_hold(matching: MatchingHarness) -> None:
+    unit = await matching.unit()
+    cadres = [await matching.cadre(unit, retirement_date=FUTURE) for _ in range(2)]
+    ids = [x["cadre_id"] for x in cadres]
+    c = await matching.campaign()
+    await matching.add_post(c["id"], unit, seats=2)
+    await matching.put(f"/campaigns/{c['id']}/pool", {"cadre_ids": ids}, 200)
+    await matching.post(f"/campaigns/{c['id']}/open", None, expect=200)
+    run = await matching.run(c["id"], {"method": "stable", "what_if": True})
+    await matching.put(f"/campaigns/{c['id']}/pool", {"cadre_ids": ids[:1]}, 200)
+    await matching.deliver(
+        "secondment.started", ids[0], {"cadre_id": ids[0], "secondment_id": "s-9", "starts_on": "2022-01-01"}
+    )
+    refused = await matching.post(f"/campaigns/{c['id']}/confirm", {"run_id": run["id"]})
+    assert refused.status_code == 409
+    assert {(e["cadre_id"], e["message"].split(":")[0]) for e in refused.json()["errors"]} == {
+        (ids[0], "seconded"),
+        (ids[1], "no longer in the campaign's pool"),
+    }
+    assert (await matching.get(f"/campaigns/{c['id']}")).json()["status"] == "open"
+    assert await matching.outbox("matching.placement.confirmed") == []

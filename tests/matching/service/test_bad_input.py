@@ -181,3 +181,22 @@ async def test_confirm_refuses_placements_that_no_longer_hold(matching: Matching
     }
     assert (await matching.get(f"/campaigns/{c['id']}")).json()["status"] == "open"
     assert await matching.outbox("matching.placement.confirmed") == []
+
+
+async def test_concurrent_overrides_never_overfill_a_seat(matching: MatchingHarness) -> None:
+    unit = await matching.unit()
+    cadres = [await matching.cadre(unit, retirement_date=FUTURE, post_wishes=["经济管理"]) for _ in range(3)]
+    c = await matching.campaign()
+    await matching.add_post(c["id"], unit, seats=3)
+    spare = await matching.add_post(c["id"], unit, seats=1, category="民生事业")
+    await matching.put(f"/campaigns/{c['id']}/pool", {"cadre_ids": [x["cadre_id"] for x in cadres]}, 200)
+    await matching.post(f"/campaigns/{c['id']}/open", None, expect=200)
+    run = await matching.run(c["id"], {"method": "stable"})
+    url = f"/campaigns/{c['id']}/runs/{run['id']}/overrides"
+    answers = await asyncio.gather(
+        *(matching.post(url, {"cadre_id": x["cadre_id"], "post_id": spare["id"], "reason": "组织调整"}) for x in cadres)
+    )
+    assert sorted(r.status_code for r in answers) == [200, 409, 409]
+    results = await matching.results(c["id"], run["id"])
+    assert sum(1 for r in results.values() if r["post_id"] == spare["id"]) == 1
+    assert len((await matching.get(url)).json()) == 1

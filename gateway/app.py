@@ -10,7 +10,7 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import Principal, StaticKeySource, TokenVerifier
 from cadrekit.problems import Unauthorized
 from cadrekit.runtime import ServiceRuntime
-from gateway import clients, keys
+from gateway import clients, keys, webhooks
 from gateway.api import auth, contract, routes, views
 from gateway.models import metadata
 from gateway.proxy import new_client
@@ -24,6 +24,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
     settings = settings or GatewaySettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
     ring = keys.load_or_create(settings.signing_keys_dir, create=settings.mode != "production")
+    hooks = webhooks.install(runtime, settings)  # the dispatcher consumer; worker started below
 
     async def bootstrap(rt: ServiceRuntime) -> None:
         await clients.ensure_bootstrap_client(rt, settings)
@@ -43,13 +44,14 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         runtime,
         title="Cadre Placement Platform API",
         description="The portal's one API: tokens, and roster, matching, scoring and secondment under /api/v1/.",
-        routers=[auth.router, contract.router, views.router, routes.router],
+        routers=[auth.router, contract.router, views.router, webhooks.router, routes.router],
         key_source=StaticKeySource(ring.public_keys),
-        on_startup=[bootstrap],
-        on_shutdown=[close_http],
+        on_startup=[bootstrap, hooks.start],
+        on_shutdown=[close_http, hooks.stop],
         configure_logs=configure_logs,
     )
     app.state.keyring = ring
+    app.state.webhooks = hooks
     app.state.verifier = ActiveClientVerifier(runtime, app.state.verifier)
     return app
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from cadrekit.settings import BaseServiceSettings
 
@@ -12,8 +13,9 @@ class GatewaySettings(BaseServiceSettings):
     service_name: ClassVar[str] = "gateway"
 
     database_url: str = "sqlite+aiosqlite:///var/gateway.db"
-    # The gateway publishes no events of its own yet.
-    kafka_enabled: bool = False
+    # On: the webhook dispatcher consumes every service's topic. The gateway's own outbox
+    # only carries webhook notices, so its relay mostly idles.
+    kafka_enabled: bool = True
     public_url: str = "http://127.0.0.1:8000"
     # Ed25519 signing keys, one PEM per file; the newest signs, all are published in the JWKS,
     # so a new key can be added before the old one is retired (rotation without downtime).
@@ -42,3 +44,38 @@ class GatewaySettings(BaseServiceSettings):
             "scoring": self.scoring_url,
             "secondment": self.secondment_url,
         }
+
+    # Webhooks for outside subscribers (gateway/webhooks/) ------------------------------------
+    # Seconds before each retry after a failed attempt (jittered); 8 attempts over ~31.6 h.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default=[5, 300, 1800, 7200, 18_000, 36_000, 50_400], min_length=1, max_length=50
+    )
+    webhook_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Messages in a row that exhausted their retries before the subscription is disabled.
+    webhook_disable_after_failures: int = Field(default=5, ge=1)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    webhook_concurrency: int = Field(default=8, ge=1, le=100)
+    # After a rotation the old secret also signs for this long, so subscribers can switch.
+    webhook_secret_grace_seconds: int = Field(default=86_400, ge=0)
+    # A new subscription is not sent events older than itself (minus this, for clock skew).
+    webhook_history_grace_seconds: int = Field(default=300, ge=0)
+    # Finished deliveries (delivered or failed) and their attempts are kept this long.
+    webhook_retention_days: int = Field(default=30, ge=1)
+    # SSRF: refuse private, loopback, link-local... addresses. None: only in production mode.
+    webhook_block_private: bool | None = None
+    # Intranet subscribers ops trust: host names (exact, or "*.suffix") and CIDRs,
+    # comma separated in GATEWAY_WEBHOOK_ALLOW_HOSTS.
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("webhook_retry_schedule", "webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def webhook_blocks_private(self) -> bool:
+        return self.mode == "production" if self.webhook_block_private is None else self.webhook_block_private

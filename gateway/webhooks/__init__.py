@@ -1,0 +1,39 @@
+"""Webhooks for outside subscribers: the dispatcher (a consumer of every service's topic),
+the delivery worker and the subscription API. ``install`` wires them into a gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadrekit.runtime import ServiceRuntime
+from gateway.settings import GatewaySettings
+from gateway.webhooks import dispatcher
+from gateway.webhooks.api import router
+from gateway.webhooks.sender import DeliveryWorker
+from gateway.webhooks.ssrf import Policy
+from gateway.webhooks.subscriptions import Subscriptions
+
+__all__ = ["Webhooks", "install", "router"]
+
+
+@dataclass
+class Webhooks:
+    policy: Policy
+    subscriptions: Subscriptions
+    worker: DeliveryWorker
+
+    async def start(self, runtime: ServiceRuntime) -> None:
+        await self.worker.start()
+
+    async def stop(self, runtime: ServiceRuntime) -> None:
+        await self.worker.stop()
+
+
+def install(runtime: ServiceRuntime, settings: GatewaySettings) -> Webhooks:
+    """Adds the dispatcher consumer to the runtime; the app calls ``start``/``stop`` from its
+    lifespan hooks and serves ``router``."""
+    policy = Policy.from_entries(settings.webhook_blocks_private, settings.webhook_allow_hosts)
+    runtime.add_consumer(
+        dispatcher.CONSUMER, dispatcher.TOPICS, dispatcher.handlers(settings.webhook_history_grace_seconds)
+    )
+    return Webhooks(policy, Subscriptions(runtime, policy), DeliveryWorker(runtime, settings, policy))

@@ -40,6 +40,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/roster_import.py
+	$(BIN)/python bench/matching.py
 
 soak: install
 	$(BIN)/pytest -q -s -m soak --run-soak

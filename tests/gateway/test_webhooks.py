@@ -539,6 +539,10 @@ async def test_private_addresses_are_refused_in_production_mode_unless_allowed(
             return any(a["error"] and "refused" in a["error"] for d in items for a in d["attempts"])
 
         await eventually(refused_attempt, what="an attempt refused at delivery")
+        moved = await gw.client.patch(
+            f"{API}/subscriptions/{sub['id']}", headers=admin, json={"url": "http://10.1.1.1/hook"}
+        )
+        assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "url"
         items = await deliveries_of(gw, sub["id"], admin)
         attempt = next(a for d in items for a in d["attempts"] if a["error"] and "refused" in a["error"])
         assert "loopback" in attempt["error"] and attempt["status_code"] is None
@@ -601,3 +605,80 @@ async def test_finished_deliveries_are_purged_after_the_retention(gw: GatewayHar
     async with gw.app.state.runtime.sessions() as s:
         attempts = (await s.execute(select(col(WebhookAttempt.delivery_id)))).scalars().all()
     assert attempts == [left[new_done["id"]]["id"]]
+
+
+async def test_a_portals_people_share_its_subscriptions_and_an_admin_may_subscribe_for_a_client(
+    gw: GatewayHarness,
+) -> None:
+    admin = await gw.auth()
+    made = (await gw.client.post("/api/v1/auth/clients", headers=admin, json={"name": "门户", "role": "portal"})).json()
+    portal = await gw.auth(client_id=made["client_id"], secret=made["client_secret"])
+    exchanged = await gw.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "actor_token": portal["Authorization"].split()[1],
+            "subject_token": "person-7",
+            "subject_token_type": "urn:cadre:params:oauth:token-type:person",
+            "scope": "unit:u-town",
+        },
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    person = {"Authorization": f"Bearer {exchanged.json()['access_token']}"}
+    sub = (
+        await gw.client.post(
+            f"{API}/subscriptions", headers=person, json={"url": "http://hooks.example/", "event_types": ["*"]}
+        )
+    ).json()
+    # Owned by the portal (the acting client), made by the person, no wider than the person's scope.
+    assert (sub["owner"], sub["created_by"], sub["unit_scope"]) == (made["client_id"], "person-7", ["u-town"])
+    listed = (await gw.client.get(f"{API}/subscriptions", headers=portal)).json()["items"]
+    assert [s["id"] for s in listed] == [sub["id"]]
+
+    hr = (
+        await gw.client.post(
+            "/api/v1/auth/clients", headers=admin, json={"name": "街道", "role": "unit_hr", "unit_scope": ["u-x"]}
+        )
+    ).json()
+    for_hr = await gw.client.post(
+        f"{API}/subscriptions",
+        headers=admin,
+        json={"url": "http://hooks.example/hr", "event_types": ["roster.*"], "owner": hr["client_id"]},
+    )
+    assert for_hr.status_code == 201
+    assert for_hr.json()["owner"] == hr["client_id"] and for_hr.json()["unit_scope"] == ["u-x"]
+    hr_auth = await gw.auth(client_id=hr["client_id"], secret=hr["client_secret"])
+    mine = (await gw.client.get(f"{API}/subscriptions", headers=hr_auth)).json()["items"]
+    assert [s["id"] for s in mine] == [for_hr.json()["id"]]
+
+
+async def test_lists_page_with_cursors(gw: GatewayHarness) -> None:
+    admin = await gw.auth()
+    ids = []
+    for i in range(3):
+        made = await gw.client.post(
+            f"{API}/subscriptions", headers=admin, json={"url": f"http://hooks.example/{i}", "event_types": ["*"]}
+        )
+        ids.append(made.json()["id"])
+    await gw.app.state.webhooks.worker.stop()  # deliveries stay as they were queued
+    events = [cloud_event("scoring", "scoring.score.changed", {"n": i}) for i in range(3)]
+    for e in events:
+        await feed(gw, e)
+
+    async def walk(path: str) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await gw.client.get(path, headers=admin, params=params)).json()
+            assert len(page["items"]) <= 2
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    assert [s["id"] for s in await walk(f"{API}/subscriptions")] == ids
+    delivered = await walk(f"{API}/subscriptions/{ids[0]}/deliveries")
+    assert [d["message_id"] for d in delivered] == [e["id"] for e in reversed(events)]  # newest first
+    bad = await gw.client.get(f"{API}/subscriptions", headers=admin, params={"cursor": "nonsense"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"

@@ -38,7 +38,7 @@ log = logging.getLogger("gateway.webhooks")
 
 USER_AGENT = "cadre-gateway-webhooks/1"
 DISABLED_EVENT = "gateway.webhook.disabled"
-# Beyond the request timeout, how long a claim is held before another replica may take it.
+# Beyond the requests' timeouts, how long a claim is held before another replica may take it.
 LEASE_MARGIN_SECONDS = 30.0
 PURGE_EVERY_SECONDS = 3600.0
 
@@ -178,11 +178,18 @@ class DeliveryWorker:
         await asyncio.gather(*(one(c) for c in claimed))
         return len(claimed)
 
+    def lease_seconds(self) -> float:
+        """Long enough for the whole batch: it is sent ``webhook_concurrency`` at a time, and
+        a lease that ran out mid-batch would let another replica send the same attempt."""
+        s = self.settings
+        rounds = -(-s.webhook_batch_size // s.webhook_concurrency)
+        return rounds * s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+
     async def claim(self) -> list[Claimed]:
         D, S = WebhookDelivery, WebhookSubscription
         now = utcnow()
         token = str(uuid.uuid4())
-        lease_until = now + dt.timedelta(seconds=self.settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
+        lease_until = now + dt.timedelta(seconds=self.lease_seconds())
         stmt = (
             select(
                 col(D.id),

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, true, update
 from sqlmodel import col
 
 from cadrekit.auth import Principal, Role
@@ -108,8 +108,21 @@ async def checked_url(url: str, policy: Policy, resolve: Resolve) -> str:
 
 def _visible(principal: Principal) -> Any:
     if principal.role is Role.admin:
-        return True
+        return true()
     return col(WebhookSubscription.owner) == owner_of(principal)
+
+
+def _after(cursor: str | None) -> tuple[dt.datetime, str] | None:
+    values = decode_cursor(cursor, 2, (str, str))
+    if values is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(values[0])
+    except ValueError as exc:
+        raise field_error("cursor", "not a cursor from this API") from exc
+    if at.tzinfo is None:
+        raise field_error("cursor", "not a cursor from this API")
+    return at, values[1]
 
 
 async def _load(session: Any, principal: Principal, subscription_id: str, *, lock: bool = False) -> WebhookSubscription:
@@ -171,11 +184,11 @@ class Subscriptions:
             stmt = stmt.where(col(S.owner) == owner)
         if status is not None:
             stmt = stmt.where(col(S.status) == status)
-        after = decode_cursor(cursor, 2, (str, str))
+        after = _after(cursor)
         if after is not None:
-            at = dt.datetime.fromisoformat(after[0])
+            at, last_id = after
             stmt = stmt.where(
-                or_(col(S.created_at) > at, and_(col(S.created_at) == at, col(S.id) > after[1]))  # type: ignore[arg-type]
+                or_(col(S.created_at) > at, and_(col(S.created_at) == at, col(S.id) > last_id))  # type: ignore[arg-type]
             )
         stmt = stmt.order_by(col(S.created_at), col(S.id)).limit(limit + 1)
         async with self.runtime.uow() as uow:
@@ -274,11 +287,11 @@ class Subscriptions:
             stmt = select(D).where(col(D.subscription_id) == subscription_id)
             if status is not None:
                 stmt = stmt.where(col(D.status) == status)
-            after = decode_cursor(cursor, 2, (str, str))
+            after = _after(cursor)
             if after is not None:
-                at = dt.datetime.fromisoformat(after[0])
+                at, last_id = after
                 stmt = stmt.where(
-                    or_(col(D.created_at) < at, and_(col(D.created_at) == at, col(D.id) < after[1]))  # type: ignore[arg-type]
+                    or_(col(D.created_at) < at, and_(col(D.created_at) == at, col(D.id) < last_id))  # type: ignore[arg-type]
                 )
             # Newest first: what a subscriber looks at when something went wrong.
             stmt = stmt.order_by(col(D.created_at).desc(), col(D.id).desc()).limit(limit + 1)

@@ -27,6 +27,7 @@ from sqlmodel import col
 
 from cadrekit.events import Event, envelope
 from cadrekit.inbox import EventConsumer
+from cadrekit.pagination import encode_cursor
 from cadrekit.testing.plugin import free_port
 from gateway import keys
 from gateway.app import MIGRATIONS
@@ -680,5 +681,7 @@ async def test_lists_page_with_cursors(gw: GatewayHarness) -> None:
     assert [s["id"] for s in await walk(f"{API}/subscriptions")] == ids
     delivered = await walk(f"{API}/subscriptions/{ids[0]}/deliveries")
     assert [d["message_id"] for d in delivered] == [e["id"] for e in reversed(events)]  # newest first
-    bad = await gw.client.get(f"{API}/subscriptions", headers=admin, params={"cursor": "nonsense"})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+    forged = encode_cursor(["not a time", "x"])
+    for cursor in ("nonsense", forged):
+        bad = await gw.client.get(f"{API}/subscriptions", headers=admin, params={"cursor": cursor})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"

@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 
 from cadrekit.auth import Role
-from cadrekit.role_matrix import matrix
+from cadrekit.role_matrix import markdown, matrix
 from cadrekit.settings import BaseServiceSettings
 from cadrekit.testing.plugin import Signer, free_port
 from gateway import tokens
@@ -41,6 +41,7 @@ from tests.conftest import roster_settings
 
 ISSUER = BaseServiceSettings.model_fields["token_issuer"].default
 AUDIENCE = BaseServiceSettings.model_fields["token_audience"].default
+README = Path(__file__).parents[2] / "README.md"
 SERVICES = ("gateway", "roster", "scoring", "matching", "secondment")
 
 
@@ -139,3 +140,10 @@ async def test_every_role_gets_exactly_what_the_matrix_says(service: FastAPI, si
             if cell.authenticated and anonymous.status_code != 401:
                 wrong.append(f"{cell.method} {cell.path} without a token: {anonymous.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_the_readme_publishes_this_matrix(database_factories: Any, signer: Signer, tmp_path: Path) -> None:
+    readme = README.read_text()
+    for name in SERVICES:
+        table = markdown(matrix(await _app(name, database_factories, signer, tmp_path / name)))
+        assert table in readme, f"README's {name} role matrix is out of date: run `python -m deploy.role_matrix`"

@@ -18,6 +18,7 @@ from cadrekit.auth import Principal, Role, authenticate, require_roles
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import field_error
 from gateway.contract import build_asyncapi, collect, merge_openapi
+from gateway.webhooks.sender import SCHEMAS as WEBHOOK_EVENTS
 
 router = APIRouter(tags=["contract"])
 CACHE_SECONDS = 30.0
@@ -54,6 +55,7 @@ async def asyncapi(request: Request) -> dict[str, Any]:
     async def build() -> dict[str, Any]:
         settings = request.app.state.runtime.settings
         catalogs, missing = await collect(request.app.state.http, settings.upstreams(), "/events/catalog")
+        catalogs["gateway"] = {"topic": settings.topic, "key": "subscription id", "events": WEBHOOK_EVENTS}
         return build_asyncapi(catalogs, settings.kafka_bootstrap, missing)
 
     return await _cached(request, "asyncapi", build)

@@ -38,6 +38,21 @@ log = logging.getLogger("gateway.webhooks")
 
 USER_AGENT = "cadre-gateway-webhooks/1"
 DISABLED_EVENT = "gateway.webhook.disabled"
+# What the gateway itself publishes on gateway.events (merged into the AsyncAPI document).
+SCHEMAS: dict[str, dict[str, Any]] = {
+    DISABLED_EVENT: {
+        "summary": "A webhook subscription was disabled after repeated failed deliveries.",
+        "type": "object",
+        "required": ["subscription_id", "owner", "url", "reason", "disabled_at"],
+        "properties": {
+            "subscription_id": {"type": "string"},
+            "owner": {"type": "string", "description": "the client that owns the subscription"},
+            "url": {"type": "string"},
+            "reason": {"type": "string"},
+            "disabled_at": {"type": "string", "format": "date-time"},
+        },
+    }
+}
 # Beyond the requests' timeouts, how long a claim is held before another replica may take it.
 LEASE_MARGIN_SECONDS = 30.0
 PURGE_EVERY_SECONDS = 3600.0

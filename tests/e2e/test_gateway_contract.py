@@ -27,7 +27,9 @@ async def test_one_openapi_and_one_asyncapi_cover_every_service(system: System) 
         assert page.status_code == 200 and "/api/v1/openapi.json" in page.text
 
         events = (await client.get("/api/v1/asyncapi.json")).json()
-        assert {"roster.events", "scoring.events"} <= set(events["channels"])
+        assert {"roster.events", "scoring.events", "matching.events", "secondment.events", "gateway.events"} <= set(
+            events["channels"]
+        )
         names = {m["name"] for m in events["components"]["messages"].values()}
         assert {"roster.cadre.registered", "scoring.score.changed", "scoring.waiver.granted"} <= names
 

@@ -41,6 +41,8 @@ format: install
 bench: install
 	$(BIN)/python bench/roster_import.py
 	$(BIN)/python bench/matching.py
+	$(BIN)/python -m bench.scoring_throughput
+	$(BIN)/python -m bench.gateway_overhead
 
 soak: install
 	$(BIN)/pytest -q -s -m soak --run-soak

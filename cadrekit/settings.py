@@ -39,6 +39,7 @@ class BaseServiceSettings(BaseSettings):
     outbox_retention_days: int = Field(default=30, ge=1)
     broker_check_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_fetch_wait_ms: int = Field(default=50, ge=1, le=5_000)
 
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     token_issuer: str = "cadre-gateway"

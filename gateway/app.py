@@ -13,7 +13,7 @@ from cadrekit.runtime import ServiceRuntime
 from gateway import clients, keys, webhooks
 from gateway.api import auth, contract, routes, views
 from gateway.models import metadata
-from gateway.proxy import new_client
+from gateway.proxy import new_client, new_session
 from gateway.ratelimit import new_limiter
 from gateway.settings import GatewaySettings
 
@@ -29,6 +29,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
     async def bootstrap(rt: ServiceRuntime) -> None:
         await clients.ensure_bootstrap_client(rt, settings)
         app.state.http = new_client()
+        app.state.proxy_session = new_session()
         app.state.limiter = (
             new_limiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
             if settings.rate_limit_enabled
@@ -37,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
 
     async def close_http(rt: ServiceRuntime) -> None:
         await app.state.http.aclose()
+        await app.state.proxy_session.close()
         if app.state.limiter is not None:
             await app.state.limiter.close()
 
@@ -58,7 +60,8 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
 
 class ActiveClientVerifier(TokenVerifier):
     """The gateway also asks its own client table: a disabled client's tokens stop working
-    at their next use, not at their expiry."""
+    at their next use, not at their expiry (on another replica: within
+    client_state_cache_seconds)."""
 
     def __init__(self, runtime: ServiceRuntime, inner: TokenVerifier) -> None:
         super().__init__(inner.keys, issuer=inner.issuer, audience=inner.audience, leeway=inner.leeway)
@@ -66,6 +69,7 @@ class ActiveClientVerifier(TokenVerifier):
 
     async def verify(self, token: str) -> Principal:
         principal = await super().verify(token)
-        if not await clients.is_active(self.runtime, principal.act or principal.client_id):
+        max_age = self.runtime.settings.client_state_cache_seconds  # type: ignore[attr-defined]
+        if not await clients.is_active(self.runtime, principal.act or principal.client_id, max_age):
             raise Unauthorized("this client is disabled")
         return principal

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -88,6 +89,8 @@ async def set_disabled(runtime: ServiceRuntime, client_id: str, disabled: bool) 
         client.disabled = disabled
         client.updated_at = utcnow()
         await uow.commit()
+        # After the commit: a request in between may have cached the old state.
+        forget(runtime, client_id)
         return client_public(client)
 
 
@@ -113,12 +116,35 @@ async def list_clients(runtime: ServiceRuntime) -> list[dict[str, Any]]:
         return [client_public(c) for c in rows]
 
 
-async def is_active(runtime: ServiceRuntime, client_id: str | None) -> bool:
+# client id → (until, active): every request asks whether its client is still enabled, and a
+# database round trip for it was the gateway's largest cost per request. A change made
+# through this process clears the entry at once; another replica's change is seen within
+# the settings' client_state_cache_seconds (1 s by default).
+_ACTIVE: dict[tuple[int, str], tuple[float, bool]] = {}
+
+
+def forget(runtime: ServiceRuntime, client_id: str) -> None:
+    _ACTIVE.pop((id(runtime), client_id), None)
+
+
+async def is_active(runtime: ServiceRuntime, client_id: str | None, max_age: float = 0.0) -> bool:
     if client_id is None:
         return False
-    async with runtime.uow() as uow:
-        client = await uow.session.get(ApiClient, client_id)
-        return client is not None and not client.disabled
+    key = (id(runtime), client_id)
+    now = time.monotonic()
+    hit = _ACTIVE.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with runtime.sessions() as session:
+        disabled = (
+            await session.execute(select(col(ApiClient.disabled)).where(col(ApiClient.client_id) == client_id))
+        ).scalar_one_or_none()
+    active = disabled is not None and not disabled
+    if max_age > 0:
+        if len(_ACTIVE) > 10_000:
+            _ACTIVE.clear()
+        _ACTIVE[key] = (now + max_age, active)
+    return active
 
 
 async def ensure_bootstrap_client(runtime: ServiceRuntime, settings: GatewaySettings) -> None:

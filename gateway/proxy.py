@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from starlette.background import BackgroundTask
@@ -41,38 +42,49 @@ def new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=AiohttpTransport(), timeout=httpx.Timeout(15.0), follow_redirects=False)
 
 
-async def forward(client: httpx.AsyncClient, request: Request, base_url: str, service: str, timeout: float) -> Response:
+def new_session() -> aiohttp.ClientSession:
+    """The proxy path's own session: aiohttp directly (httpx on top cost ~0.4 ms of CPU per
+    request in the benchmark), no cookie jar (a service's Set-Cookie must never be replayed
+    on another caller's request), bodies passed through as they are."""
+    return aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=60),
+    )
+
+
+async def forward(
+    session: aiohttp.ClientSession, request: Request, base_url: str, service: str, timeout: float
+) -> Response:
     url = base_url.rstrip("/") + request.url.path
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["x-request-id"] = context.request_id.get() or ""
     headers["x-correlation-id"] = context.correlation_id.get() or ""
     body = await request.body()
-    upstream_request = client.build_request(
-        request.method,
-        url,
-        params=tuple(request.query_params.multi_items()),
-        headers=headers,
-        content=body,
-        timeout=httpx.Timeout(timeout),
-    )
     try:
-        upstream = await client.send(upstream_request, stream=True)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        # Not listening, or not accepting: the service is down (aiohttp reports a refused
-        # connection as a connect timeout).
+        upstream = await session.request(
+            request.method,
+            url,
+            params=list(request.query_params.multi_items()),
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
+        )
+    except aiohttp.ClientConnectorError as exc:
+        # Not listening, or not accepting: the service is down.
         raise ServiceUnavailable(f"the {service} service is not reachable", headers={"Retry-After": "5"}) from exc
-    except httpx.TimeoutException as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise GatewayTimeout(f"the {service} service did not answer within {timeout:g} s") from exc
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         raise ServiceUnavailable(f"the {service} service is not reachable", headers={"Retry-After": "5"}) from exc
-    out_headers = {
-        k: v
+    response = StreamingResponse(
+        upstream.content.iter_any(), status_code=upstream.status, background=BackgroundTask(upstream.release)
+    )
+    # Raw pairs, so repeated headers (Set-Cookie, Link) pass through as they came.
+    response.raw_headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
         for k, v in upstream.headers.items()
         if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "x-correlation-id")
-    }
-    return StreamingResponse(
-        upstream.aiter_raw(),
-        status_code=upstream.status_code,
-        headers=out_headers,
-        background=BackgroundTask(upstream.aclose),
-    )
+    ]
+    return response

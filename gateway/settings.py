@@ -36,6 +36,8 @@ class GatewaySettings(BaseServiceSettings):
     rate_limit_per_second: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     redis_url: str | None = None
+    # How long one replica trusts its last look at a client's enabled flag (0: ask every time).
+    client_state_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     def upstreams(self) -> dict[str, str]:
         return {

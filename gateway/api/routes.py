@@ -82,4 +82,4 @@ async def proxy(service: str, path: str, request: Request) -> Response:
     principal = await authenticate(request)  # the gateway's verifier also refuses disabled clients
     await enforce_rate_limit(request, principal)
     timeout = settings.upload_timeout_seconds if "imports" in path else settings.upstream_timeout_seconds
-    return await forward(request.app.state.http, request, upstreams[service], service, timeout)
+    return await forward(request.app.state.proxy_session, request, upstreams[service], service, timeout)

@@ -1,4 +1,4 @@
-"""Ledger use cases: propose, approve, reject, reverse, waive, restate.
+"""Ledger use cases: propose, reject, reverse, waive, restate (approving: approval.py).
 
 Every change to a cadre's year takes the lock on its ``totals`` row first (lock_year),
 then claims the entry with a conditional UPDATE: two officers approving one entry at once
@@ -11,19 +11,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, Forbidden, NotFound, field_error
+from cadrekit.problems import Conflict, NotFound, field_error
 from services.scoring import events
-from services.scoring.domain.impact import open_period
-from services.scoring.domain.ledger import AWARD, REVERSAL, Line, admit, restate, restated_total
+from services.scoring.domain.ledger import AWARD, REVERSAL, Line, restate, restated_total
 from services.scoring.domain.money import ZERO, text, two_places
-from services.scoring.models import Catalogue as CatalogueRow
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
 from services.scoring.scoring import (
     Scoring,
@@ -79,99 +76,6 @@ async def _entry(s: AsyncSession, entry_id: str) -> Entry:
     if entry is None:
         raise NotFound(f"entry {entry_id} does not exist")
     return entry
-
-
-async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
-    async with sc.runtime.uow() as uow:
-        s = uow.session
-        # The entry and the version in force come in one round trip: this is the hot path.
-        in_force_version = (
-            select(func.max(CatalogueRow.version))
-            .where(col(CatalogueRow.year) == Entry.year, col(CatalogueRow.status) == "published")
-            .scalar_subquery()
-        )
-        found = (await s.execute(select(Entry, in_force_version).where(col(Entry.id) == entry_id))).first()
-        if found is None:
-            raise NotFound(f"entry {entry_id} does not exist")
-        entry, version = found
-        if entry.status != "pending":
-            raise Conflict(f"entry {entry_id} is already {entry.status}", state=entry.status)
-        if entry.proposed_by == who.sub:
-            raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
-        year = await lock_year(sc, s, entry.cadre_id, entry.year)
-        catalogue = await catalogue_version(sc, s, entry.year, version)
-        assert catalogue is not None  # an entry is only proposed under a published catalogue
-        rule = catalogue.rule(entry.rule_code)
-        if rule is None:
-            raise Conflict(f"rule {entry.rule_code} is not in the {entry.year} catalogue in force (v{version})")
-        used = ZERO
-        if rule.cap_per_year is not None:
-            used = await _used_capacity(s, entry.cadre_id, entry.year, entry.rule_code)
-        admitted = admit(rule, used)
-        seq = year.seq + 1
-        now = utcnow()
-        decided: dict[str, Any] = {
-            "status": "approved",
-            "decided_by": who.sub,
-            "decided_at": now,
-            "decision_note": note,
-            "catalogue_version": version,
-            "rule_points": rule.points,
-            "points": admitted.points,
-            "capped": admitted.capped,
-            "sanction_kind": rule.sanction_kind,
-            "seq": seq,
-        }
-        claimed = await s.execute(
-            update(Entry)
-            .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
-            .values(**decided, version=entry.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(claimed) != 1:
-            raise Conflict(f"entry {entry_id} was decided by someone else just now")
-        new_total = await _move_total(
-            s, entry.cadre_id, entry.year, year, admitted.points, seq, version, rule.direction
-        )
-        if rule.sanction_kind is not None:
-            period = open_period(
-                entry.id, rule.sanction_kind, entry.occurred_on, catalogue.impact_months.get(rule.sanction_kind, 0)
-            )
-            if period is not None:
-                s.add(
-                    ImpactPeriodRow(
-                        entry_id=entry.id,
-                        cadre_id=entry.cadre_id,
-                        kind=period.kind,
-                        starts_on=period.starts_on,
-                        ends_on=period.ends_on,
-                    )
-                )
-        # What the UPDATE wrote, without another read and without marking the object dirty.
-        for key, value in {**decided, "version": entry.version + 1}.items():
-            set_committed_value(entry, key, value)
-        uow.record(events.entry_approved(entry))
-        uow.record(
-            events.score_changed(entry.cadre_id, entry.year, new_total, year.total, entry.id, version, "approval")
-        )
-        await uow.commit()
-    return entry
-
-
-async def _used_capacity(s: AsyncSession, cadre_id: str, year: int, rule_code: str) -> Decimal:
-    points = (
-        await s.execute(
-            select(col(Entry.points)).where(
-                col(Entry.cadre_id) == cadre_id,
-                col(Entry.year) == year,
-                col(Entry.rule_code) == rule_code,
-                col(Entry.status) == "approved",
-                col(Entry.kind) == AWARD,
-                col(Entry.reversed_by_id).is_(None),
-            )
-        )
-    ).scalars()
-    return sum((abs(p) for p in points if p is not None), ZERO)
 
 
 async def _move_total(

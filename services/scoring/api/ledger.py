@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from services.scoring import entries, views
+from services.scoring import approval, entries, views
 from services.scoring.api.deps import Office, Proposer, Reader, ScoringDep
 from services.scoring.models import Entry
 from services.scoring.schemas import Decision, EntryIn, RestatementIn, ReversalIn, WaiverIn
@@ -55,7 +55,7 @@ async def get_entry(entry_id: str, sc: ScoringDep, who: Reader, reveal: Reveal =
 
 @router.post("/entries/{entry_id}/approve", summary="Approve (not by its proposer); the total moves once")
 async def approve(entry_id: str, sc: ScoringDep, who: Office, body: Decision | None = None) -> dict:
-    return views.entry_public(await entries.approve(sc, who, entry_id, body.note if body else None), revealed=True)
+    return views.entry_public(await approval.approve(sc, who, entry_id, body.note if body else None), revealed=True)
 
 
 @router.post("/entries/{entry_id}/reject")

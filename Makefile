@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-fast lint format soak bench clean
+.PHONY: install run test test-fast test-prod lint format soak bench clean
 
 $(UV):
 	$(PY) -m venv .tools
@@ -28,6 +28,10 @@ test: install lint
 
 test-fast: install
 	$(BIN)/pytest -q -m "not e2e"
+
+## the production path as processes: own PostgreSQL database and role per service, replicas, 6 partitions
+test-prod: install
+	$(BIN)/pytest -q -s tests/production
 
 lint: install
 	$(BIN)/ruff check .

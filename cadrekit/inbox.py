@@ -198,6 +198,7 @@ class EventConsumer:
             high = consumer.highwater(tp)
             if high is not None and tp in self._positions:
                 lag += max(0, high - self._positions[tp])
+        self.state["assigned"] = sorted(f"{tp.topic}:{tp.partition}" for tp in consumer.assignment())
         self.state["lag"] = lag
 
     async def _process(self, message: Any) -> None:

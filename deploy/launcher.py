@@ -35,6 +35,11 @@ class Layout:
     broker_port: int
     host: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)
+    # The production profile (tests/production): each service on its own PostgreSQL
+    # database and role instead of the embedded SQLite files, and extra replicas of some
+    # services on ports of their own (the gateway routes to the first).
+    database_urls: dict[str, str] = field(default_factory=dict)
+    replicas: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -45,7 +50,16 @@ class Layout:
         return self.var / "bootstrap-client.json"
 
     def database_url(self, name: str) -> str:
+        if name in self.database_urls:
+            return self.database_urls[name]
         return f"sqlite+aiosqlite:///{self.var / (name + '.db')}"
+
+    def processes(self) -> list[tuple[str, str, int]]:
+        """(process name, app, port) for every process: the primaries, then the replicas."""
+        out = [(n, n, self.ports[n]) for n in ("gateway", *SERVICES)]
+        for name, ports in self.replicas.items():
+            out += [(f"{name}#{i}", name, port) for i, port in enumerate(ports, start=2)]
+        return out
 
     def process_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()}
@@ -155,16 +169,18 @@ class System:
             upgrade(path, self.layout.database_url(name))
 
     def start_service(self, name: str) -> None:
-        port = self.layout.ports[name]
+        """Start a process by its name: a service or the gateway, or a replica ``scoring#2``."""
+        found = {p: (app, port) for p, app, port in self.layout.processes()}
+        app, port = found[name]
         if port_open(self.layout.host, port):
-            raise RuntimeError(f"port {port} for {name} is taken (set CADRE_{name.upper()}_PORT)")
+            raise RuntimeError(f"port {port} for {name} is taken (set CADRE_{app.upper()}_PORT)")
         self._spawn(
             name,
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                APPS[name],
+                APPS[app],
                 "--factory",
                 "--host",
                 self.layout.host,
@@ -181,10 +197,10 @@ class System:
         self.start_broker()
         self.migrate()
         # The gateway first: services fetch its JWKS.
-        for name in ("gateway", *SERVICES):
+        for name, _, _ in self.layout.processes():
             self.start_service(name)
-        for name in ("gateway", *SERVICES):
-            url = f"http://{self.layout.host}:{self.layout.ports[name]}/ready"
+        for name, _, port in self.layout.processes():
+            url = f"http://{self.layout.host}:{port}/ready"
             try:
                 wait_until(lambda u=url: ready(u), 60, name)  # type: ignore[misc]
             except TimeoutError:
@@ -204,9 +220,16 @@ class System:
             proc.wait(5)
 
     def stop(self) -> None:
-        for name in ("gateway", *SERVICES):
+        for name, _, _ in self.layout.processes():
             self._stop(name)
         self._stop("broker")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash: no shutdown hooks, no final commits."""
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
     def dead(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.poll() is not None]

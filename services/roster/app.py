@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
 from cadrekit.runtime import ServiceRuntime
-from services.roster import reactions
+from services.roster import reactions, resealing
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.domain.people import RetirementRule
 from services.roster.events import SCHEMAS as EVENT_SCHEMAS
@@ -42,13 +43,19 @@ def create_app(
                 .values(status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written")
             )
 
+    async def start_resealing(rt: ServiceRuntime) -> None:
+        if settings.reseal_interval_seconds > 0:
+            rt.background.append(
+                asyncio.create_task(resealing.run_forever(rt, roster.sealer, settings.reseal_interval_seconds))
+            )
+
     app = build_service_app(
         runtime,
         title="Roster service",
         description="The five-dimension cadre ledger: units, cadres, imports, statistics.",
         routers=[units.router, cadres.router, imports.router, stats.router, admin.router],
         key_source=key_source,
-        on_startup=[fail_interrupted_imports],
+        on_startup=[fail_interrupted_imports, start_resealing],
         configure_logs=configure_logs,
         event_schemas=EVENT_SCHEMAS,
     )

@@ -18,6 +18,9 @@ class RosterSettings(BaseServiceSettings):
     id_index_key: str | None = None
     keys_dir: Path = Path("var/keys")
     cipher_profile: Literal["aes", "sm4"] = "aes"
+    # After a key rotation, values sealed under older keys are re-sealed in the background
+    # every this many seconds (0: only on request, POST admin/sealing/reseal).
+    reseal_interval_seconds: float = Field(default=300.0, ge=0)
     retirement_age_male: int = Field(default=60, ge=40, le=75)
     retirement_age_female: int = Field(default=55, ge=40, le=75)
     import_max_rows: int = Field(default=200_000, ge=1)

@@ -5,7 +5,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
-from services.roster import service
+from services.roster import resealing, service
 from services.roster.api.deps import Admin, RosterDep
 
 router = APIRouter(prefix="/api/v1/roster", tags=["operations"], dependencies=[Depends(authenticate)])
@@ -22,3 +22,14 @@ async def republish(r: RosterDep, who: Admin, since: dt.datetime) -> dict:
 @router.post("/events/snapshot", summary="Publish the current state as events (for late subscribers)")
 async def snapshot(r: RosterDep, who: Admin) -> dict:
     return {"events": await service.snapshot(r)}
+
+
+@router.get("/admin/sealing", summary="The active ID-number sealing key and how many values wait for re-sealing")
+async def sealing(r: RosterDep, who: Admin) -> dict:
+    return {"active_kid": r.sealer.active, "pending": await resealing.pending(r.runtime, r.sealer)}
+
+
+@router.post("/admin/sealing/reseal", summary="Re-seal now every value sealed under an older key")
+async def reseal(r: RosterDep, who: Admin) -> dict:
+    done = await resealing.reseal_all(r.runtime, r.sealer)
+    return {"resealed": done, "active_kid": r.sealer.active, "pending": await resealing.pending(r.runtime, r.sealer)}

@@ -3,23 +3,35 @@
     cadre clients create --name 门户 --role portal [--unit-scope UNIT ...] [--client-id ID]
     cadre clients list
     cadre clients disable CLIENT_ID | enable CLIENT_ID | rotate-secret CLIENT_ID
+    cadre dlq list TOPIC [--consumer NAME] [--since WHEN]
+    cadre dlq replay TOPIC [--consumer NAME] [--since WHEN] [--dry-run]
 
-It works on the gateway's database directly (GATEWAY_DATABASE_URL / CADRE_DATABASE_URL, as
-the gateway reads them), so the first admin client exists before anyone can call the API.
-Secrets are printed once, as JSON, and stored only as scrypt hashes.
+``clients`` works on the gateway's database directly (GATEWAY_DATABASE_URL /
+CADRE_DATABASE_URL, as the gateway reads them), so the first admin client exists before
+anyone can call the API. Secrets are printed once, as JSON, and stored only as scrypt hashes.
+
+``dlq`` works on the broker (CADRE_KAFKA_BOOTSTRAP, or --bootstrap): it reads
+``TOPIC.dlq`` and, for ``replay``, sends each dead-lettered event back to the topic it came
+from (its ``dlq_topic`` header) with its key, value and original headers. Events that more
+than one consumer dead-lettered are sent once; consumers that had applied them drop them
+in their inboxes, so a replay is safe to repeat.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cadrekit.auth import Role
-from cadrekit.problems import Problem
+from cadrekit.problems import NotFound, Problem
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,10 +46,47 @@ def _parser() -> argparse.ArgumentParser:
     clients.add_parser("list", help="list clients (never their secrets)")
     for action in ("disable", "enable", "rotate-secret"):
         clients.add_parser(action).add_argument("client_id")
+    dlq = sub.add_parser("dlq", help="dead-lettered events: list them, replay them after a fix").add_subparsers(
+        dest="action", required=True
+    )
+    for action, text in (
+        ("list", "list the events in TOPIC.dlq with their errors"),
+        ("replay", "send the events in TOPIC.dlq back to the topic they came from"),
+    ):
+        a = dlq.add_parser(action, help=text)
+        a.add_argument("topic", help="the original topic (roster.events) or its DLQ (roster.events.dlq)")
+        a.add_argument("--consumer", default=None, help="only events this consumer (group) dead-lettered")
+        a.add_argument(
+            "--since", type=_since, default=None, help="only events dead-lettered since: ISO 8601 time or 30m, 2h, 1d"
+        )
+        a.add_argument("--bootstrap", default=None, help="broker (default CADRE_KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
+        if action == "replay":
+            a.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
     return p
 
 
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+
+
+def _since(value: str) -> dt.datetime:
+    m = _DURATION.match(value.strip())
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        return dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(m.group(1))})
+    try:
+        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a time or a duration (30m, 2h, 1d): {value!r}") from exc
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 async def _run(args: argparse.Namespace) -> Any:
+    if args.group == "dlq":
+        bootstrap = args.bootstrap or os.environ.get("CADRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        found = await read_dlq(bootstrap, args.topic, consumer=args.consumer, since=args.since)
+        if args.action == "list":
+            return [m.describe() for m in found]
+        return await replay_dlq(bootstrap, found, dry_run=args.dry_run)
     from cadrekit.runtime import ServiceRuntime
     from gateway import clients
     from gateway.app import MIGRATIONS
@@ -62,6 +111,137 @@ async def _run(args: argparse.Namespace) -> Any:
         return await clients.rotate_secret(runtime, args.client_id)
     finally:
         await runtime.engine.dispose()
+
+
+# dead-letter queues -----------------------------------------------------------------------
+@dataclass
+class DeadLetter:
+    dlq_topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k == name:
+                return v.decode("utf-8", "replace")
+        return None
+
+    @property
+    def origin(self) -> str:
+        return self.header("dlq_topic") or self.dlq_topic.removesuffix(".dlq")
+
+    @property
+    def event_id(self) -> str | None:
+        found = self.header("ce_id")
+        if found:
+            return found
+        try:
+            value = json.loads(self.value)
+        except ValueError:
+            return None
+        return str(value.get("id")) if isinstance(value, dict) and value.get("id") else None
+
+    def describe(self) -> dict[str, Any]:
+        attempts = self.header("dlq_attempts")
+        return {
+            "dlq": f"{self.dlq_topic}/{self.partition}@{self.offset}",
+            "dead_lettered_at": dt.datetime.fromtimestamp(self.timestamp_ms / 1000, dt.UTC).isoformat(),
+            "event_id": self.event_id,
+            "type": self.header("ce_type"),
+            "key": self.key.decode("utf-8", "replace") if self.key is not None else None,
+            "consumer": self.header("dlq_consumer"),
+            "error": self.header("dlq_error"),
+            "attempts": int(attempts) if attempts and attempts.isdigit() else None,
+            "from": f"{self.origin}/{self.header('dlq_partition')}@{self.header('dlq_offset')}",
+        }
+
+
+async def read_dlq(
+    bootstrap: str, topic: str, *, consumer: str | None = None, since: dt.datetime | None = None
+) -> list[DeadLetter]:
+    """Every message in the topic's DLQ up to its current end, filtered, in DLQ order.
+    It reads without a consumer group: nothing is committed, the DLQ stays as it is."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    dlq_topic = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cadre-cli", request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        if dlq_topic not in await admin.list_topics():
+            raise NotFound(f"no dead-letter topic {dlq_topic} on {bootstrap}")
+        described = await admin.describe_topics([dlq_topic])
+    finally:
+        await admin.close()
+    parts = sorted(p["partition"] for d in described for p in d.get("partitions", []))
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id="cadre-cli"
+    )
+    await reader.start()
+    found: list[DeadLetter] = []
+    try:
+        tps = [TopicPartition(dlq_topic, p) for p in parts]
+        if not tps:
+            return []
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        ends = await reader.end_offsets(tps)
+        since_ms = None if since is None else int(since.timestamp() * 1000)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            for tp, messages in (await reader.getmany(*pending, timeout_ms=1000)).items():
+                for m in messages:
+                    if m.offset >= ends[tp]:
+                        continue
+                    letter = DeadLetter(
+                        dlq_topic, m.partition, m.offset, m.timestamp, m.key, m.value, list(m.headers or [])
+                    )
+                    if consumer is not None and letter.header("dlq_consumer") != consumer:
+                        continue
+                    if since_ms is not None and m.timestamp < since_ms:
+                        continue
+                    found.append(letter)
+            pending = {tp for tp in pending if await reader.position(tp) < ends[tp]}
+    finally:
+        await reader.stop()
+    return sorted(found, key=lambda m: (m.timestamp_ms, m.partition, m.offset))
+
+
+async def replay_dlq(bootstrap: str, letters: list[DeadLetter], *, dry_run: bool) -> dict[str, Any]:
+    """Send each dead-lettered event once to the topic it came from, without the dlq_ headers
+    and with ``dlq_replayed_from`` naming where it was kept."""
+    from aiokafka import AIOKafkaProducer
+
+    chosen: list[DeadLetter] = []
+    seen: set[tuple[str, str]] = set()
+    for letter in letters:
+        ident = (letter.origin, letter.event_id or f"{letter.partition}@{letter.offset}")
+        if ident not in seen:
+            seen.add(ident)
+            chosen.append(letter)
+    result: dict[str, Any] = {
+        "matched": len(letters),
+        "replayed": 0,
+        "dry_run": dry_run,
+        "events": [{**m.describe(), "to": m.origin} for m in chosen],
+    }
+    if dry_run or not chosen:
+        return result
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id="cadre-cli", acks="all")
+    await producer.start()
+    try:
+        for m in chosen:
+            headers = [(k, v) for k, v in m.headers if not k.startswith("dlq_")]
+            headers.append(("dlq_replayed_from", f"{m.dlq_topic}/{m.partition}@{m.offset}".encode()))
+            await producer.send_and_wait(m.origin, value=m.value, key=m.key, headers=headers)
+            result["replayed"] += 1
+    finally:
+        await producer.stop()
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:

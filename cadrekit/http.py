@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -293,21 +294,38 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, _receive, _send)
         finally:
-            async with runtime.engine.begin() as conn:
-                where = (table.c.principal == principal_key, table.c.key == key)
-                if captured["status"] < 500:
-                    await conn.execute(
-                        update(table)
-                        .where(*where)
-                        .values(
-                            state="done",
-                            response_status=captured["status"],
-                            response_headers=orjson.dumps(captured["headers"]).decode(),
-                            response_body=bytes(captured["body"]),
-                        )
+            await self._settle(runtime, table, principal_key, key, captured)
+
+    async def _settle(self, runtime: Any, table: Any, principal_key: str, key: str, captured: dict[str, Any]) -> None:
+        # The connection that served the request may have been dropped with it: settle the
+        # key on a fresh one, or a retry would meet "still being processed" for minutes.
+        for attempt in range(3):
+            try:
+                await self._settle_once(runtime, table, principal_key, key, captured)
+                return
+            except DBAPIError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
+
+    async def _settle_once(
+        self, runtime: Any, table: Any, principal_key: str, key: str, captured: dict[str, Any]
+    ) -> None:
+        async with runtime.engine.begin() as conn:
+            where = (table.c.principal == principal_key, table.c.key == key)
+            if captured["status"] < 500:
+                await conn.execute(
+                    update(table)
+                    .where(*where)
+                    .values(
+                        state="done",
+                        response_status=captured["status"],
+                        response_headers=orjson.dumps(captured["headers"]).decode(),
+                        response_body=bytes(captured["body"]),
                     )
-                else:  # a failure on our side: let the retry run again
-                    await conn.execute(delete(table).where(*where))
+                )
+            else:  # a failure on our side: let the retry run again
+                await conn.execute(delete(table).where(*where))
 
     async def _principal_key(self, scope: Scope) -> str | None:
         request = Request(scope)

@@ -43,10 +43,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python bench/roster_import.py
-	$(BIN)/python bench/matching.py
-	$(BIN)/python -m bench.scoring_throughput
-	$(BIN)/python -m bench.gateway_overhead
+	$(BIN)/python bench/report.py
 
 soak: install
 	$(BIN)/pytest -q -s -m soak --run-soak

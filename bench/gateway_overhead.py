@@ -57,6 +57,8 @@ if str(ROOT) not in sys.path:  # `python bench/gateway_overhead.py` puts bench/ 
 import aiohttp
 import httpx
 
+from bench.results import Figures
+
 ROSTER = "/api/v1/roster"
 AUTH_ENV = "BENCH_AUTHORIZATION"  # the load process reads the Authorization header here, not from argv
 # Passed to every process through Layout.env (applied last by Layout.process_env).
@@ -468,6 +470,41 @@ def cpu_ceiling(run: Run, cores: int = 2) -> float:
     return min(limits)
 
 
+def figures(runs: list[Run]) -> Figures:
+    out = Figures("gateway_overhead")
+    direct = runs[0]
+    for run in runs:
+        cpu = ", ".join(f"{role} {ms:.3f}" for role, ms in run.cpu_ms.items())
+        is_direct = run is direct
+        out.add(
+            f"GET roster cadre, {run.target.name}, req/s",
+            run.per_s,
+            "req/s",
+            reference=None if is_direct else "direct to the roster, same run",
+            reference_value=None if is_direct else direct.per_s,
+            note=f"p99 {run.result['p99_ms']:.2f} ms; CPU ms/request: {cpu}"
+            + ("" if is_direct else f"; target ≥ {TARGET_RATIO}x"),
+        )
+        if not is_direct:
+            out.add(
+                f"GET roster cadre, {run.target.name}, p99",
+                run.result["p99_ms"],
+                "ms",
+                reference="direct p99, same run",
+                reference_value=direct.result["p99_ms"],
+            )
+    gateway = next((r for r in runs if r.target.name == "gateway"), None)
+    if gateway is not None and "gateway" in gateway.cpu_ms:
+        out.add(
+            "the gateway's own CPU per request",
+            gateway.cpu_ms["gateway"],
+            "ms",
+            reference="the roster's CPU per request, direct",
+            reference_value=direct.cpu_ms["roster"],
+        )
+    return out
+
+
 def report(args: argparse.Namespace, runs: list[Run], n_cadres: int, load_start: str, nginx_note: str) -> None:
     direct = runs[0]
     print()
@@ -588,6 +625,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             nginx_note = f"nginx: {binary}, 1 worker, keepalive upstream"
         failed = any(r.failures for r in runs)
         report(args, runs, len(paths), load_start, nginx_note)
+        result = figures(runs)
+        result.extra["ok"] = not failed
+        result.write(args.json)
 
         if args.profile:
             prof = tmp / "gateway.prof"
@@ -619,6 +659,7 @@ def main() -> int:
     parser.add_argument("--load", nargs="+", metavar="URL", help="(internal) be the load process for these URLs")
     parser.add_argument("--pids", nargs="*", type=int, default=[], help="(internal) processes whose CPU to read")
     parser.add_argument("--signal-pid", type=int, help="(internal) SIGUSR1/SIGUSR2 at the timed window's ends")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON here")
     args = parser.parse_args()
     if args.load:
         return load_main(args)

@@ -54,9 +54,12 @@ if str(ROOT) not in sys.path:
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from bench.results import Figures
 from services.matching.domain.optimal import Pairs, cp_sat_solve, min_cost_flow_solve
 from services.matching.domain.quotas import Quota
 from services.matching.domain.stable import UNPLACED, cadre_proposing
+
+FIGURES = Figures("matching")
 
 T = TypeVar("T")
 SEED = 20221105
@@ -246,6 +249,14 @@ def bench_size(n: int, *, library: bool, cp_sat: bool) -> bool:
         line("stable: matching.HospitalResident (solve alone)", t_solve)
         same = theirs == mine
         ok &= same
+        FIGURES.add(
+            f"stable assignment, {n:,} cadres (cadre_proposing)",
+            t_stable,
+            "s",
+            reference="`matching` HospitalResident, same instance",
+            reference_value=t_all,
+            note=f"identical: {same}; library solve alone {t_solve:.3f} s",
+        )
         print(
             f"  {'ratio library/ours':<52} {t_all / t_stable:8.1f}× (solve alone {t_solve / t_stable:.1f}×); "
             f"identical assignments: {same}",
@@ -268,6 +279,14 @@ def bench_size(n: int, *, library: bool, cp_sat: bool) -> bool:
         extra=f"objective {res.total:,} (equal: {res.total == bare})",
     )
     ok &= res.total == bare
+    FIGURES.add(
+        f"optimal assignment, {n:,} cadres (min_cost_flow_solve)",
+        t_opt,
+        "s",
+        reference="bare OR-Tools SimpleMinCostFlow",
+        reference_value=t_bare,
+        note=f"equal objective: {res.total == bare}",
+    )
     quotas = partition_quotas(inst)
     res_q, t_q = timed(lambda: min_cost_flow_solve(n, inst.seats, pairs, quotas))
     line(
@@ -277,6 +296,13 @@ def bench_size(n: int, *, library: bool, cp_sat: bool) -> bool:
         ref=t_bare,
         extra=f"objective {res_q.total:,}",
     )
+    FIGURES.add(
+        f"optimal with 5 category quotas, {n:,} cadres",
+        t_q,
+        "s",
+        reference="bare OR-Tools SimpleMinCostFlow (no quotas)",
+        reference_value=t_bare,
+    )
     if cp_sat:
         over = overlapping_quotas(inst)
         res_c, t_c = timed(lambda: cp_sat_solve(n, inst.seats, pairs, over, time_limit_s=120), repeat=1)
@@ -285,6 +311,14 @@ def bench_size(n: int, *, library: bool, cp_sat: bool) -> bool:
             t_c,
             ref=t_bare,
             extra=f"objective {res_c.total:,}, proven optimal: {res_c.proven_optimal}",
+        )
+        FIGURES.add(
+            f"CP-SAT, category × unit-kind quotas, {n:,} cadres",
+            t_c,
+            "s",
+            reference="bare OR-Tools SimpleMinCostFlow (no quotas)",
+            reference_value=t_bare,
+            note=f"proven optimal: {res_c.proven_optimal}",
         )
     return ok
 
@@ -448,6 +482,12 @@ async def api_run(n: int) -> None:
                         await asyncio.sleep(0.01)
                     total = time.perf_counter() - t
                     assert run["status"] == "succeeded", run
+                    FIGURES.add(
+                        f"API {method} run{' (what-if)' if what_if else ''}, {n:,} cadres, PostgreSQL",
+                        total,
+                        "s",
+                        note="POST runs → succeeded, every result row stored",
+                    )
                     line(
                         f"API {method} run at {n:,} on PostgreSQL (POST → succeeded)",
                         total,
@@ -481,15 +521,22 @@ def main() -> None:
     parser.add_argument("--skip-library", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-cp-sat", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="2,000 cadres only, API run at 2,000")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON here")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes = "2000"
     ok = True
     for n in (int(s) for s in args.sizes.split(",")):
         ok &= bench_size(n, library=n <= 10_000 and not args.skip_library, cp_sat=n <= 10_000 and not args.skip_cp_sat)
     if not args.skip_api:
         print()
-        asyncio.run(api_run(10_000))
+        asyncio.run(api_run(2_000 if args.quick else 10_000))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nprocess max RSS {rss:.0f} MB; results agree with their references: {ok}")
+    FIGURES.add("max RSS, whole process", rss, "MB")
+    FIGURES.extra["ok"] = ok
+    FIGURES.write(args.json)
     sys.exit(0 if ok else 1)
 
 

@@ -69,6 +69,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from httpx_aiohttp import AiohttpTransport
 
+from bench.results import Figures
 from cadrekit.migrate import upgrade
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.testing.plugin import Signer, TansuBroker, free_port
@@ -724,6 +725,44 @@ def print_delay(d: Delay) -> None:
     )
 
 
+def figures(runs: list[Throughput], ref: Reference, delays: list[Delay]) -> Figures:
+    out = Figures("scoring_throughput")
+    for run in runs:
+        label = f"{run.processes} process{'es' if run.processes > 1 else ''}"
+        out.add(
+            f"scoring approvals/s, {label}",
+            run.per_s,
+            "/s",
+            reference="bare asyncpg, the approval's writes, 1 connection",
+            reference_value=ref.shape_per_s,
+            note=f"p99 {pct(run.latencies_ms, 0.99):.1f} ms; "
+            f"service CPU {run.service_cpu_s * 1000 / max(run.approvals, 1):.2f} ms/approval",
+        )
+    out.add(
+        "bare asyncpg single-row INSERT + COMMIT (context)",
+        ref.single_insert_per_s,
+        "/s",
+    )
+    for d in delays:
+        label = f"{d.processes} process{'es' if d.processes > 1 else ''}"
+        for wait, delays_ms in d.delays_ms.items():
+            out.add(
+                f"event delay p99, approval → consumer, {label}, fetch wait {wait} ms",
+                pct(delays_ms, 0.99),
+                "ms",
+                reference="issue target p99 (quoted)",
+                reference_value=TARGET_P99_MS,
+                note=f"p50 {pct(delays_ms, 0.5):.1f} ms; {d.missing[wait]} missing",
+            )
+        out.add(
+            f"outbox row → broker ack p99, {label}",
+            pct(d.relay_ms, 0.99),
+            "ms",
+            note=f"p50 {pct(d.relay_ms, 0.5):.1f} ms",
+        )
+    return out
+
+
 def report(
     args: argparse.Namespace, runs: list[Throughput], ref: Reference, delays: list[Delay], load_start: str
 ) -> None:
@@ -814,6 +853,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> int:
                 )
 
         report(args, runs, ref, delays, load_start)
+        result = figures(runs, ref, delays)
+        result.extra["ok"] = not failed
+        result.write(args.json)
         if args.profile:
             prof = tmp / "scoring.prof"
             env = service_env(urls["prof"], jwks_url, broker.bootstrap)
@@ -840,6 +882,7 @@ def main() -> int:
     parser.add_argument("--delay-rate", type=float, default=50.0, help="approvals per second in the delay probe")
     parser.add_argument("--profile", action="store_true", help="also run one service process under cProfile")
     parser.add_argument("--log-dir", type=Path, help="keep the service and broker logs here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON here")
     args = parser.parse_args()
     if args.quick:
         args.cadres, args.ref_txns, args.delay_approvals, args.warmup = 300, 200, 100, 40

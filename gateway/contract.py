@@ -117,6 +117,10 @@ def merge_openapi(gateway: dict[str, Any], services: dict[str, dict[str, Any]], 
                 if path in PUBLIC_PATHS:
                     op["security"] = []
                 responses = op.setdefault("responses", {})
+                if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                    # FastAPI's default 422 (application/json) is not what the services send:
+                    # their handlers answer every validation error as problem+json.
+                    del responses["422"]
                 for code, text in ERROR_RESPONSES.items():
                     responses.setdefault(
                         code,

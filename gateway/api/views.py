@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
@@ -31,11 +32,13 @@ class Part:
 
 
 def profile_parts(cadre_id: str, year: int) -> list[Part]:
+    # The id goes into upstream paths: escaped, so no character of it can break the URL.
+    path_id = quote(cadre_id, safe="")
     return [
-        Part("cadre", "roster", f"/api/v1/roster/cadres/{cadre_id}", {"year": year}),
-        Part("score", "scoring", f"/api/v1/scoring/cadres/{cadre_id}/standing", {"year": year}),
-        Part("ledger", "scoring", f"/api/v1/scoring/cadres/{cadre_id}/ledger", {"year": year}),
-        Part("placements", "matching", f"/api/v1/matching/cadres/{cadre_id}/placements", {}),
+        Part("cadre", "roster", f"/api/v1/roster/cadres/{path_id}", {"year": year}),
+        Part("score", "scoring", f"/api/v1/scoring/cadres/{path_id}/standing", {"year": year}),
+        Part("ledger", "scoring", f"/api/v1/scoring/cadres/{path_id}/ledger", {"year": year}),
+        Part("placements", "matching", f"/api/v1/matching/cadres/{path_id}/placements", {}),
         Part("secondments", "secondment", "/api/v1/secondment/secondments", {"cadre_id": cadre_id}),
         Part("reserve_pool", "secondment", "/api/v1/secondment/reserve-pool", {"cadre_id": cadre_id}),
     ]

@@ -102,7 +102,7 @@ async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> 
     async with r.uow() as uow:
         s = uow.session
         parent_path = None
-        if data.get("parent_id"):
+        if data.get("parent_id") is not None:  # "" too: looked up, so never a dangling parent
             parent = await _unit(s, data["parent_id"], "parent_id")
             _require_in_scope(parent, await scope_paths(s, principal))
             parent_path = parent.path

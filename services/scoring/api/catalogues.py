@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
 from services.scoring import catalogues
-from services.scoring.api.deps import Office, Reader, ScoringDep
+from services.scoring.api.deps import Office, Reader, ScoringDep, Year
 from services.scoring.schemas import CatalogueEdit, CatalogueIn
 
 router = APIRouter(prefix="/api/v1/scoring/catalogues", tags=["catalogues"], dependencies=[Depends(authenticate)])
 
 
 @router.get("", summary="List catalogue versions, newest first")
-async def list_catalogues(sc: ScoringDep, who: Reader, year: Annotated[int | None, Query()] = None) -> list:
+async def list_catalogues(sc: ScoringDep, who: Reader, year: Year | None = None) -> list:
     return await catalogues.list_for(sc, year)
 
 
@@ -23,7 +21,7 @@ async def default_catalogue(who: Reader) -> dict:
 
 
 @router.post("/{year}/drafts", status_code=201, summary="Draft the year's next version")
-async def create_draft(year: int, sc: ScoringDep, who: Office, body: CatalogueIn | None = None) -> dict:
+async def create_draft(year: Year, sc: ScoringDep, who: Office, body: CatalogueIn | None = None) -> dict:
     data = body.model_dump(exclude_none=True) if body else {}
     return await catalogues.create_draft(sc, who, year, data)
 

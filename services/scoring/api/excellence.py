@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from services.scoring import excellence
-from services.scoring.api.deps import Office, Reader, ScoringDep
+from services.scoring.api.deps import Office, Reader, ScoringDep, Year
 from services.scoring.schemas import (
     AppraisalIn,
     GrantIn,
@@ -21,22 +21,22 @@ router = APIRouter(prefix="/api/v1/scoring", tags=["appraisals and excellence"],
 
 
 @router.get("/policies/{year}", summary="Appraisal weights, excellence ratios, incentive pool, second-line reserve")
-async def get_policy(year: int, sc: ScoringDep, who: Reader) -> dict:
+async def get_policy(year: Year, sc: ScoringDep, who: Reader) -> dict:
     return await excellence.policy(sc, year)
 
 
 @router.put("/policies/{year}")
-async def set_policy(year: int, body: PolicyIn, sc: ScoringDep, who: Office) -> dict:
+async def set_policy(year: Year, body: PolicyIn, sc: ScoringDep, who: Office) -> dict:
     return await excellence.set_policy(sc, who, year, body.model_dump(exclude_none=True))
 
 
 @router.put("/appraisals/{year}/{cadre_id}", summary="Record the three-rater appraisal (三访三评)")
-async def record_appraisal(year: int, cadre_id: str, body: AppraisalIn, sc: ScoringDep, who: Office) -> dict:
+async def record_appraisal(year: Year, cadre_id: str, body: AppraisalIn, sc: ScoringDep, who: Office) -> dict:
     return await excellence.record_appraisal(sc, who, year, cadre_id, body.model_dump())
 
 
 @router.get("/appraisals/{year}/{cadre_id}", summary="The appraisal, with key-post special appraisals beside it")
-async def get_appraisal(year: int, cadre_id: str, sc: ScoringDep, who: Reader) -> dict:
+async def get_appraisal(year: Year, cadre_id: str, sc: ScoringDep, who: Reader) -> dict:
     return await excellence.appraisal_view(sc, who, year, cadre_id)
 
 
@@ -58,23 +58,23 @@ async def key_post_appraisal(post_id: str, body: KeyPostAppraisalIn, sc: Scoring
 
 
 @router.put("/unit-ratings/{year}/{unit_id}", summary="A unit's own rating, which sets its excellence ratio")
-async def set_unit_rating(year: int, unit_id: str, body: UnitRatingIn, sc: ScoringDep, who: Office) -> dict:
+async def set_unit_rating(year: Year, unit_id: str, body: UnitRatingIn, sc: ScoringDep, who: Office) -> dict:
     return await excellence.set_unit_rating(sc, who, year, unit_id, body.rating)
 
 
 @router.post("/quota-grants/{year}", status_code=201, summary="Grant a unit extra quota from the city incentive pool")
-async def grant(year: int, body: GrantIn, sc: ScoringDep, who: Office) -> dict:
+async def grant(year: Year, body: GrantIn, sc: ScoringDep, who: Office) -> dict:
     return await excellence.grant_quota(sc, who, year, body.model_dump())
 
 
 @router.post("/ratings/{year}/propose", summary="Propose excellence ratings within quotas and impact periods")
-async def propose(year: int, sc: ScoringDep, who: Office, body: ProposeIn | None = None) -> dict:
+async def propose(year: Year, sc: ScoringDep, who: Office, body: ProposeIn | None = None) -> dict:
     return await excellence.propose_ratings(sc, who, year, body.unit_id if body else None)
 
 
 @router.get("/ratings/{year}")
 async def list_ratings(
-    year: int,
+    year: Year,
     sc: ScoringDep,
     who: Reader,
     status: Annotated[str | None, Query(pattern="^(proposed|confirmed)$")] = None,
@@ -85,5 +85,5 @@ async def list_ratings(
 @router.post(
     "/ratings/{year}/{cadre_id}/confirm", summary="Confirm a proposed rating (quota and periods checked again)"
 )
-async def confirm(year: int, cadre_id: str, sc: ScoringDep, who: Office) -> dict:
+async def confirm(year: Year, cadre_id: str, sc: ScoringDep, who: Office) -> dict:
     return await excellence.confirm_rating(sc, who, year, cadre_id)

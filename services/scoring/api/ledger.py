@@ -10,7 +10,7 @@ from sqlmodel import col
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.scoring import approval, entries, views
-from services.scoring.api.deps import Office, Proposer, Reader, ScoringDep
+from services.scoring.api.deps import Office, Proposer, Reader, ScoringDep, Year
 from services.scoring.models import Entry
 from services.scoring.schemas import Decision, EntryIn, RestatementIn, ReversalIn, WaiverIn
 
@@ -28,10 +28,10 @@ async def list_entries(
     sc: ScoringDep,
     who: Office,
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
-    year: int | None = None,
+    year: Year | None = None,
     cadre_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict:
     stmt = select(Entry).order_by(col(Entry.proposed_at).desc(), col(Entry.id))
     if status:
@@ -84,17 +84,17 @@ async def waive(entry_id: str, body: WaiverIn, sc: ScoringDep, who: Office) -> d
 
 
 @router.get("/cadres/{cadre_id}/ledger", summary="Entries, reversals and waivers with the running total")
-async def ledger(cadre_id: str, year: int, sc: ScoringDep, who: Reader, reveal: Reveal = False) -> dict:
+async def ledger(cadre_id: str, year: Year, sc: ScoringDep, who: Reader, reveal: Reveal = False) -> dict:
     return await views.ledger(sc, who, cadre_id, year, reveal)
 
 
 @router.get("/cadres/{cadre_id}/eligibility", summary="May the cadre be rated excellent / promoted? With reasons")
-async def eligibility(cadre_id: str, year: int, sc: ScoringDep, who: Reader, on: dt.date | None = None) -> dict:
+async def eligibility(cadre_id: str, year: Year, sc: ScoringDep, who: Reader, on: dt.date | None = None) -> dict:
     return await views.eligibility(sc, who, cadre_id, year, on)
 
 
 @router.get("/cadres/{cadre_id}/standing", summary="The year's total, its parts, counts and rank, in one answer")
-async def standing(cadre_id: str, year: int, sc: ScoringDep, who: Reader) -> dict:
+async def standing(cadre_id: str, year: Year, sc: ScoringDep, who: Reader) -> dict:
     return await views.standing(sc, who, cadre_id, year)
 
 
@@ -105,12 +105,12 @@ async def restate(cadre_id: str, body: RestatementIn, sc: ScoringDep, who: Offic
 
 @router.get("/rankings", summary="Cadres ranked by the year's total (ties: see tie_rule)")
 async def rankings(
-    year: int,
+    year: Year,
     sc: ScoringDep,
     who: Reader,
     unit_id: Annotated[str | None, Query(max_length=36, description="the unit's whole subtree")] = None,
     leadership_status: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict:
     return await views.rankings(sc, who, year, unit_id, leadership_status, limit, offset)

@@ -544,3 +544,37 @@ def test_wait_for_migrations_gate_runs(tmp_path: Path) -> None:
     )
     assert after.returncode == 0, after.stderr
     assert "schema at" in after.stdout
+
+
+@pytest.mark.parametrize("name", PROCESSES)
+def test_compose_environment_is_valid_for_the_settings(
+    compose: dict[str, Any], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process's compose environment (interpolated with sample values) loads its settings."""
+    import base64
+
+    samples = {
+        "ROSTER_ID_SEAL_KEYS": "k1:" + base64.b64encode(b"s" * 32).decode(),
+        "ROSTER_ID_INDEX_KEY": base64.b64encode(b"i" * 32).decode(),
+    }
+
+    def interpolate(value: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            var, op, default = m.group(1), m.group(2) or "", m.group(3) or ""
+            if var in samples:
+                return samples[var]
+            return default if op.endswith("-") else "sample"
+
+        return re.sub(r"(?<!\$)\$\{([A-Z0-9_]+)(:?[-?])?([^}]*)\}", one, value)
+
+    for key in list(os.environ):
+        if key.startswith(("CADRE_", f"{name.upper()}_")):
+            monkeypatch.delenv(key)
+    for key, value in _env(compose["services"][name]).items():
+        if value is not None:
+            monkeypatch.setenv(key, interpolate(str(value)))
+    settings = SETTINGS[name]()
+    assert settings.mode == "production"
+    assert settings.database_url == f"postgresql+asyncpg://{name}:sample@postgres:5432/{name}"
+    assert settings.kafka_bootstrap == "kafka:9092" and settings.topic_partitions == 6
+    assert settings.broker_volatile is False and settings.kafka_idempotence is True

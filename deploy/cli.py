@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadrekit.auth import Role
-from cadrekit.problems import NotFound, Problem
+from cadrekit.problems import NotFound, Problem, ServiceUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,10 +83,15 @@ def _since(value: str) -> dt.datetime:
 async def _run(args: argparse.Namespace) -> Any:
     if args.group == "dlq":
         bootstrap = args.bootstrap or os.environ.get("CADRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-        found = await read_dlq(bootstrap, args.topic, consumer=args.consumer, since=args.since)
-        if args.action == "list":
-            return [m.describe() for m in found]
-        return await replay_dlq(bootstrap, found, dry_run=args.dry_run)
+        from aiokafka.errors import KafkaError
+
+        try:
+            found = await read_dlq(bootstrap, args.topic, consumer=args.consumer, since=args.since)
+            if args.action == "list":
+                return [m.describe() for m in found]
+            return await replay_dlq(bootstrap, found, dry_run=args.dry_run)
+        except (KafkaError, OSError) as exc:
+            raise ServiceUnavailable(f"broker {bootstrap}: {type(exc).__name__}: {exc}") from exc
     from cadrekit.runtime import ServiceRuntime
     from gateway import clients
     from gateway.app import MIGRATIONS

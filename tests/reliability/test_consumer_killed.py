@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cadrekit.testing.plugin import TansuBroker
 from tests.conftest import RosterHarness
 from tests.factories import cadre_body
 from tests.reliability.support import ROOT, Figures, effects, inbox_ids, produced_events, subscriber_database, wait_for
 
-CADRES = 30
-UPDATES = 4  # per cadre: 30 × (1 registration + 4 updates) = 150 events
+UPDATES = 4  # per cadre: 1 registration + 4 updates
 DELAY = 0.03  # seconds per effect: a batch of 150 takes ~5 s to apply
 
 
-async def _burst(roster: RosterHarness) -> None:
+async def _burst(roster: RosterHarness, cadres: int) -> None:
     unit = await roster.unit()
 
     async def one(i: int) -> None:
@@ -42,7 +43,7 @@ async def _burst(roster: RosterHarness) -> None:
         async with sem:
             await one(i)
 
-    await asyncio.gather(*(bounded(i) for i in range(CADRES)))
+    await asyncio.gather(*(bounded(i) for i in range(cadres)))
 
 
 def _spawn(url: str, bootstrap: str, state: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -56,11 +57,12 @@ def _spawn(url: str, bootstrap: str, state: Path, log: Path) -> subprocess.Popen
         )
 
 
+@pytest.mark.parametrize("cadres", [30, pytest.param(120, marks=pytest.mark.soak)])
 async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
-    pg_roster: RosterHarness, broker: TansuBroker, database_factories: Any, tmp_path: Path
+    pg_roster: RosterHarness, broker: TansuBroker, database_factories: Any, tmp_path: Path, cadres: int
 ) -> None:
     sub_db = await subscriber_database(database_factories)
-    await _burst(pg_roster)
+    await _burst(pg_roster, cadres)
     relay = pg_roster.app.state.runtime.relay
 
     async def all_sent() -> bool:
@@ -68,7 +70,7 @@ async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
 
     await wait_for(all_sent, what="the burst on the broker")
     produced = await produced_events(pg_roster.settings.database_url)
-    assert len(produced) == CADRES * (UPDATES + 1)
+    assert len(produced) == cadres * (UPDATES + 1)
 
     state = tmp_path / "subscriber.json"
     proc = _spawn(sub_db, broker.bootstrap, state, tmp_path / "subscriber.log")

@@ -56,7 +56,10 @@ async def test_a_dropped_pooled_connection_fails_one_request_with_503_then_recov
     assert statuses.count(503) <= 1 and statuses[1:] == [200] * 4, statuses
 
 
-async def test_connections_dropped_mid_request_leave_nothing_half_written(roster_pg: RosterHarness) -> None:
+@pytest.mark.parametrize(("cut_off", "writes"), [(5, 40), pytest.param(60, 600, marks=pytest.mark.soak)])
+async def test_connections_dropped_mid_request_leave_nothing_half_written(
+    roster_pg: RosterHarness, cut_off: int, writes: int
+) -> None:
     unit = await roster_pg.unit()
     db = roster_pg.settings.database_url
     results: list[tuple[str, httpx.Response]] = []
@@ -79,10 +82,10 @@ async def test_connections_dropped_mid_request_leave_nothing_half_written(roster
     killed = 0
     try:
         # Keep dropping the connections until several requests were cut off (bounded).
-        for _ in range(100):
+        for _ in range(20 * cut_off):
             await asyncio.sleep(0.1)
             killed += await terminate_backends(db)
-            if sum(1 for _, r in results if r.status_code == 503) >= 5 and len(results) >= 40:
+            if sum(1 for _, r in results if r.status_code == 503) >= cut_off and len(results) >= writes:
                 break
     finally:
         stop.set()

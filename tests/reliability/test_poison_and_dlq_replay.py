@@ -13,13 +13,12 @@ import sys
 import uuid
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from cadrekit.events import Event, dumps, envelope
 from cadrekit.testing.plugin import TansuBroker
 from tests.reliability.support import ROOT, Figures, build_subscriber, effects, read_all, subscriber_database, wait_for
-
-GOOD_AFTER = 5
 
 
 def _registered(cadre_id: str, birth_date: str, version: int = 1) -> dict[str, Any]:
@@ -50,8 +49,9 @@ def cadre_cli(*argv: str, bootstrap: str) -> tuple[int, Any, str]:
     return done.returncode, json.loads(out) if done.returncode == 0 else None, done.stderr.decode()
 
 
+@pytest.mark.parametrize("behind", [5, pytest.param(200, marks=pytest.mark.soak)])
 async def test_a_poison_event_is_dead_lettered_then_replayed_after_a_fix(
-    broker: TansuBroker, database_factories: Any
+    broker: TansuBroker, database_factories: Any, behind: int
 ) -> None:
     db = await subscriber_database(database_factories)
     fixed = False
@@ -72,19 +72,19 @@ async def test_a_poison_event_is_dead_lettered_then_replayed_after_a_fix(
     try:
         cadre = str(uuid.uuid4())
         poison = _registered(cadre, "1975-02-30")  # February has no 30th
-        behind = [_registered(cadre, "1975-02-28", version=v) for v in range(2, 2 + GOOD_AFTER)]
+        queued = [_registered(cadre, "1975-02-28", version=v) for v in range(2, 2 + behind)]
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
         await producer.start()
         try:
             # one key: one partition, the good events queue behind the poison
-            for e in [poison, *behind]:
+            for e in [poison, *queued]:
                 headers = [("ce_id", e["id"].encode()), ("ce_type", e["type"].encode())]
                 await producer.send_and_wait("roster.events", value=dumps(e), key=cadre.encode(), headers=headers)
         finally:
             await producer.stop()
 
         async def the_rest_applied() -> bool:
-            return set((await effects(db)).per_event) >= {e["id"] for e in behind}
+            return set((await effects(db)).per_event) >= {e["id"] for e in queued}
 
         await wait_for(the_rest_applied, what="the events behind the poison applied")
         assert consumer.state["dead_lettered"] == 1
@@ -144,11 +144,13 @@ async def test_a_poison_event_is_dead_lettered_then_replayed_after_a_fix(
         await wait_for(dropped, what="the second replay dropped as a duplicate")
         code, _, err = await asyncio.to_thread(cadre_cli, "dlq", "list", "nosuch.events", bootstrap=broker.bootstrap)
         assert code == 1 and "no dead-letter topic nosuch.events.dlq" in err
+        code, _, err = await asyncio.to_thread(cadre_cli, "dlq", "list", "roster.events", bootstrap="127.0.0.1:1")
+        assert code == 1 and "cadre: broker 127.0.0.1:1" in err
     finally:
         await runtime.stop()
 
     applied = await effects(db)
-    sent = [poison, *behind]
+    sent = [poison, *queued]
     figures = Figures(
         "poison event, DLQ and replay",
         produced=len(sent),

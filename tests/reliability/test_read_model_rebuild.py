@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
+
 from cadrekit.testing.plugin import Signer, TansuBroker
 from services.scoring.app import MIGRATIONS as SCORING_MIGRATIONS
 from services.scoring.app import create_app as create_scoring
@@ -47,7 +49,7 @@ def caught_up(url: str, want: dict[str, int], units: int) -> Callable[[], Any]:
     return check
 
 
-async def _history(roster: RosterHarness) -> int:
+async def _history(roster: RosterHarness, n: int) -> int:
     """A roster with a life: a unit tree, renames and moves, registrations, changes, moves, exits."""
     h = roster.auth()
     city = await roster.unit("平湖市", kind="city_organ")
@@ -63,8 +65,8 @@ async def _history(roster: RosterHarness) -> int:
     assert resp.status_code == 200, resp.text
     homes = [city, *towns, village]
     cadres = [
-        await roster.cadre(homes[i % len(homes)]["id"], birth_date=dt.date(1965 + i, 1 + i % 12, 1 + i))
-        for i in range(12)
+        await roster.cadre(homes[i % len(homes)]["id"], birth_date=dt.date(1960 + i % 35, 1 + i % 12, 1 + i % 28))
+        for i in range(n)
     ]
     for i, c in enumerate(cadres):
         url = f"/api/v1/roster/cadres/{c['id']}"
@@ -97,13 +99,14 @@ async def _history(roster: RosterHarness) -> int:
     return len(homes)
 
 
+@pytest.mark.parametrize("cadres", [12, pytest.param(80, marks=pytest.mark.soak)])
 async def test_the_mirror_rebuilt_from_a_snapshot_equals_the_live_one(
-    pg_roster: RosterHarness, broker: TansuBroker, signer: Signer, database_factories: Any
+    pg_roster: RosterHarness, broker: TansuBroker, signer: Signer, database_factories: Any, cadres: int
 ) -> None:
     live_db = await database_factories(SCORING_MIGRATIONS).fresh("postgres")
     roster_db = pg_roster.settings.database_url
     async with scoring_on(live_db, broker, signer):
-        units = await _history(pg_roster)
+        units = await _history(pg_roster, cadres)
         want = await roster_versions(roster_db)
         await wait_for(caught_up(live_db, want, units), what="the live mirror caught up")
     live = await mirror_rows(live_db)

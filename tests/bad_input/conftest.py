@@ -1,4 +1,8 @@
-"""Every service (and the gateway) in process on SQLite, as the role-matrix test builds them."""
+"""Every service (and the gateway) in process on SQLite, as the role-matrix test builds them.
+
+The gateway's own HTTP client (composed profile, audit, OpenAPI collection, health) reaches the
+in-process services through an ASGI transport chosen by the upstream URL's port.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from cadrekit.auth import Role
+from cadrekit.auth import Role, StaticKeySource
 from cadrekit.roster_mirror import upsert_unit
 from cadrekit.testing.plugin import Signer
 from tests.access.test_role_matrix import SERVICES, _app, _headers
@@ -50,6 +54,14 @@ class System:
         return unit_id
 
 
+class _Upstreams(httpx.AsyncBaseTransport):
+    def __init__(self, apps: dict[str, FastAPI], urls: dict[str, str]) -> None:
+        self.routes = {httpx.URL(url).port: httpx.ASGITransport(app=apps[name]) for name, url in urls.items()}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.routes[request.url.port].handle_async_request(request)
+
+
 @pytest.fixture
 async def system(database_factories: Any, signer: Signer, tmp_path: Path) -> AsyncIterator[System]:
     async with AsyncExitStack() as stack:
@@ -62,4 +74,18 @@ async def system(database_factories: Any, signer: Signer, tmp_path: Path) -> Asy
             clients[name] = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
             )
-        yield System(apps, clients, signer)
+        gateway = apps["gateway"]
+        # The services trust the gateway's keys too, so the tokens it forwards are accepted.
+        trusted = {signer.kid: signer.private.public_key(), **gateway.state.keyring.public_keys()}
+        for name, app in apps.items():
+            if name != "gateway":
+                app.state.verifier.keys = StaticKeySource(trusted)
+        original = gateway.state.http
+        gateway.state.http = httpx.AsyncClient(
+            transport=_Upstreams(apps, gateway.state.runtime.settings.upstreams()), base_url="http://upstream"
+        )
+        try:
+            yield System(apps, clients, signer)
+        finally:
+            await gateway.state.http.aclose()
+            gateway.state.http = original

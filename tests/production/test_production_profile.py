@@ -9,9 +9,11 @@ applies nothing twice, and a relay failover keeps each cadre's events in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -141,7 +143,7 @@ async def _mirror(prod: System, sql: str, *args: Any) -> list[Any]:
 
 
 async def test_a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twice(prod: System) -> None:
-    async with httpx.AsyncClient(base_url=prod.layout.gateway_url, timeout=30) as client:
+    async with _restarted(prod, "scoring#2"), httpx.AsyncClient(base_url=prod.layout.gateway_url, timeout=30) as client:
         admin = {"Authorization": f"Bearer {await token(client, prod)}"}
         unit = (
             await client.post("/api/v1/roster/units", headers=admin, json={"name": "市交通局", "kind": "city_organ"})
@@ -150,7 +152,9 @@ async def test_a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twi
         for i in range(60):
             if i == 20:
                 prod.kill("scoring#2")  # a crash: no shutdown, no final offset commits
-            made = await client.post("/api/v1/roster/cadres", headers=admin, json=cadre_body(unit["id"]))
+            # A birth date each: generated ID numbers then never collide.
+            body = cadre_body(unit["id"], birth_date=dt.date(1970, 1, 1) + dt.timedelta(days=i))
+            made = await client.post("/api/v1/roster/cadres", headers=admin, json=body)
             assert made.status_code == 201, made.text
             ids.append(made.json()["id"])
 
@@ -167,8 +171,18 @@ async def test_a_replica_killed_mid_stream_loses_nothing_and_applies_nothing_twi
         versions = await _mirror(prod, "SELECT version FROM mirror_cadres WHERE unit_id = $1", unit["id"])
         assert {r["version"] for r in versions} == {1}
         print(f"\nreplica kill: produced {len(ids)} cadres, applied {len(versions)}, duplicated 0, lost 0")
-    prod.start_service("scoring#2")
-    await _eventually(lambda: _ready(prod, "scoring#2"), what="scoring#2 back")
+
+
+@contextlib.asynccontextmanager
+async def _restarted(prod: System, *processes: str) -> AsyncIterator[None]:
+    """Whatever a test kills is running again after it, passed or failed."""
+    try:
+        yield
+    finally:
+        for name in processes:
+            if name not in prod.procs:
+                prod.start_service(name)
+                await _eventually(lambda n=name: _ready(prod, n), what=f"{name} back")
 
 
 async def _ready(prod: System, process: str) -> bool:
@@ -180,7 +194,10 @@ async def _ready(prod: System, process: str) -> bool:
 
 
 async def test_a_relay_failover_keeps_each_cadres_events_in_order(prod: System) -> None:
-    async with httpx.AsyncClient(base_url=prod.layout.gateway_url, timeout=30) as client:
+    async with (
+        _restarted(prod, "scoring", "scoring#2"),
+        httpx.AsyncClient(base_url=prod.layout.gateway_url, timeout=30) as client,
+    ):
         admin = {"Authorization": f"Bearer {await token(client, prod)}"}
         made = await client.post("/api/v1/auth/clients", headers=admin, json={"name": "审核", "role": "officer"})
         c = made.json()
@@ -224,8 +241,6 @@ async def test_a_relay_failover_keeps_each_cadres_events_in_order(prod: System) 
     assert [t for _, t in totals] == [f"{0.6 * (i + 1):.2f}" for i in range(len(entries))]
     assert all(prev == totals[i - 1][1] for i, (prev, _) in enumerate(totals) if i)
     print(f"\nrelay failover: produced {len(entries)} score changes, delivered {len(changes)} in order, lost 0")
-    prod.start_service(holder)
-    await _eventually(lambda: _ready(prod, holder), what=f"{holder} back")
 
 
 async def _read_changes(prod: System, cadre: str, want: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from cadrekit.auth import JWKSKeySource, KeySource, Principal, Role, TokenVerifi
 from cadrekit.http import BodyLimitMiddleware, IdempotencyMiddleware, Metrics, RequestContextMiddleware
 from cadrekit.logs import configure_logging
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import install_problem_handlers, reject_nul_in_url
+from cadrekit.problems import field_error, install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -143,6 +143,11 @@ def kit_router(runtime: ServiceRuntime, event_schemas: dict[str, dict[str, Any]]
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> dict[str, Any]:
+        if since is not None and since.tzinfo is not None:
+            try:
+                since = since.astimezone(dt.UTC)  # 0001-01-01T00:00+01:00 has no UTC: a 422
+            except OverflowError as exc:
+                raise field_error("since", "out of the representable range") from exc
         async with runtime.sessions() as session:
             return await list_reads(
                 session, runtime.kit, subject_id=subject_id, actor=actor, since=since, limit=limit, cursor=cursor

@@ -236,3 +236,20 @@ async def test_unicode_names_are_kept_exactly_or_refused_cleanly(system: System,
             assert len(await _rows(system, target)) == before, f"{target.label} {what}: written though refused"
     # Real names must get through: rare characters outside the BMP are common in Chinese names.
     assert "CJK Extension B" in stored, f"{target.label}: refused a CJK Extension B name"
+
+
+async def test_times_outside_the_utc_range_are_422_naming_the_parameter(system: System) -> None:
+    # Found by schemathesis: a time with an offset at the ends of the calendar has no UTC value.
+    roster = system.clients["roster"]
+    for since in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        resp = await roster.post(
+            "/api/v1/roster/events/republish", headers=system.auth("roster"), params={"since": since}
+        )
+        assert "since" in _fields(_problem(resp, (422,), since)), resp.text
+        for service in ("roster", "scoring", "matching", "secondment"):
+            audit = await system.clients[service].get(
+                f"/api/v1/{service}/audit/personal-data-reads",
+                headers=system.auth(service, "auditor"),
+                params={"since": since},
+            )
+            assert "since" in _fields(_problem(audit, (422,), f"{service} audit {since}")), audit.text

@@ -5,6 +5,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
+from cadrekit.problems import field_error
 from services.roster import resealing, service
 from services.roster.api.deps import Admin, RosterDep
 
@@ -15,6 +16,10 @@ router = APIRouter(prefix="/api/v1/roster", tags=["operations"], dependencies=[D
 async def republish(r: RosterDep, who: Admin, since: dt.datetime) -> dict:
     if since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
+    try:
+        since = since.astimezone(dt.UTC)  # 0001-01-01T00:00+01:00 has no UTC: a 422, not a 500
+    except OverflowError as exc:
+        raise field_error("since", "out of the representable range") from exc
     n = await r.runtime.relay.mark_for_republish(since)
     return {"republishing": n}
 

@@ -279,6 +279,8 @@ class IdempotencyMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        held: list[Message] = []
+
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
@@ -289,12 +291,21 @@ class IdempotencyMiddleware:
                 ]
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # The last part waits until the key is settled: a client that retries the
+                    # moment it has the answer must find "done", not "still being processed".
+                    held.append(message)
+                    return
             await send(message)
 
         try:
             await self.app(scope, _receive, _send)
         finally:
-            await self._settle(runtime, table, principal_key, key, captured)
+            try:
+                await self._settle(runtime, table, principal_key, key, captured)
+            finally:
+                for message in held:
+                    await send(message)
 
     async def _settle(self, runtime: Any, table: Any, principal_key: str, key: str, captured: dict[str, Any]) -> None:
         # The connection that served the request may have been dropped with it: settle the

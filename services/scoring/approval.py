@@ -8,11 +8,7 @@ same as everywhere else in the ledger (lock the cadre's year, then claim the ent
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
@@ -24,7 +20,7 @@ from services.scoring.domain.ledger import AWARD, admit
 from services.scoring.domain.money import ZERO, two_places
 from services.scoring.models import Catalogue as CatalogueRow
 from services.scoring.models import Entry, ImpactPeriodRow, Total
-from services.scoring.scoring import Scoring, catalogue_version
+from services.scoring.scoring import Scoring, catalogue_version, lock_year
 
 E: Table = Entry.__table__  # type: ignore[attr-defined]
 T: Table = Total.__table__  # type: ignore[attr-defined]
@@ -72,26 +68,6 @@ MOVE = (
 )
 
 
-def _lock(dialect: str) -> Any:
-    ins = postgresql.insert(T) if dialect == "postgresql" else sqlite.insert(T)
-    return (
-        ins.values(
-            cadre_id=bindparam("b_cadre"),
-            year=bindparam("b_year"),
-            total=Decimal(0),
-            positive=Decimal(0),
-            negative=Decimal(0),
-            seq=0,
-            updated_at=bindparam("b_at"),
-        )
-        .on_conflict_do_update(index_elements=["cadre_id", "year"], set_={"seq": T.c.seq})
-        .returning(T.c.total, T.c.positive, T.c.negative, T.c.seq, T.c.catalogue_version)
-    )
-
-
-LOCK = {"postgresql": _lock("postgresql"), "sqlite": _lock("sqlite")}
-
-
 async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
     now = utcnow()
     async with sc.runtime.engine.begin() as conn:
@@ -102,7 +78,7 @@ async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) 
             raise Conflict(f"entry {entry_id} is already {row.status}", state=row.status)
         if row.proposed_by == who.sub:
             raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
-        held = (await conn.execute(LOCK[sc.dialect], {"b_cadre": row.cadre_id, "b_year": row.year, "b_at": now})).one()
+        held = await lock_year(sc, conn, row.cadre_id, row.year)
         version = row.in_force
         catalogue = sc._published.get((row.year, version))
         if catalogue is None:  # read once per version: a published catalogue never changes

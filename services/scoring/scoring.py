@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select
+from sqlalchemy import CursorResult, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
+from cadrekit.db import utcnow
 from cadrekit.problems import Forbidden, NotFound, field_error
 from cadrekit.roster_mirror import MirroredCadre, get_cadre
 from cadrekit.runtime import ServiceRuntime
@@ -90,18 +91,34 @@ async def in_force(sc: Scoring, session: AsyncSession, year: int) -> tuple[int, 
     return version, cat
 
 
-async def lock_year(sc: Scoring, session: AsyncSession, cadre_id: str, year: int) -> Any:
-    """Take (creating if need be) the row of a cadre's year and hold it until commit: every
-    change to the year goes through here, so approvals are ordered and none is lost."""
-    ins = postgresql.insert(Total) if sc.dialect == "postgresql" else sqlite.insert(Total)
-    stmt = (
-        ins.values(cadre_id=cadre_id, year=year, total=Decimal(0), positive=Decimal(0), negative=Decimal(0))
+def _lock_statement(dialect: str) -> Any:
+    ins = postgresql.insert(Total) if dialect == "postgresql" else sqlite.insert(Total)
+    return (
+        ins.values(
+            cadre_id=bindparam("b_cadre"),
+            year=bindparam("b_year"),
+            total=Decimal(0),
+            positive=Decimal(0),
+            negative=Decimal(0),
+            seq=0,
+            updated_at=bindparam("b_at"),
+        )
         .on_conflict_do_update(index_elements=["cadre_id", "year"], set_={"seq": col(Total.seq)})
         .returning(
             col(Total.total), col(Total.positive), col(Total.negative), col(Total.seq), col(Total.catalogue_version)
         )
     )
-    return (await session.execute(stmt)).one()
+
+
+# Built once: every change to a cadre's year starts with it, approvals most of all.
+LOCK_YEAR = {"postgresql": _lock_statement("postgresql"), "sqlite": _lock_statement("sqlite")}
+
+
+async def lock_year(sc: Scoring, session: AsyncSession | AsyncConnection, cadre_id: str, year: int) -> Any:
+    """Take (creating if need be) the row of a cadre's year and hold it until commit: every
+    change to the year goes through here, so approvals are ordered and none is lost."""
+    params = {"b_cadre": cadre_id, "b_year": year, "b_at": utcnow()}
+    return (await session.execute(LOCK_YEAR[sc.dialect], params)).one()
 
 
 async def known_cadre(

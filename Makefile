@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-fast test-prod lint format soak bench clean
+.PHONY: install test-deps run test test-fast test-prod lint format soak bench clean
 
 $(UV):
 	$(PY) -m venv .tools
@@ -18,19 +18,23 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 
 install: $(VENV)/.synced
 
+## the PostgreSQL and Redis binaries the suite starts its own throwaway servers from
+test-deps:
+	@bash scripts/test-deps.sh
+
 ## run the whole system in the embedded mode (SQLite + Tansu), gateway on :8000
 run: install
 	$(BIN)/python -m deploy.launcher
 
 ## lint, type-check, then the whole suite on SQLite and PostgreSQL with the real broker
-test: install lint
+test: install test-deps lint
 	$(BIN)/pytest -q
 
-test-fast: install
+test-fast: install test-deps
 	$(BIN)/pytest -q -m "not e2e"
 
 ## the production path as processes: own PostgreSQL database and role per service, replicas, 6 partitions
-test-prod: install
+test-prod: install test-deps
 	$(BIN)/pytest -q -s tests/production
 
 lint: install
@@ -42,10 +46,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install test-deps
 	$(BIN)/python bench/report.py
 
-soak: install
+soak: install test-deps
 	$(BIN)/pytest -q -s -m soak --run-soak
 
 clean:

@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/report.py` puts bench/ first, not the root
+    sys.path.insert(0, str(ROOT))
+
+from cadrekit.testing.servers import postgres_url  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,10 @@ def main() -> int:
     results: dict[str, dict[str, Any] | None] = {}
     durations: dict[str, float] = {}
     failed = []
-    with tempfile.TemporaryDirectory(prefix="bench_report_") as tmp:
+    # One throwaway PostgreSQL for every bench (or BENCH_POSTGRES_URL, a server of one's own);
+    # the benches are subprocesses and find it in their environment.
+    with tempfile.TemporaryDirectory(prefix="bench_report_") as tmp, postgres_url("BENCH_POSTGRES_URL") as pg:
+        os.environ["BENCH_POSTGRES_URL"] = pg
         for bench in BENCHES:
             if args.only and bench.name not in args.only:
                 continue

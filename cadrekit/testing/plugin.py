@@ -1,8 +1,10 @@
 """Common fixtures for every service's tests: the real broker, real databases, tokens.
 
-Loaded with ``-p cadrekit.testing.plugin``. Databases: SQLite always, PostgreSQL too
-(``TEST_POSTGRES_URL``, default 127.0.0.1:5432 with trust auth); each test gets a fresh
-database cloned from a migrated template, so tests stay isolated even when code commits.
+Loaded with ``-p cadrekit.testing.plugin``. Databases: SQLite always, PostgreSQL too; each
+test gets a fresh database cloned from a migrated template, so tests stay isolated even when
+code commits. PostgreSQL and Redis are throwaway servers the run starts on free ports the
+first time a test asks for one, and stops at its end (``servers.py``); ``TEST_POSTGRES_URL``
+and ``TEST_REDIS_URL`` point the suite at a developer's own servers instead.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cadrekit.auth import StaticKeySource
 from cadrekit.migrate import upgrade
+from cadrekit.testing.servers import PostgresServer, RedisServer, free_port
 
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ISSUER, AUDIENCE = "cadre-gateway", "cadre-platform"
 
 
@@ -42,6 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soak: long fault and soak runs (make soak)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _SERVERS.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -64,10 +70,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends(metafunc.config), scope="session")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port"]
 
 
 # broker -----------------------------------------------------------------------------------
@@ -131,9 +134,64 @@ def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
     broker.stop()
 
 
-# databases --------------------------------------------------------------------------------
+# servers ----------------------------------------------------------------------------------
+class _SessionServers:
+    """The run's PostgreSQL and Redis, each started the first time something asks for it, so
+    a run that needs neither (``pytest tests/roster/unit``) starts neither. Once started, its
+    URL is also put in the environment, so processes the tests start find the same server."""
+
+    def __init__(self) -> None:
+        self.postgres: PostgresServer | None = None
+        self.redis: RedisServer | None = None
+
+    def postgres_url(self) -> str:
+        if given := os.environ.get("TEST_POSTGRES_URL"):
+            return given
+        if self.postgres is None:
+            server = PostgresServer()
+            server.start()
+            self.postgres = server
+            os.environ["TEST_POSTGRES_URL"] = server.url
+        return self.postgres.url
+
+    def redis_url(self) -> str:
+        if given := os.environ.get("TEST_REDIS_URL"):
+            return given
+        if self.redis is None:
+            server = RedisServer()
+            server.start()
+            self.redis = server
+            os.environ["TEST_REDIS_URL"] = server.url
+        return self.redis.url
+
+    def stop(self) -> None:
+        for name in ("postgres", "redis"):
+            server = getattr(self, name)
+            if server is not None:
+                server.stop()
+                setattr(self, name, None)
+                os.environ.pop(f"TEST_{name.upper()}_URL", None)
+
+
+_SERVERS = _SessionServers()
+
+
 def pg_url() -> str:
-    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG)
+    """The admin URL of the run's PostgreSQL (``TEST_POSTGRES_URL`` or a throwaway server)."""
+    return _SERVERS.postgres_url()
+
+
+def redis_url() -> str:
+    """The URL of the run's Redis (``TEST_REDIS_URL`` or a throwaway server)."""
+    return _SERVERS.redis_url()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    return redis_url()
+
+
+# databases --------------------------------------------------------------------------------
 
 
 def _asyncpg_dsn(url: str) -> str:

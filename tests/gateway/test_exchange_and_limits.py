@@ -92,10 +92,10 @@ async def test_a_client_over_its_limit_gets_429_with_retry_after(gateway: Gatewa
     ).status_code == 503
 
 
-async def test_replicas_share_their_buckets_in_redis() -> None:
+async def test_replicas_share_their_buckets_in_redis(redis_server_url: str) -> None:
     key = f"test-{uuid.uuid4()}"
-    one = RedisLimiter("redis://127.0.0.1:6379/0", rate=0.1, burst=2)
-    two = RedisLimiter("redis://127.0.0.1:6379/0", rate=0.1, burst=2)
+    one = RedisLimiter(redis_server_url, rate=0.1, burst=2)
+    two = RedisLimiter(redis_server_url, rate=0.1, burst=2)
     try:
         results = [await one.hit(key), await two.hit(key), await one.hit(key)]
         assert [r.allowed for r in results] == [True, True, False]

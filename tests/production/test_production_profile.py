@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from cadrekit.events import parse
-from cadrekit.testing.plugin import free_port
+from cadrekit.testing.plugin import free_port, pg_url
 from deploy.launcher import SERVICES, Layout, System
 from tests.e2e.support import token
 from tests.factories import cadre_body
@@ -34,8 +33,7 @@ PARTITIONS = 6
 
 
 def _admin_dsn() -> str:
-    url = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    return url.replace("postgresql+asyncpg://", "postgresql://")
+    return pg_url().replace("postgresql+asyncpg://", "postgresql://")
 
 
 async def _create_databases(prefix: str) -> dict[str, str]:

@@ -19,23 +19,24 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 install: $(VENV)/.synced
 
 ## the PostgreSQL and Redis binaries the suite starts its own throwaway servers from
-test-deps:
+test-deps: install
 	@bash scripts/test-deps.sh
+	@$(BIN)/python -m cadrekit.testing.kafka
 
 ## run the whole system in the embedded mode (SQLite + Tansu), gateway on :8000
 run: install
 	$(BIN)/python -m deploy.launcher
 
-## lint, type-check, then the whole suite on SQLite and PostgreSQL with the real broker
+## lint, type-check, then the whole suite on SQLite and PostgreSQL; the Kafka tiers on Apache Kafka
 test: install test-deps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --broker kafka
 
 test-fast: install test-deps
 	$(BIN)/pytest -q -m "not e2e"
 
 ## the production path as processes: own PostgreSQL database and role per service, replicas, 6 partitions
 test-prod: install test-deps
-	$(BIN)/pytest -q -s tests/production
+	$(BIN)/pytest -q -s --broker kafka tests/production
 
 lint: install
 	$(BIN)/ruff check .
@@ -50,7 +51,7 @@ bench: install test-deps
 	$(BIN)/python bench/report.py
 
 soak: install test-deps
-	$(BIN)/pytest -q -s -m soak --run-soak
+	$(BIN)/pytest -q -s -m soak --run-soak --broker kafka
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

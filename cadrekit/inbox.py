@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, utcnow
 from cadrekit.events import BadEnvelope, parse
-from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_producer
+from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_consumer, new_producer
 from cadrekit.settings import BaseServiceSettings
 
 log = logging.getLogger("cadrekit.inbox")
@@ -140,8 +140,8 @@ class EventConsumer:
         finally:
             await admin.close()
         self._listener = _Revocations()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+        consumer = new_consumer(
+            self.settings,
             group_id=self.name,
             client_id=self.name,
             enable_auto_commit=False,

@@ -28,6 +28,10 @@ log = logging.getLogger("cadrekit.outbox")
 PURGE_EVERY_SECONDS = 3600.0
 
 
+# Longer than the producer's request timeout (10 s), so a slow ack is not taken for an outage.
+BATCH_ACK_TIMEOUT_SECONDS = 15.0
+
+
 class OutboxRelay:
     def __init__(self, settings: BaseServiceSettings, engine: AsyncEngine, kit: KitTables) -> None:
         self.settings = settings
@@ -194,7 +198,10 @@ class OutboxRelay:
             futures.append(
                 await self._producer.send(self.topic, value=row.payload.encode(), key=row.key.encode(), headers=headers)
             )
-        await asyncio.gather(*futures)
+        # Apache Kafka's idempotent producer never gives up on a batch while the broker is
+        # away (aiokafka retries it forever): bounded here, so an outage shows as "down" and the
+        # relay reconnects. What was sent may then go again; subscribers' inboxes drop repeats.
+        await asyncio.wait_for(asyncio.gather(*futures), timeout=BATCH_ACK_TIMEOUT_SECONDS)
         now = utcnow()
         async with self.engine.begin() as conn:
             await conn.execute(update(ob).where(ob.c.id.in_([r.id for r in rows])).values(published_at=now))

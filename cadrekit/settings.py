@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -32,6 +32,15 @@ class BaseServiceSettings(BaseSettings):
     # The embedded broker forgets everything on restart: the relay refills it.
     broker_volatile: bool = True
     kafka_enabled: bool = True
+    # Apache Kafka in production authenticates every client (SASL/SCRAM, one principal per
+    # service, ACLs from deploy/kafka_access.py); the embedded broker takes PLAINTEXT.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None  # the service's principal; its service name when unset
+    kafka_password: SecretStr | None = None
+    # The embedded broker has no topics job: each service creates what it uses. Where ops made
+    # the topics (compose's kafka-setup job), a service has no right to, and only checks them.
+    kafka_create_topics: bool = True
     topic_partitions: int = Field(default=3, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
@@ -69,6 +78,10 @@ class BaseServiceSettings(BaseSettings):
         return f"{self.service_name}.events"
 
     @property
+    def kafka_principal(self) -> str:
+        return self.kafka_username or self.service_name
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -76,4 +89,6 @@ class BaseServiceSettings(BaseSettings):
     def _production_needs_real_parts(self) -> BaseServiceSettings:
         if self.mode == "production" and self.is_sqlite:
             raise ValueError("production mode needs a PostgreSQL database_url (postgresql+asyncpg://...)")
+        if self.kafka_security_protocol != "PLAINTEXT" and self.kafka_password is None:
+            raise ValueError(f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_password")
         return self

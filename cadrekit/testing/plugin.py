@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cadrekit.auth import StaticKeySource
 from cadrekit.migrate import upgrade
+from cadrekit.testing.kafka import KafkaBroker
 from cadrekit.testing.servers import PostgresServer, RedisServer, free_port
 
 ISSUER, AUDIENCE = "cadre-gateway", "cadre-platform"
@@ -40,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="database backends for service tests (comma separated)",
     )
     parser.addoption("--run-soak", action="store_true", help="run the long soak and fault tests")
+    parser.addoption(
+        "--broker",
+        default=os.environ.get("TEST_BROKER", "tansu"),
+        choices=["tansu", "kafka"],
+        help="the broker of the Kafka tiers: the embedded Tansu (fast) or Apache Kafka (make test)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,9 +93,26 @@ class TansuBroker:
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
 
+    kind = "tansu"
+
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def client_settings(self, service: str) -> dict[str, Any]:
+        """Settings for a service reaching this broker (PLAINTEXT; services create topics)."""
+        return {"kafka_bootstrap": self.bootstrap}
+
+    def client_options(self) -> dict[str, Any]:
+        """aiokafka options for a test's own client."""
+        return {"bootstrap_servers": self.bootstrap}
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment ``cadre`` (the operator's command line) reaches this broker with."""
+        return {"CADRE_KAFKA_BOOTSTRAP": self.bootstrap}
+
+    def close(self) -> None:
+        self.stop()
 
     def start(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
@@ -124,6 +148,20 @@ class TansuBroker:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+
+
+Broker = TansuBroker | KafkaBroker
+
+
+def new_broker(request: pytest.FixtureRequest, where: Path) -> Broker:
+    """The broker ``--broker`` names, not yet started: Apache Kafka as compose runs it
+    (authenticated, topics and ACLs made by the kafka-setup job's code), or Tansu. A test
+    marked ``tansu`` or ``kafka`` is about that broker's own behaviour and gets it always."""
+    if request.node.get_closest_marker("tansu"):
+        return TansuBroker(where)
+    if request.node.get_closest_marker("kafka") or request.config.getoption("--broker") == "kafka":
+        return KafkaBroker(where)
+    return TansuBroker(where)
 
 
 @pytest.fixture(scope="session")

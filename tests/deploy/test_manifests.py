@@ -81,7 +81,7 @@ def _walk_strings(node: Any) -> Iterator[str]:
 
 def test_compose_has_every_part(compose: dict[str, Any]) -> None:
     services = set(compose["services"])
-    expected = {"kafka", "kafka-topics", "postgres", "redis", "edge", "prometheus", "grafana", *PROCESSES}
+    expected = {"kafka", "kafka-setup", "postgres", "redis", "edge", "prometheus", "grafana", *PROCESSES}
     expected |= {f"migrate-{p}" for p in PROCESSES}
     assert expected <= services, expected - services
 
@@ -92,8 +92,16 @@ def test_kafka_runs_in_kraft_mode_from_the_official_image(compose: dict[str, Any
     env = _env(kafka)
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert "CONTROLLER" in env["KAFKA_CONTROLLER_LISTENER_NAMES"]
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
-    assert "CONTROLLER:PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "BROKER://kafka:9092"
+    # Every listener authenticates and the authorizer lets in no one without an ACL.
+    protocols = dict(p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, protocols
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert set(env["KAFKA_SUPER_USERS"].split(";")) == {"User:admin", "User:controller"}
+    assert REFERENCE.match(env["KAFKA_ADMIN_PASSWORD"]) and REFERENCE.match(env["KAFKA_CONTROLLER_PASSWORD"])
+    assert kafka["entrypoint"] == ["/bin/bash", "/opt/cadre/start.sh"]
+    assert "./deploy/kafka/start.sh:/opt/cadre/start.sh:ro" in kafka["volumes"]
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert not any("ZOOKEEPER" in k for k in env)
     assert "/var/lib/kafka/data" in env["KAFKA_LOG_DIRS"]
@@ -101,22 +109,43 @@ def test_kafka_runs_in_kraft_mode_from_the_official_image(compose: dict[str, Any
     assert "kafka-broker-api-versions" in " ".join(kafka["healthcheck"]["test"])
 
 
-def test_topics_job_creates_every_topic_and_its_dlq(compose: dict[str, Any]) -> None:
-    job = compose["services"]["kafka-topics"]
+def test_the_tests_run_the_kafka_compose_pins(compose: dict[str, Any]) -> None:
+    from cadrekit.testing.kafka import kafka_version
+
+    for name in ("kafka",):
+        image = compose["services"][name]["image"]
+        assert image.endswith(f"apache/kafka:{kafka_version()}}}"), (image, kafka_version())
+
+
+def test_kafka_setup_job_makes_users_topics_and_acls_for_every_principal(compose: dict[str, Any]) -> None:
+    from deploy.kafka_access import PRINCIPALS
+
+    job = compose["services"]["kafka-setup"]
     assert job["restart"] == "no"
     assert job["depends_on"]["kafka"]["condition"] == "service_healthy"
-    script = "\n".join(job["command"])
-    assert "for svc in roster matching scoring secondment gateway" in script
-    assert '"$${svc}.events"' in script and '"$${svc}.events.dlq"' in script
-    assert script.count("--if-not-exists") == 2
-    assert '--partitions "$${PARTITIONS}"' in script and '--replication-factor "$${REPLICATION}"' in script
+    assert job["command"] == ["cadre", "kafka-setup"]
     env = _env(job)
-    assert env["PARTITIONS"] == "${KAFKA_PARTITIONS:-6}"
-    assert env["REPLICATION"].startswith("${KAFKA_REPLICATION")
-    # The services create missing topics with the same numbers.
+    assert REFERENCE.match(env["CADRE_KAFKA_ADMIN_PASSWORD"])
+    for p in PRINCIPALS:
+        assert REFERENCE.match(env[f"{p.name.upper()}_KAFKA_PASSWORD"]), p.name
+    assert env["KAFKA_PARTITIONS"] == "${KAFKA_PARTITIONS:-6}"
+    assert env["KAFKA_REPLICATION"].startswith("${KAFKA_REPLICATION")
+    # The services' own numbers match the job's.
     app_env = _env(compose["services"]["roster"])
-    assert app_env["CADRE_TOPIC_PARTITIONS"] == env["PARTITIONS"]
-    assert app_env["CADRE_TOPIC_REPLICATION"] == env["REPLICATION"]
+    assert app_env["CADRE_TOPIC_PARTITIONS"] == env["KAFKA_PARTITIONS"]
+    assert app_env["CADRE_TOPIC_REPLICATION"] == env["KAFKA_REPLICATION"]
+
+
+@pytest.mark.parametrize("name", PROCESSES)
+def test_each_process_logs_in_to_kafka_as_itself(compose: dict[str, Any], name: str) -> None:
+    env = _env(compose["services"][name])
+    assert env["CADRE_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert env["CADRE_KAFKA_CREATE_TOPICS"] == "false"
+    assert (
+        env[f"{name.upper()}_KAFKA_PASSWORD"]
+        == _env(compose["services"]["kafka-setup"])[f"{name.upper()}_KAFKA_PASSWORD"]
+    )
+    assert not any(k.endswith("_KAFKA_PASSWORD") and not k.startswith(name.upper()) for k in env), "only its own"
 
 
 @pytest.mark.parametrize("name", PROCESSES)
@@ -131,7 +160,7 @@ def test_each_process_waits_for_its_migration_and_checks_ready(compose: dict[str
 
     deps = svc["depends_on"]
     assert deps[f"migrate-{name}"]["condition"] == "service_completed_successfully"
-    assert deps["kafka-topics"]["condition"] == "service_completed_successfully"
+    assert deps["kafka-setup"]["condition"] == "service_completed_successfully"
     assert deps["postgres"]["condition"] == "service_healthy"
     assert deps["kafka"]["condition"] == "service_healthy"
 

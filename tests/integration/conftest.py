@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.runtime import ServiceRuntime
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer, new_broker
 from services.matching.app import MIGRATIONS as MATCHING_MIGRATIONS
 from services.matching.models import metadata as matching_metadata
 from services.matching.settings import MatchingSettings
@@ -31,23 +31,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 45.0
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[TansuBroker]:
-    """A broker of this test's own: some tests stop and restart it."""
-    b = TansuBroker(tmp_path)
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """A broker of this test's own (some tests stop and restart it): Apache Kafka in
+    ``make test``, Tansu in ``make test-fast`` (``--broker``)."""
+    b = new_broker(request, tmp_path)
     b.start()
     yield b
-    b.stop()
+    b.close()
 
 
 @pytest.fixture
-async def live_roster(
-    roster_db: str, signer: Signer, tmp_path: Path, broker: TansuBroker
-) -> AsyncIterator[RosterHarness]:
+async def live_roster(roster_db: str, signer: Signer, tmp_path: Path, broker: Broker) -> AsyncIterator[RosterHarness]:
     settings = roster_settings(
         roster_db,
         tmp_path / "keys",
         kafka_enabled=True,
-        kafka_bootstrap=broker.bootstrap,
+        **broker.client_settings("roster"),
         outbox_poll_seconds=0.1,
         broker_check_seconds=0.5,
     )
@@ -79,10 +78,10 @@ class Subscriber:
 
 
 @pytest.fixture
-async def subscriber(database_factories: Any, broker: TansuBroker) -> AsyncIterator[Subscriber]:
+async def subscriber(database_factories: Any, broker: Broker) -> AsyncIterator[Subscriber]:
     url = await database_factories(MATCHING_MIGRATIONS).fresh("sqlite")
     settings = MatchingSettings(
-        database_url=url, kafka_bootstrap=broker.bootstrap, mode="test", broker_check_seconds=0.5
+        database_url=url, mode="test", broker_check_seconds=0.5, **broker.client_settings("matching")
     )
     runtime = ServiceRuntime(settings, matching_metadata, MATCHING_MIGRATIONS)
     async with runtime.engine.begin() as conn:
@@ -98,7 +97,7 @@ async def subscriber(database_factories: Any, broker: TansuBroker) -> AsyncItera
         )
 
     runtime.add_consumer(
-        "test-subscriber", ["roster.events"], {"roster.cadre.registered": apply, "roster.cadre.updated": apply}
+        "matching.test-subscriber", ["roster.events"], {"roster.cadre.registered": apply, "roster.cadre.updated": apply}
     )
     runtime.consumers[0].retry_delay = 0.01
     await runtime.start()

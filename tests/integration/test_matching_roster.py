@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from cadrekit.events import Event, dumps, envelope
 from cadrekit.roster_mirror import get_cadre
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import mirror
@@ -26,13 +26,13 @@ from tests.matching.conftest import MatchingHarness
 
 @pytest.fixture
 async def live_matching(
-    backend: str, database_factories: Any, signer: Signer, broker: TansuBroker
+    backend: str, database_factories: Any, signer: Signer, broker: Broker
 ) -> AsyncIterator[MatchingHarness]:
     url = await database_factories(MIGRATIONS).fresh(backend)
     settings = MatchingSettings(
         database_url=url,
         mode="test",
-        kafka_bootstrap=broker.bootstrap,
+        **broker.client_settings("matching"),
         outbox_poll_seconds=0.1,
         broker_check_seconds=0.5,
     )
@@ -44,8 +44,8 @@ async def live_matching(
         yield MatchingHarness(app, client, signer)
 
 
-async def publish(broker: TansuBroker, topic: str, type_: str, cadre_id: str, data: dict[str, Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+async def publish(broker: Broker, topic: str, type_: str, cadre_id: str, data: dict[str, Any]) -> None:
+    producer = AIOKafkaProducer(**broker.client_options(), acks="all")
     await producer.start()
     try:
         env = envelope(topic.split(".")[0], Event(type_, f"cadre/{cadre_id}", cadre_id, data))
@@ -55,7 +55,7 @@ async def publish(broker: TansuBroker, topic: str, type_: str, cadre_id: str, da
 
 
 async def test_roster_builds_the_pool_scores_move_fit_and_confirm_moves_the_cadre(
-    live_roster: RosterHarness, live_matching: MatchingHarness, broker: TansuBroker
+    live_roster: RosterHarness, live_matching: MatchingHarness, broker: Broker
 ) -> None:
     roster, m = live_roster, live_matching
     city = await roster.unit("平湖市", "city")

@@ -1,11 +1,12 @@
-"""Events between services through the real Tansu broker: relay, inbox, DLQ, outages."""
+"""Events between services through a real broker (Apache Kafka in make test): relay, inbox, DLQ, outages."""
 
 from __future__ import annotations
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 from cadrekit.events import parse
-from cadrekit.testing.plugin import TansuBroker
+from cadrekit.testing.plugin import Broker
 from tests.conftest import RosterHarness
 from tests.integration.conftest import Subscriber, eventually
 
@@ -35,7 +36,7 @@ async def test_relay_publishes_in_order_and_the_consumer_applies_each_event_once
     assert (await live_roster.app.state.runtime.relay.backlog()) == 0
 
 
-async def test_events_kept_per_cadre_in_order_on_the_topic(live_roster: RosterHarness, broker: TansuBroker) -> None:
+async def test_events_kept_per_cadre_in_order_on_the_topic(live_roster: RosterHarness, broker: Broker) -> None:
     unit = await live_roster.unit()
     cadre = await live_roster.cadre(unit["id"])
     url = f"/api/v1/roster/cadres/{cadre['id']}"
@@ -46,7 +47,7 @@ async def test_events_kept_per_cadre_in_order_on_the_topic(live_roster: RosterHa
     await eventually(lambda: _backlog_zero(live_roster), what="outbox drained")
     consumer = AIOKafkaConsumer(
         "roster.events",
-        bootstrap_servers=broker.bootstrap,
+        **broker.client_options(),
         auto_offset_reset="earliest",
         group_id=None,
         enable_auto_commit=False,
@@ -74,7 +75,7 @@ async def _backlog_zero(h: RosterHarness) -> bool:
 
 
 async def test_events_written_while_the_broker_is_down_arrive_after_it_returns(
-    live_roster: RosterHarness, subscriber: Subscriber, broker: TansuBroker
+    live_roster: RosterHarness, subscriber: Subscriber, broker: Broker
 ) -> None:
     unit = await live_roster.unit()
     await live_roster.cadre(unit["id"])
@@ -92,7 +93,7 @@ async def test_events_written_while_the_broker_is_down_arrive_after_it_returns(
     health = (await live_roster.client.get("/health")).json()
     assert health["relay"]["broker"] == "down" and health["relay"]["backlog"] >= 5
     assert (await live_roster.client.get("/ready")).status_code == 200  # an outage never makes us unready
-    broker.start()  # comes back empty, as the embedded broker does
+    broker.start()  # Tansu comes back empty (the relay refills it), Apache Kafka with its log
     expected = await _registered_ids(live_roster)
 
     async def all_applied() -> bool:
@@ -103,8 +104,9 @@ async def test_events_written_while_the_broker_is_down_arrive_after_it_returns(
     assert all(n == 1 for n in effects.values()), effects
 
 
+@pytest.mark.tansu  # only the embedded broker forgets everything on a restart
 async def test_a_restarted_empty_broker_is_refilled_and_nothing_is_applied_twice(
-    live_roster: RosterHarness, subscriber: Subscriber, broker: TansuBroker
+    live_roster: RosterHarness, subscriber: Subscriber, broker: Broker
 ) -> None:
     unit = await live_roster.unit()
     for _ in range(4):
@@ -143,7 +145,7 @@ async def test_a_restarted_empty_broker_is_refilled_and_nothing_is_applied_twice
 
 
 async def test_a_poison_event_goes_to_the_dlq_and_consumption_goes_on(
-    live_roster: RosterHarness, subscriber: Subscriber, broker: TansuBroker
+    live_roster: RosterHarness, subscriber: Subscriber, broker: Broker
 ) -> None:
     subscriber.fail_on.add("毒丸")
     unit = await live_roster.unit()
@@ -163,7 +165,7 @@ async def test_a_poison_event_goes_to_the_dlq_and_consumption_goes_on(
     assert subscriber.consumer.state["dead_lettered"] == 1
     dlq = AIOKafkaConsumer(
         "roster.events.dlq",
-        bootstrap_servers=broker.bootstrap,
+        **broker.client_options(),
         auto_offset_reset="earliest",
         group_id=None,
         enable_auto_commit=False,

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 
 from cadrekit.events import parse
 from cadrekit.roster_mirror import get_cadre
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer
 from services.scoring.app import MIGRATIONS
 from services.scoring.app import create_app as create_scoring
 from services.scoring.models import mirror
@@ -24,10 +24,10 @@ from tests.scoring.conftest import API, ScoringHarness, scoring_settings
 
 
 @pytest.fixture
-async def live_scoring(database_factories: Any, signer: Signer, broker: TansuBroker) -> AsyncIterator[ScoringHarness]:
+async def live_scoring(database_factories: Any, signer: Signer, broker: Broker) -> AsyncIterator[ScoringHarness]:
     url = await database_factories(MIGRATIONS).fresh("postgres")
     settings = scoring_settings(
-        url, kafka_enabled=True, kafka_bootstrap=broker.bootstrap, outbox_poll_seconds=0.1, broker_check_seconds=0.5
+        url, kafka_enabled=True, outbox_poll_seconds=0.1, broker_check_seconds=0.5, **broker.client_settings("scoring")
     )
     app = create_scoring(settings, key_source=signer.key_source, configure_logs=False)
     async with app.router.lifespan_context(app):
@@ -37,7 +37,7 @@ async def live_scoring(database_factories: Any, signer: Signer, broker: TansuBro
 
 
 async def test_an_approval_reaches_a_subscriber_as_a_score_change(
-    live_roster: RosterHarness, live_scoring: ScoringHarness, broker: TansuBroker
+    live_roster: RosterHarness, live_scoring: ScoringHarness, broker: Broker
 ) -> None:
     unit = await live_roster.unit()
     cadre = (await live_roster.cadre(unit["id"], leadership_status="second_line"))["id"]
@@ -49,7 +49,7 @@ async def test_an_approval_reaches_a_subscriber_as_a_score_change(
     await eventually(mirrored, what="the cadre in scoring's mirror")
 
     subscriber = AIOKafkaConsumer(
-        "scoring.events", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest", group_id=None
+        "scoring.events", **broker.client_options(), auto_offset_reset="earliest", group_id=None
     )
     await subscriber.start()
     try:

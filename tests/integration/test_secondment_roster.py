@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
 from cadrekit.events import Event, dumps, envelope
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.models import CadreScore, mirror
@@ -27,13 +27,13 @@ from tests.secondment.service.test_foshan_batch import SOUND
 
 @pytest.fixture
 async def live_secondment(
-    backend: str, database_factories: Any, signer: Signer, broker: TansuBroker
+    backend: str, database_factories: Any, signer: Signer, broker: Broker
 ) -> AsyncIterator[SecondmentHarness]:
     url = await database_factories(MIGRATIONS).fresh(backend)
     settings = SecondmentSettings(
         database_url=url,
         mode="test",
-        kafka_bootstrap=broker.bootstrap,
+        **broker.client_settings("secondment"),
         outbox_poll_seconds=0.1,
         broker_check_seconds=0.5,
     )
@@ -45,8 +45,8 @@ async def live_secondment(
         yield SecondmentHarness(app, client, signer)
 
 
-async def publish_score(broker: TansuBroker, cadre_id: str, year: int, total: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+async def publish_score(broker: Broker, cadre_id: str, year: int, total: str) -> None:
+    producer = AIOKafkaProducer(**broker.client_options(), acks="all")
     await producer.start()
     try:
         data = {
@@ -71,7 +71,7 @@ async def mirrored(sec: SecondmentHarness, cadre_id: str) -> dict[str, Any] | No
 
 
 async def test_a_paired_secondment_across_roster_and_secondment(
-    live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: TansuBroker
+    live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: Broker
 ) -> None:
     roster, sec = live_roster, live_secondment
     city = await roster.unit("佛山市", "city", region="佛山")

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from cadrekit.events import dumps
 from cadrekit.roster_mirror import get_cadre, get_unit
-from cadrekit.testing.plugin import TansuBroker
+from cadrekit.testing.plugin import Broker
 from gateway.app import MIGRATIONS
 from gateway.models import mirror
 from gateway.webhooks import signing
@@ -23,8 +23,8 @@ from tests.gateway.test_webhooks import API, Receiver, cloud_event, independent_
 from tests.integration.conftest import eventually
 
 
-async def publish(broker: TansuBroker, topic: str, event: dict[str, Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+async def publish(broker: Broker, topic: str, event: dict[str, Any]) -> None:
+    producer = AIOKafkaProducer(**broker.client_options())
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -37,12 +37,12 @@ async def publish(broker: TansuBroker, topic: str, event: dict[str, Any]) -> Non
         await producer.stop()
 
 
-def live(broker: TansuBroker) -> dict[str, Any]:
-    return {"kafka_enabled": True, "kafka_bootstrap": broker.bootstrap, "broker_check_seconds": 0.5}
+def live(broker: Broker) -> dict[str, Any]:
+    return {"kafka_enabled": True, "broker_check_seconds": 0.5, **broker.client_settings("gateway")}
 
 
 async def test_no_duplicate_delivery_after_a_dispatcher_restart(
-    backend: str, database_factories: Any, broker: TansuBroker, tmp_path: Path
+    backend: str, database_factories: Any, broker: Broker, tmp_path: Path
 ) -> None:
     url = await database_factories(MIGRATIONS).fresh(backend)
     receiver = Receiver()
@@ -91,7 +91,7 @@ async def test_no_duplicate_delivery_after_a_dispatcher_restart(
 
 
 async def test_a_scoped_subscriber_gets_the_live_rosters_events_of_its_unit_only(
-    live_roster: RosterHarness, database_factories: Any, backend: str, broker: TansuBroker, tmp_path: Path
+    live_roster: RosterHarness, database_factories: Any, backend: str, broker: Broker, tmp_path: Path
 ) -> None:
     url = await database_factories(MIGRATIONS).fresh(backend)
     receiver = Receiver()

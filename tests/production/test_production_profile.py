@@ -21,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from cadrekit.events import parse
+from cadrekit.testing.kafka import KafkaBroker
 from cadrekit.testing.plugin import free_port, pg_url
 from deploy.launcher import SERVICES, Layout, System
 from tests.e2e.support import token
@@ -66,8 +67,14 @@ async def _drop_databases(prefix: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def prod(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """On Apache Kafka in ``make test`` (authenticated, topics and ACLs from the kafka-setup
+    job's code, as compose runs it), on Tansu with ``--broker tansu``."""
     prefix = f"cadre_prod_{uuid.uuid4().hex[:8]}"
+    kafka = KafkaBroker(tmp_path_factory.mktemp("kafka")) if request.config.getoption("--broker") == "kafka" else None
+    env = {"CADRE_TOPIC_PARTITIONS": str(PARTITIONS), "GATEWAY_RATE_LIMIT_ENABLED": "false"}
+    if kafka is not None:
+        env.update(kafka.process_env(PARTITIONS))
     urls = asyncio.run(_create_databases(prefix))
     layout = Layout(
         var=tmp_path_factory.mktemp("prod"),
@@ -75,15 +82,24 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         broker_port=free_port(),
         database_urls=urls,
         replicas={"scoring": [free_port()], "matching": [free_port()]},
-        env={"CADRE_TOPIC_PARTITIONS": str(PARTITIONS), "GATEWAY_RATE_LIMIT_ENABLED": "false"},
+        env=env,
     )
-    system = System(layout)
+    system = System(layout, broker=kafka)
     system.start()
     try:
         yield system
     finally:
         system.stop()
+        if kafka is not None:
+            kafka.close()
         asyncio.run(_drop_databases(prefix))
+
+
+def _reach(prod: System) -> dict[str, Any]:
+    """A test's own Kafka client options: the operator's on Apache Kafka."""
+    if isinstance(prod.broker, KafkaBroker):
+        return prod.broker.client_options()
+    return {"bootstrap_servers": f"127.0.0.1:{prod.layout.broker_port}"}
 
 
 def _port(system: System, process: str) -> int:
@@ -244,7 +260,7 @@ async def test_a_relay_failover_keeps_each_cadres_events_in_order(prod: System) 
 async def _read_changes(prod: System, cadre: str, want: int) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         "scoring.events",
-        bootstrap_servers=f"127.0.0.1:{prod.layout.broker_port}",
+        **_reach(prod),
         auto_offset_reset="earliest",
         group_id=None,
         fetch_max_wait_ms=50,

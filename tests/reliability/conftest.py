@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer
 from services.roster.app import MIGRATIONS as ROSTER_MIGRATIONS
 from services.roster.app import create_app as create_roster
 from tests.conftest import RosterHarness, roster_settings
@@ -24,15 +24,13 @@ async def pg_roster_db(database_factories: Any) -> str:
 
 
 @pytest.fixture
-async def pg_roster(
-    pg_roster_db: str, signer: Signer, tmp_path: Path, broker: TansuBroker
-) -> AsyncIterator[RosterHarness]:
+async def pg_roster(pg_roster_db: str, signer: Signer, tmp_path: Path, broker: Broker) -> AsyncIterator[RosterHarness]:
     """Roster on PostgreSQL, publishing to the test's broker."""
     settings = roster_settings(
         pg_roster_db,
         tmp_path / "keys",
         kafka_enabled=True,
-        kafka_bootstrap=broker.bootstrap,
+        **broker.client_settings("roster"),
         outbox_poll_seconds=0.1,
         broker_check_seconds=0.5,
     )

@@ -1,6 +1,8 @@
 """The reliability subscriber as a process of its own, so a test can SIGKILL it.
 
-    python -m tests.reliability.subscriber_process DATABASE_URL BOOTSTRAP STATE_FILE [DELAY]
+    python -m tests.reliability.subscriber_process DATABASE_URL KAFKA STATE_FILE [DELAY]
+
+KAFKA: the broker's address, or a JSON object of the settings that reach it.
 
 Runs until killed; writes its consumer's counters to STATE_FILE twice a second.
 """
@@ -15,8 +17,8 @@ from pathlib import Path
 from tests.reliability.support import build_subscriber
 
 
-async def main(url: str, bootstrap: str, state_file: Path, delay: float) -> None:
-    runtime = build_subscriber(url, bootstrap, delay=delay)
+async def main(url: str, kafka: str, state_file: Path, delay: float) -> None:
+    runtime = build_subscriber(url, json.loads(kafka) if kafka.startswith("{") else kafka, delay=delay)
     await runtime.start()
     consumer = runtime.consumers[0]
     while True:

@@ -78,10 +78,17 @@ Check = Callable[[dict[str, Any]], None]
 
 
 def build_subscriber(
-    url: str, bootstrap: str, *, name: str = "reliability-subscriber", check: Check | None = None, delay: float = 0.0
+    url: str,
+    kafka: str | dict[str, Any],
+    *,
+    name: str = "matching.reliability-subscriber",
+    check: Check | None = None,
+    delay: float = 0.0,
 ) -> ServiceRuntime:
-    """A downstream service applying roster cadre events once each, recording each effect."""
-    settings = MatchingSettings(database_url=url, kafka_bootstrap=bootstrap, mode="test", broker_check_seconds=0.5)
+    """A downstream service applying roster cadre events once each, recording each effect.
+    ``kafka``: the broker's address, or the settings to reach it as matching (``client_settings``)."""
+    reach = {"kafka_bootstrap": kafka} if isinstance(kafka, str) else kafka
+    settings = MatchingSettings(database_url=url, mode="test", broker_check_seconds=0.5, **reach)
     runtime = ServiceRuntime(settings, subscriber_metadata, SUBSCRIBER_MIGRATIONS)
 
     async def apply(session: AsyncSession, event: dict[str, Any]) -> None:
@@ -142,11 +149,11 @@ async def produced_events(url: str, types: tuple[str, ...] = CADRE_EVENTS) -> li
     return [json.loads(r[0]) for r in rows]
 
 
-async def read_all(bootstrap: str, topic: str) -> list[tuple[Any, dict[str, Any]]]:
-    """Every message on a topic now, with its Kafka record, read to the high-water marks."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, metadata_max_age_ms=1000
-    )
+async def read_all(broker: str | dict[str, Any], topic: str) -> list[tuple[Any, dict[str, Any]]]:
+    """Every message on a topic now, with its Kafka record, read to the high-water marks.
+    ``broker``: its address, or a client's options (``client_options``)."""
+    options = {"bootstrap_servers": broker} if isinstance(broker, str) else broker
+    consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False, metadata_max_age_ms=1000)
     await consumer.start()
     out: list[tuple[Any, dict[str, Any]]] = []
     try:

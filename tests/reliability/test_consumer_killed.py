@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cadrekit.testing.plugin import TansuBroker
+from cadrekit.testing.plugin import Broker
 from tests.conftest import RosterHarness
 from tests.factories import cadre_body
 from tests.reliability.support import ROOT, Figures, effects, inbox_ids, produced_events, subscriber_database, wait_for
@@ -46,10 +46,10 @@ async def _burst(roster: RosterHarness, cadres: int) -> None:
     await asyncio.gather(*(bounded(i) for i in range(cadres)))
 
 
-def _spawn(url: str, bootstrap: str, state: Path, log: Path) -> subprocess.Popen[bytes]:
+def _spawn(url: str, kafka: str, state: Path, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.subscriber_process", url, bootstrap, str(state), str(DELAY)],
+            [sys.executable, "-m", "tests.reliability.subscriber_process", url, kafka, str(state), str(DELAY)],
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=out,
@@ -59,7 +59,7 @@ def _spawn(url: str, bootstrap: str, state: Path, log: Path) -> subprocess.Popen
 
 @pytest.mark.parametrize("cadres", [30, pytest.param(120, marks=pytest.mark.soak)])
 async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
-    pg_roster: RosterHarness, broker: TansuBroker, database_factories: Any, tmp_path: Path, cadres: int
+    pg_roster: RosterHarness, broker: Broker, database_factories: Any, tmp_path: Path, cadres: int
 ) -> None:
     sub_db = await subscriber_database(database_factories)
     await _burst(pg_roster, cadres)
@@ -73,7 +73,7 @@ async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
     assert len(produced) == cadres * (UPDATES + 1)
 
     state = tmp_path / "subscriber.json"
-    proc = _spawn(sub_db, broker.bootstrap, state, tmp_path / "subscriber.log")
+    proc = _spawn(sub_db, json.dumps(broker.client_settings("matching")), state, tmp_path / "subscriber.log")
     try:
 
         async def some_applied() -> bool:
@@ -86,7 +86,7 @@ async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
         # Killed in the middle: some of the one batch applied, some not.
         assert 0 < at_kill < len(produced), at_kill
 
-        proc = _spawn(sub_db, broker.bootstrap, state, tmp_path / "subscriber.log")
+        proc = _spawn(sub_db, json.dumps(broker.client_settings("matching")), state, tmp_path / "subscriber.log")
 
         async def all_applied() -> bool:
             return set((await effects(sub_db)).per_event) >= {e["id"] for e in produced}
@@ -103,7 +103,7 @@ async def test_a_consumer_killed_mid_batch_applies_nothing_twice(
         await asyncio.to_thread(proc.wait, 10)
 
     applied = await effects(sub_db)
-    inbox = await inbox_ids(sub_db, "reliability-subscriber")
+    inbox = await inbox_ids(sub_db, "matching.reliability-subscriber")
     ids = {e["id"] for e in produced}
     figures = Figures(
         "consumer SIGKILL mid-batch",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cadrekit.testing.plugin import Signer, TansuBroker
+from cadrekit.testing.plugin import Broker, Signer
 from services.scoring.app import MIGRATIONS as SCORING_MIGRATIONS
 from services.scoring.app import create_app as create_scoring
 from tests.conftest import RosterHarness
@@ -22,9 +22,9 @@ MIRROR_CONSUMER = "scoring.roster-mirror"
 
 
 @asynccontextmanager
-async def scoring_on(url: str, broker: TansuBroker, signer: Signer) -> AsyncIterator[None]:
+async def scoring_on(url: str, broker: Broker, signer: Signer) -> AsyncIterator[None]:
     settings = scoring_settings(
-        url, kafka_enabled=True, kafka_bootstrap=broker.bootstrap, outbox_poll_seconds=0.1, broker_check_seconds=0.5
+        url, kafka_enabled=True, outbox_poll_seconds=0.1, broker_check_seconds=0.5, **broker.client_settings("scoring")
     )
     app = create_scoring(settings, key_source=signer.key_source, configure_logs=False)
     async with app.router.lifespan_context(app):
@@ -101,7 +101,7 @@ async def _history(roster: RosterHarness, n: int) -> int:
 
 @pytest.mark.parametrize("cadres", [12, pytest.param(80, marks=pytest.mark.soak)])
 async def test_the_mirror_rebuilt_from_a_snapshot_equals_the_live_one(
-    pg_roster: RosterHarness, broker: TansuBroker, signer: Signer, database_factories: Any, cadres: int
+    pg_roster: RosterHarness, broker: Broker, signer: Signer, database_factories: Any, cadres: int
 ) -> None:
     live_db = await database_factories(SCORING_MIGRATIONS).fresh("postgres")
     roster_db = pg_roster.settings.database_url

@@ -1,0 +1,65 @@
+"""Who may do what on Apache Kafka: one principal per service and one for the gateway.
+
+This table is the one declaration the ``kafka-setup`` job turns into SCRAM users, topics and
+ACLs (``deploy/kafka_setup.py``), in compose, in Kubernetes and in the tests alike. A test
+builds every app and checks that its relay and its consumers use only what is declared here,
+so a new consumer cannot go unlisted.
+
+- each principal writes only its own topic ``<name>.events``, and the dead-letter topic of
+  each topic it consumes (``<topic>.dlq``: a consumer parks a poison event beside its source);
+- it reads only the topics it consumes;
+- it joins only consumer groups named ``<name>.…`` (``ServiceRuntime.add_consumer`` refuses
+  any other name), so no one else can join, and commit offsets in, a service's group.
+
+Operators' work (topics job, ``cadre dlq``) uses the ``admin`` principal, a super user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADMIN = "admin"
+# Brokers and controllers talk to one another as this one (PLAIN, on the controller listener).
+CONTROLLER = "controller"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    consumes: tuple[str, ...]
+
+    @property
+    def topic(self) -> str:
+        return f"{self.name}.events"
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return (self.topic, *(f"{t}.dlq" for t in self.consumes))
+
+    @property
+    def group_prefix(self) -> str:
+        return f"{self.name}."
+
+
+PRINCIPALS: tuple[Principal, ...] = (
+    Principal("roster", consumes=("matching.events", "secondment.events")),
+    Principal("matching", consumes=("roster.events", "scoring.events", "secondment.events")),
+    Principal("scoring", consumes=("roster.events",)),
+    Principal("secondment", consumes=("roster.events", "scoring.events", "matching.events")),
+    Principal("gateway", consumes=("roster.events", "matching.events", "scoring.events", "secondment.events")),
+)
+
+
+def by_name(name: str) -> Principal:
+    for p in PRINCIPALS:
+        if p.name == name:
+            return p
+    raise KeyError(name)
+
+
+def topics() -> list[str]:
+    """Every topic the platform uses: each producer's topic and its dead-letter topic."""
+    out: list[str] = []
+    for p in PRINCIPALS:
+        out += [p.topic, f"{p.topic}.dlq"]
+    return out

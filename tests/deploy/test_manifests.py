@@ -540,12 +540,13 @@ def test_kustomize_builds(target: str) -> None:
     assert out.returncode == 0, out.stderr
     docs = [d for d in yaml.safe_load_all(out.stdout) if d]
     kinds = [d["kind"] for d in docs]
-    for kind in ("Deployment", "Job", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
+    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
         assert kinds.count(kind) == len(PROCESSES), kind
+    assert kinds.count("Job") == len(PROCESSES) + 1, "a migration Job per process, and kafka-setup"
     (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
     for d in docs:
         for c in _containers(d):
-            if c.get("command", [""])[0] in ("python", "uvicorn"):
+            if c.get("command", [""])[0] in ("python", "uvicorn", "cadre"):
                 assert {"configMapRef": {"name": cm["metadata"]["name"]}} in c["envFrom"]
     if target != "base":
         assert all(d["metadata"].get("namespace") == "cadre" for d in docs if d["kind"] != "Namespace")
@@ -607,3 +608,31 @@ def test_compose_environment_is_valid_for_the_settings(
     assert settings.database_url == f"postgresql+asyncpg://{name}:sample@postgres:5432/{name}"
     assert settings.kafka_bootstrap == "kafka:9092" and settings.topic_partitions == 6
     assert settings.broker_volatile is False and settings.kafka_idempotence is True
+
+
+@pytest.mark.parametrize("name", PROCESSES)
+def test_each_deployment_logs_in_to_kafka_as_itself(name: str) -> None:
+    (container,) = _kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
+    passwords = [e for e in container["env"] if e["name"].endswith("_KAFKA_PASSWORD")]
+    assert passwords == [
+        {
+            "name": f"{name.upper()}_KAFKA_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": f"cadre-{name}-kafka", "key": "password"}},
+        }
+    ]
+
+
+def test_kubernetes_kafka_setup_job_makes_every_principal() -> None:
+    from deploy.kafka_access import PRINCIPALS
+
+    job = _kind("Job")["kafka-setup"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["cadre", "kafka-setup"]
+    env = {e["name"]: e for e in container["env"]}
+    for p in PRINCIPALS:
+        ref = env[f"{p.name.upper()}_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"cadre-{p.name}-kafka", "key": "password"}
+    assert env["CADRE_KAFKA_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cadre-kafka-admin"
+    assert (env["KAFKA_REPLICATION"]["value"], env["KAFKA_MIN_INSYNC_REPLICAS"]["value"]) == ("3", "2")
+    config = (K8S / "base" / "config.env").read_text()
+    assert "CADRE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" in config and "CADRE_KAFKA_CREATE_TOPICS=false" in config

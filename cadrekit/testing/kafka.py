@@ -287,7 +287,12 @@ def _cluster_id() -> str:
     import base64
     import uuid
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # As Kafka's own Uuid.randomUuid: an id beginning with "-" would be read as an option by
+    # kafka-storage (one in 64 runs failed so).
+    while True:
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 class KafkaBroker:

@@ -62,3 +62,10 @@ def test_the_run_s_server_is_in_the_environment_for_the_processes_it_starts() ->
     url = plugin.pg_url()
     assert os.environ["TEST_POSTGRES_URL"] == url
     assert plugin.pg_url() == url  # started once, not per call
+
+
+def test_a_kafka_cluster_id_never_reads_as_an_option() -> None:
+    from cadrekit.testing.kafka import _cluster_id
+
+    ids = [_cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

@@ -99,7 +99,10 @@ async def test_events_written_while_the_broker_is_down_arrive_after_it_returns(
     async def all_applied() -> bool:
         return set((await subscriber.effects()).keys()) >= set(expected)
 
-    await eventually(all_applied, timeout=60, what="every event applied after the outage")
+    try:
+        await eventually(all_applied, timeout=90, what="every event applied after the outage")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: relay {relay.state}, subscriber {subscriber.consumer.state}") from None
     effects = await subscriber.effects()
     assert all(n == 1 for n in effects.values()), effects
 

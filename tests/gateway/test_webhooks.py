@@ -343,6 +343,13 @@ async def test_a_replay_sends_the_same_message_again(gw: GatewayHarness, receive
         return check
 
     await eventually(await sent(1), what="the first delivery")
+
+    async def settled() -> bool:
+        # The receiver has the request a moment before the worker records the answer; a replay
+        # of a delivery still in flight is rightly a 409.
+        return [d["status"] for d in await deliveries_of(gw, sub["id"], portal)] == ["delivered"]
+
+    await eventually(settled, what="the first delivery recorded")
     [delivery] = await deliveries_of(gw, sub["id"], portal)
     replayed = await gw.client.post(
         f"{API}/subscriptions/{sub['id']}/deliveries/{delivery['id']}/replay", headers=portal

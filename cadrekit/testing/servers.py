@@ -11,6 +11,7 @@ run everything as root: there they run as the ``postgres`` user, in a directory 
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import glob
 import os
@@ -69,14 +70,14 @@ def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeo
         proc.wait()
 
 
-class _Server:
+class _Server(abc.ABC):
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def start(self) -> None: ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def stop(self) -> None: ...
 
     def __enter__(self) -> Self:
         self.start()

@@ -61,6 +61,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.results import Figures
 from cadrekit.auth import Principal, Role, StaticKeySource
 from cadrekit.migrate import upgrade
+from cadrekit.scope import WHOLE_TREE
 from services.roster import importing
 from services.roster.app import MIGRATIONS, create_app
 from services.roster.domain.id_numbers import with_check_digit
@@ -750,7 +751,7 @@ async def profile_import(svc: Service, filename: str, content: bytes) -> None:
     prof = cProfile.Profile()
     prof.enable()
     t0 = time.perf_counter()
-    await importing.run_job(r, principal, job.id, upload)
+    await importing.run_job(r, principal, WHOLE_TREE, job.id, upload)
     wall = time.perf_counter() - t0
     prof.disable()
     print(f"=== cProfile: run_job, event-loop thread ({wall:.2f} s wall; all of the job's Python runs there) ===")

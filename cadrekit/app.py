@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
+from cadrekit import revocation
 from cadrekit.audit import list_reads
 from cadrekit.auth import JWKSKeySource, KeySource, Principal, Role, TokenVerifier, authenticate, require_roles
 from cadrekit.http import BodyLimitMiddleware, IdempotencyMiddleware, Metrics, RequestContextMiddleware
@@ -18,6 +19,7 @@ from cadrekit.logs import configure_logging
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import field_error, install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
+from cadrekit.scope import ScopeBinding, ScopeResolver, check_declared, whole_tree
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
 Auditor = Annotated[Principal, Depends(require_roles(Role.admin, Role.auditor))]
@@ -34,6 +36,8 @@ def build_service_app(
     on_shutdown: Sequence[Hook] = (),
     configure_logs: bool = True,
     event_schemas: dict[str, dict[str, Any]] | None = None,
+    scope: ScopeResolver,  # unit scope (cadrekit.scope): required, so no app runs undeclared
+    revocations: bool = True,  # refuse clients the gateway disabled (the gateway asks its own table)
 ) -> FastAPI:
     settings = runtime.settings
     if configure_logs:
@@ -63,6 +67,7 @@ def build_service_app(
         issuer=settings.token_issuer,
         audience=settings.token_audience,
         leeway=settings.token_leeway_seconds,
+        revocations=revocation.install(runtime) if revocations else None,
     )
     install_problem_handlers(app)
     metrics = Metrics(settings.service_name)
@@ -75,7 +80,17 @@ def build_service_app(
     app.include_router(kit_router(runtime, event_schemas or {}))
     for router in routers:
         app.include_router(router)
+    bind_scope(app, scope, runtime.sessions)
     return app
+
+
+def bind_scope(app: FastAPI, resolver: ScopeResolver, sessions: Any) -> None:
+    """Give the scope rules their resolver, and refuse to start when a route declares no
+    rule (cadrekit.scope): the next endpoint cannot forget unit scope."""
+    from cadrekit.role_matrix import api_routes
+
+    app.state.scope = ScopeBinding(resolver=resolver, sessions=sessions)
+    check_declared(app, api_routes(app.routes), subjects=resolver.subjects())
 
 
 def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
@@ -133,7 +148,8 @@ def kit_router(runtime: ServiceRuntime, event_schemas: dict[str, dict[str, Any]]
         f"/api/v1/{service}/audit/personal-data-reads",
         tags=["operations"],
         summary="Who read which personal data, when and why",
-        dependencies=[Depends(authenticate)],
+        # The log names cadres of every unit: only a token for the whole tree reads it.
+        dependencies=[Depends(authenticate), Depends(whole_tree("the audit log covers the whole city"))],
     )
     async def audit_log(
         who: Auditor,

@@ -104,11 +104,18 @@ class JWKSKeySource:
             log.warning("JWKS refetch failed; keeping known keys", extra={"error": str(exc)})
 
 
+class RevocationCheck(Protocol):
+    """Refuses (Unauthorized) a principal whose client was disabled (cadrekit.revocation)."""
+
+    async def check(self, principal: Principal) -> None: ...
+
+
 class TokenVerifier:
     """Verifies EdDSA tokens. A token verified once is remembered by its SHA-256 for at most
     ``cache_seconds`` and never past its ``exp``: the signature of the same bytes cannot
     change, and an Ed25519 verification costs ~0.1 ms of CPU on every request otherwise.
-    Revocation (a disabled client) is checked apart, on every use, by the gateway."""
+    Revocation (a disabled client) is checked apart, on every use, cached or not: by
+    ``revocations`` in the services, by the gateway against its own client table."""
 
     def __init__(
         self,
@@ -119,8 +126,10 @@ class TokenVerifier:
         leeway: int = 10,
         cache_seconds: float = 60.0,
         cache_size: int = 10_000,
+        revocations: RevocationCheck | None = None,
     ) -> None:
         self.keys = keys
+        self.revocations = revocations
         self.issuer = issuer
         self.audience = audience
         self.leeway = min(leeway, 30)
@@ -129,6 +138,12 @@ class TokenVerifier:
         self._cache: dict[bytes, tuple[float, Principal]] = {}
 
     async def verify(self, token: str) -> Principal:
+        principal = await self._verify_cached(token)
+        if self.revocations is not None:
+            await self.revocations.check(principal)
+        return principal
+
+    async def _verify_cached(self, token: str) -> Principal:
         digest = hashlib.sha256(token.encode()).digest()
         now = time.time()
         hit = self._cache.get(digest)

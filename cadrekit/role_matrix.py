@@ -1,6 +1,7 @@
-"""The role × endpoint matrix, read from the routes themselves (``require_roles`` marks
-its dependency with the roles it admits), so the README table and the tests that check
-every cell are generated and never hand-listed."""
+"""The access matrix, read from the routes themselves: ``require_roles`` marks its
+dependency with the roles it admits and ``cadrekit.scope`` marks its rules, so the tables
+in docs/access.md and the tests that call every cell (role × scope) are generated and
+never hand-listed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from cadrekit.auth import Role, authenticate
+from cadrekit.scope import Rule, rules_of
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Cell:
     path: str
     roles: frozenset[Role]  # who may call it; all roles when the route only authenticates
     authenticated: bool
+    rules: tuple[Rule, ...] = ()  # how unit scope applies (cadrekit.scope)
 
 
 def _walk(dep: Dependant) -> Iterable[Dependant]:
@@ -29,35 +32,49 @@ def _walk(dep: Dependant) -> Iterable[Dependant]:
         yield from _walk(d)
 
 
-def _routes(routes: Iterable[Any]) -> Iterable[APIRoute]:
+def api_routes(routes: Iterable[Any]) -> Iterable[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         elif hasattr(route, "original_router"):  # FastAPI ≥ 0.165 keeps included routers whole
-            yield from _routes(route.original_router.routes)
+            yield from api_routes(route.original_router.routes)
+
+
+def allowed_roles(route: APIRoute) -> frozenset[Role] | None:
+    allowed: frozenset[Role] | None = None
+    for d in _walk(route.dependant):
+        roles = getattr(d.call, "allowed_roles", None)
+        if roles is not None:
+            allowed = roles if allowed is None else allowed & roles
+    return allowed
+
+
+def is_authenticated(route: APIRoute) -> bool:
+    return allowed_roles(route) is not None or any(d.call is authenticate for d in _walk(route.dependant))
 
 
 def matrix(app: FastAPI, prefix: str = "/api/v1/") -> list[Cell]:
     cells = []
-    for route in _routes(app.routes):
+    for route in api_routes(app.routes):
         if not route.path.startswith(prefix) or not route.include_in_schema:
             continue
-        calls = [d.call for d in _walk(route.dependant)]
-        allowed: frozenset[Role] | None = None
-        for call in calls:
-            roles = getattr(call, "allowed_roles", None)
-            if roles is not None:
-                allowed = roles if allowed is None else allowed & roles
-        authenticated = allowed is not None or authenticate in calls
+        allowed = allowed_roles(route)
+        authenticated = is_authenticated(route)
+        rules = rules_of(route)
         for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
-            cells.append(Cell(method, route.path, allowed if allowed is not None else frozenset(Role), authenticated))
+            roles = allowed if allowed is not None else frozenset(Role)
+            cells.append(Cell(method, route.path, roles, authenticated, rules))
     return sorted(cells, key=lambda c: (c.path, c.method))
 
 
 def markdown(cells: Iterable[Cell]) -> str:
     roles = list(Role)
-    lines = ["| endpoint | " + " | ".join(r.value for r in roles) + " |", "|---|" + "---|" * len(roles)]
+    lines = [
+        "| endpoint | " + " | ".join(r.value for r in roles) + " | unit scope |",
+        "|---|" + "---|" * len(roles) + "---|",
+    ]
     for c in cells:
         marks = ["✓" if r in c.roles else "–" for r in roles] if c.authenticated else ["public"] * len(roles)
-        lines.append(f"| `{c.method} {c.path}` | " + " | ".join(marks) + " |")
+        scope = "; ".join(r.describe() for r in c.rules) if c.authenticated else "–"
+        lines.append(f"| `{c.method} {c.path}` | " + " | ".join(marks) + f" | {scope} |")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, St
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
+from cadrekit.scope import SubjectQuery, TableScopeResolver
 
 ROSTER_TOPIC = "roster.events"
 
@@ -337,3 +338,16 @@ async def list_cadres(
     if cadre_ids is not None:
         stmt = stmt.where(c.c.cadre_id.in_(set(cadre_ids)))
     return [_cadre(r) for r in (await session.execute(stmt)).all()]
+
+
+def mirror_scope_resolver(tables: MirrorTables, subjects: dict[str, SubjectQuery] | None = None) -> TableScopeResolver:
+    """Unit scope over the mirror (cadrekit.scope): units by path, a cadre by its unit, and
+    the service's own subjects (each a query whose columns are the object's unit ids)."""
+    return TableScopeResolver(
+        unit_id=tables.units.c.unit_id,
+        unit_path=tables.units.c.path,
+        subjects={
+            "cadre": lambda i: select(tables.cadres.c.unit_id).where(tables.cadres.c.cadre_id == i),
+            **(subjects or {}),
+        },
+    )

@@ -54,6 +54,8 @@ class BaseServiceSettings(BaseSettings):
     token_issuer: str = "cadre-gateway"
     token_audience: str = "cadre-platform"
     token_leeway_seconds: int = Field(default=10, ge=0, le=30)
+    # How long a process trusts its last read of the clients the gateway disabled (0: every request).
+    revocation_refresh_seconds: float = Field(default=1.0, ge=0, le=30)
 
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=1)

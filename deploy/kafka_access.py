@@ -41,11 +41,12 @@ class Principal:
         return f"{self.name}."
 
 
+# Every service reads gateway.events: the clients the gateway disabled (cadrekit/revocation.py).
 PRINCIPALS: tuple[Principal, ...] = (
-    Principal("roster", consumes=("matching.events", "secondment.events")),
-    Principal("matching", consumes=("roster.events", "scoring.events", "secondment.events")),
-    Principal("scoring", consumes=("roster.events",)),
-    Principal("secondment", consumes=("roster.events", "scoring.events", "matching.events")),
+    Principal("roster", consumes=("matching.events", "secondment.events", "gateway.events")),
+    Principal("matching", consumes=("roster.events", "scoring.events", "secondment.events", "gateway.events")),
+    Principal("scoring", consumes=("roster.events", "gateway.events")),
+    Principal("secondment", consumes=("roster.events", "scoring.events", "matching.events", "gateway.events")),
     Principal("gateway", consumes=("roster.events", "matching.events", "scoring.events", "secondment.events")),
 )
 

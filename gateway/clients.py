@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from cadrekit.auth import Role
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, InvalidInput, NotFound
 from cadrekit.runtime import ServiceRuntime
+from gateway.events import CLIENT_CREATED, CLIENT_DISABLED, CLIENT_ENABLED, CLIENT_SECRET_ROTATED, client_event
 from gateway.models import ApiClient
 from gateway.secrets_hash import hash_secret, new_secret, verify_secret
 from gateway.settings import GatewaySettings
@@ -35,6 +37,9 @@ def client_public(c: ApiClient) -> dict[str, Any]:
     }
 
 
+CLIENT_ID = re.compile(r"[a-zA-Z0-9_.-]{3,100}")
+
+
 async def create_client(
     runtime: ServiceRuntime,
     *,
@@ -44,6 +49,13 @@ async def create_client(
     created_by: str,
     client_id: str | None = None,
 ) -> dict[str, Any]:
+    # Checked here, not only in the API's model: ``cadre clients create --client-id`` comes this
+    # way too. No ``:`` is allowed, so a client id never equals a portal person's ``portal:…``.
+    if client_id is not None and not CLIENT_ID.fullmatch(client_id):
+        raise InvalidInput(
+            f"client id {client_id!r} is not allowed",
+            errors=[{"field": "client_id", "message": "3 to 100 letters, digits, '_', '.' or '-'"}],
+        )
     if role == Role.unit_hr and not unit_scope:
         raise InvalidInput(
             "a unit_hr client needs a unit scope",
@@ -64,6 +76,7 @@ async def create_client(
                 f"client {client.client_id} exists", errors=[{"field": "client_id", "message": "already taken"}]
             )
         uow.session.add(client)
+        uow.record(client_event(CLIENT_CREATED, client))
         await uow.commit()
     out = client_public(client)
     out["client_secret"] = secret  # shown once, never stored in the clear
@@ -82,12 +95,16 @@ async def authenticate_client(runtime: ServiceRuntime, client_id: str, secret: s
 
 
 async def set_disabled(runtime: ServiceRuntime, client_id: str, disabled: bool) -> dict[str, Any]:
+    """Also announced on gateway.events (through the outbox, in this transaction): every
+    service then refuses, or again accepts, the client's tokens at its own port."""
     async with runtime.uow() as uow:
-        client = await uow.session.get(ApiClient, client_id)
+        # Locked, so concurrent changes of one client get increasing changed_at in commit order.
+        client = await uow.session.get(ApiClient, client_id, with_for_update=True)
         if client is None:
             raise NotFound(f"client {client_id} does not exist")
         client.disabled = disabled
         client.updated_at = utcnow()
+        uow.record(client_event(CLIENT_DISABLED if disabled else CLIENT_ENABLED, client))
         await uow.commit()
         # After the commit: a request in between may have cached the old state.
         forget(runtime, client_id)
@@ -99,11 +116,12 @@ async def rotate_secret(runtime: ServiceRuntime, client_id: str) -> dict[str, An
     run to their expiry)."""
     secret = new_secret()
     async with runtime.uow() as uow:
-        client = await uow.session.get(ApiClient, client_id)
+        client = await uow.session.get(ApiClient, client_id, with_for_update=True)
         if client is None:
             raise NotFound(f"client {client_id} does not exist")
         client.secret_hash = hash_secret(secret)
         client.updated_at = utcnow()
+        uow.record(client_event(CLIENT_SECRET_ROTATED, client))
         await uow.commit()
         out = client_public(client)
     out["client_secret"] = secret

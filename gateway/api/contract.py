@@ -17,7 +17,9 @@ from fastapi.responses import HTMLResponse
 from cadrekit.auth import Principal, Role, authenticate, require_roles
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import field_error
+from cadrekit.scope import whole_tree
 from gateway.contract import build_asyncapi, collect, merge_openapi
+from gateway.events import SCHEMAS as CLIENT_EVENTS
 from gateway.webhooks.sender import SCHEMAS as WEBHOOK_EVENTS
 
 router = APIRouter(tags=["contract"])
@@ -55,7 +57,11 @@ async def asyncapi(request: Request) -> dict[str, Any]:
     async def build() -> dict[str, Any]:
         settings = request.app.state.runtime.settings
         catalogs, missing = await collect(request.app.state.http, settings.upstreams(), "/events/catalog")
-        catalogs["gateway"] = {"topic": settings.topic, "key": "subscription id", "events": WEBHOOK_EVENTS}
+        catalogs["gateway"] = {
+            "topic": settings.topic,
+            "key": "client id (gateway.client.*), subscription id (gateway.webhook.*)",
+            "events": {**CLIENT_EVENTS, **WEBHOOK_EVENTS},
+        }
         return build_asyncapi(catalogs, settings.kafka_bootstrap, missing)
 
     return await _cached(request, "asyncapi", build)
@@ -79,7 +85,8 @@ def _decode(cursor: str | None) -> dict[str, str | None]:
 @router.get(
     "/api/v1/audit",
     summary="Who read which personal data, when and why, across every service (newest first)",
-    dependencies=[Depends(authenticate)],
+    # The log names cadres of every unit: only a token for the whole tree reads it.
+    dependencies=[Depends(authenticate), Depends(whole_tree("the audit log covers the whole city"))],
 )
 async def audit(
     request: Request,

@@ -16,11 +16,16 @@ from urllib.parse import quote
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
 
-from cadrekit.auth import Principal, authenticate
+from cadrekit.auth import Principal, Role, require_roles
 from cadrekit.problems import Forbidden, NotFound, ServiceUnavailable
+from cadrekit.scope import Scope, in_path
 from gateway.api.routes import enforce_rate_limit
 
 router = APIRouter(tags=["composed views"])
+
+# Who may read a cadre's whole picture: those who read the roster record (its essential part).
+# The auditor reads the audit logs, not profiles.
+PROFILE_READERS = (Role.admin, Role.officer, Role.unit_hr, Role.portal)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,10 @@ def _ledger_summary(ledger: dict[str, Any]) -> dict[str, Any]:
 async def profile(
     cadre_id: str,
     request: Request,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, Depends(require_roles(*PROFILE_READERS))],
+    # The gateway's own roster mirror places the cadre: a cadre outside the token's units
+    # is a 404 before any service is asked (the services would refuse it too).
+    _scope: Annotated[Scope, Depends(in_path("cadre", "cadre_id"))],
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> dict[str, Any]:
     await enforce_rate_limit(request, principal)

@@ -12,9 +12,16 @@ from starlette.responses import Response
 from cadrekit.auth import Principal, require_roles
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import field_error
+from cadrekit.scope import no_unit
 from gateway.webhooks.subscriptions import MANAGERS, Subscriptions
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+# A subscription belongs to its owner, not to a unit; what it delivers is limited to the
+# owner's unit scope when events are routed (gateway.webhooks.rules).
+router = APIRouter(
+    prefix="/api/v1/webhooks",
+    tags=["webhooks"],
+    dependencies=[Depends(no_unit("a subscription is its owner's; deliveries keep to the owner's units"))],
+)
 Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 NoNul = r"^[^\x00]*$"

@@ -12,10 +12,11 @@ from sqlmodel import col
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
+from cadrekit.roster_mirror import mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
 from services.matching import events
 from services.matching.api import cadres, campaigns, runs, training
-from services.matching.models import Run, metadata
+from services.matching.models import Run, metadata, mirror
 from services.matching.service import Matching
 from services.matching.settings import MatchingSettings
 
@@ -49,6 +50,9 @@ def create_app(
         on_startup=[fail_interrupted_runs],
         configure_logs=configure_logs,
         event_schemas=events.SCHEMAS,
+        # Units and cadres from the roster mirror; no other object of matching is resolved to
+        # units by a path rule (services/matching/api/deps.py says why).
+        scope=mirror_scope_resolver(mirror),
     )
     runtime.add_consumer("matching.inbound", events.INBOUND_TOPICS, events.inbound_handlers())
     app.state.matching = matching

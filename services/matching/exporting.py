@@ -1,12 +1,19 @@
-"""The balance table as XLSX (openpyxl write-only), one row per shortlisted candidate."""
+"""The balance table as XLSX (openpyxl write-only), one row per shortlisted candidate.
+
+Rows go through the kit's rule (cadrekit.spreadsheets): titles and names that could
+evaluate are quoted; the fit and its terms are numbers (the API gives them as decimal
+strings such as "-2.00", which as text would read as a formula trigger).
+"""
 
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 
+from cadrekit.spreadsheets import append_row
 from services.matching.domain.fit import TERMS
 
 HEADERS = [
@@ -34,7 +41,7 @@ KIND_ZH = {"standing": "常态化中心工作", "phased": "阶段性重点工作
 def balance_workbook(table: dict[str, Any]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("选配平衡表")
-    ws.append(HEADERS)
+    append_row(ws, HEADERS)
     for post in table["posts"]:
         flags = "；".join(f["message"] for f in post["flags"])
         head = [
@@ -45,21 +52,32 @@ def balance_workbook(table: dict[str, Any]) -> bytes:
             post["applicants"],
         ]
         if not post["shortlist"]:
-            ws.append([*head, *([None] * 11), flags])
+            append_row(ws, [*head, *([None] * 11), flags])
         for n, row in enumerate(post["shortlist"]):
             b = row["breakdown"]
-            ws.append(
+            append_row(
+                ws,
                 [
                     *head,
                     row["rank"],
                     row["name"],
                     "是" if row["ranked_post"] else "否",
                     row["cadre_rank"],
-                    row["fit"],
-                    *(b[t]["contribution"] for t in TERMS),
+                    _number(row["fit"]),
+                    *(_number(b[t]["contribution"]) for t in TERMS),
                     flags if n == 0 else None,
-                ]
+                ],
             )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _number(value: Any) -> Any:
+    """A score as a number cell: the table carries them as exact decimal strings."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # not a number after all: written as (neutralised) text
+        return value

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from cadrekit.db import UTCDateTime, service_registry, utcnow
+from cadrekit.revocation import revocation_table_of
 from cadrekit.roster_mirror import mirror_tables_of
 from cadrekit.runtime import kit_tables_of
 
@@ -233,4 +234,5 @@ class GrowthIndex(MatchingModel, table=True):
 
 metadata = registry.metadata
 kit = kit_tables_of(metadata)
+revoked_clients = revocation_table_of(metadata)  # the gateway's disabled clients (cadrekit.revocation)
 mirror = mirror_tables_of(metadata)

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import String, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from cadrekit.auth import Principal
@@ -27,6 +28,7 @@ from cadrekit.pagination import decode_cursor, encode_cursor
 from cadrekit.problems import Conflict, InvalidInput, NotFound, PreconditionFailed
 from cadrekit.roster_mirror import MirroredCadre, get_cadres, get_unit, get_units, list_cadres
 from cadrekit.runtime import ServiceRuntime
+from cadrekit.scope import WHOLE_TREE, Scope
 from cadrekit.uow import UnitOfWork
 from services.matching import events
 from services.matching.domain import balance, optimal, stable
@@ -239,10 +241,15 @@ async def add_post(m: Matching, who: Principal, campaign_id: str, data: dict[str
         return post_public(p)
 
 
-async def list_posts(m: Matching, campaign_id: str) -> list[dict[str, Any]]:
+async def list_posts(m: Matching, campaign_id: str, scope: Scope) -> list[dict[str, Any]]:
+    """Every post (the city's offer); a post's own ranking names cadres, so it keeps those
+    in scope."""
     async with m.uow() as uow:
-        await _campaign(uow.session, campaign_id)
-        return [post_public(p) for p in await _posts(uow.session, campaign_id)]
+        s = uow.session
+        await _campaign(s, campaign_id)
+        posts = await _posts(s, campaign_id)
+        unit_of = await _units_of_cadres(s, {cid for p in posts for cid in p.ranking})
+        return [{**post_public(p), "ranking": scope.keep(p.ranking, unit_of.get)} for p in posts]
 
 
 async def _posts(s: AsyncSession, campaign_id: str) -> list[Post]:
@@ -257,6 +264,17 @@ async def _cadres(s: AsyncSession, ids: Sequence[str]) -> dict[str, MirroredCadr
     ids = list(ids)
     for i in range(0, len(ids), CHUNK):
         out.update(await get_cadres(s, mirror, ids[i : i + CHUNK]))
+    return out
+
+
+async def _units_of_cadres(s: AsyncSession, ids: set[str]) -> dict[str, str]:
+    """Each mirrored cadre's unit; a cadre not in the roster has none."""
+    t = mirror.cadres
+    out: dict[str, str] = {}
+    listed = sorted(ids)
+    for i in range(0, len(listed), CHUNK):
+        stmt = select(t.c.cadre_id, t.c.unit_id).where(t.c.cadre_id.in_(listed[i : i + CHUNK]))
+        out.update({cid: unit for cid, unit in (await s.execute(stmt)).all()})
     return out
 
 
@@ -302,6 +320,7 @@ async def _members(s: AsyncSession, campaign_id: str) -> list[Member]:
 class PoolState:
     eligible: list[tuple[Member, MirroredCadre]]
     excluded: list[tuple[Member, Exclusion]]
+    unit_of: dict[str, str]  # cadre id → unit id, for the members in the roster
 
 
 async def evaluate_pool(s: AsyncSession, c: Campaign) -> PoolState:
@@ -322,7 +341,7 @@ async def evaluate_pool(s: AsyncSession, c: Campaign) -> PoolState:
             )
         ).all()
     }
-    state = PoolState([], [])
+    state = PoolState([], [], {cid: cd.unit_id for cid, cd in cadres.items()})
     for mb in members:
         cadre = cadres.get(mb.cadre_id)
         if cadre is None:
@@ -343,16 +362,18 @@ async def evaluate_pool(s: AsyncSession, c: Campaign) -> PoolState:
     return state
 
 
-def pool_public(c: Campaign, state: PoolState) -> dict[str, Any]:
+def pool_public(c: Campaign, state: PoolState, scope: Scope) -> dict[str, Any]:
+    """The members in scope; one no longer in the roster has no unit, so only a token for
+    the whole tree sees it."""
     return {
         "campaign_id": c.id,
         "eligible": [
             {"cadre_id": mb.cadre_id, "name": mb.name, "unit_id": cadre.unit_id, "ranking": mb.ranking}
-            for mb, cadre in state.eligible
+            for mb, cadre in scope.keep(state.eligible, lambda e: e[1].unit_id)
         ],
         "excluded": [
             {"cadre_id": mb.cadre_id, "name": mb.name, "reason": why.reason, "detail": why.detail}
-            for mb, why in state.excluded
+            for mb, why in scope.keep(state.excluded, lambda e: state.unit_of.get(e[0].cadre_id))
         ],
     }
 
@@ -405,13 +426,13 @@ async def set_pool(m: Matching, who: Principal, campaign_id: str, data: dict[str
             )
         await _claim(s, c, c.version)
         await uow.commit()
-        return pool_public(c, state)
+        return pool_public(c, state, WHOLE_TREE)  # drawing the pool needs a token for the whole tree
 
 
-async def get_pool(m: Matching, campaign_id: str) -> dict[str, Any]:
+async def get_pool(m: Matching, campaign_id: str, scope: Scope) -> dict[str, Any]:
     async with m.uow() as uow:
         c = await _campaign(uow.session, campaign_id)
-        return pool_public(c, await evaluate_pool(uow.session, c))
+        return pool_public(c, await evaluate_pool(uow.session, c), scope)
 
 
 # preferences ----------------------------------------------------------------------------------
@@ -760,13 +781,22 @@ async def list_runs(m: Matching, campaign_id: str) -> list[dict[str, Any]]:
 
 
 async def run_results(
-    m: Matching, campaign_id: str, run_id: str, *, reason: str | None, limit: int, cursor: str | None
+    m: Matching, campaign_id: str, run_id: str, scope: Scope, *, reason: str | None, limit: int, cursor: str | None
 ) -> dict[str, Any]:
+    """A result is a (proposed) placement: in scope when its cadre's unit or its post's host
+    unit is, filtered in the query so pages and cursors count only those."""
     async with m.uow() as uow:
         s = uow.session
         c = await _campaign(s, campaign_id)
         await _run(s, c, run_id)
-        stmt = select(RunResult).where(col(RunResult.run_id) == run_id).order_by(col(RunResult.cadre_id))
+        cadre = mirror.cadres
+        stmt = (
+            select(RunResult)
+            .outerjoin(cadre, cadre.c.cadre_id == RunResult.cadre_id)
+            .outerjoin(Post, col(Post.id) == RunResult.post_id)
+            .where(col(RunResult.run_id) == run_id, scope.clause(cadre.c.unit_id, col(Post.host_unit_id)))
+            .order_by(col(RunResult.cadre_id))
+        )
         if reason is not None:
             stmt = stmt.where(col(RunResult.reason) == reason)
         after = decode_cursor(cursor, 1, (str,))
@@ -873,11 +903,24 @@ async def _pair_fit(s: AsyncSession, c: Campaign, cadre_id: str, post_id: str) -
     return {"fit": str(f.total), "breakdown": f.breakdown, "cadre_rank": pr.cadre_rank(0, j)}
 
 
-async def list_overrides(m: Matching, campaign_id: str, run_id: str) -> list[dict[str, Any]]:
+async def list_overrides(m: Matching, campaign_id: str, run_id: str, scope: Scope) -> list[dict[str, Any]]:
+    """An override moves a cadre between posts: in scope when the cadre's unit or the host
+    unit of either post is."""
     async with m.uow() as uow:
         c = await _campaign(uow.session, campaign_id)
         await _run(uow.session, c, run_id)
-        stmt = select(RunOverride).where(col(RunOverride.run_id) == run_id).order_by(col(RunOverride.id))
+        cadre, source, target = mirror.cadres, aliased(Post), aliased(Post)
+        stmt = (
+            select(RunOverride)
+            .outerjoin(cadre, cadre.c.cadre_id == RunOverride.cadre_id)
+            .outerjoin(source, col(source.id) == RunOverride.from_post_id)
+            .outerjoin(target, col(target.id) == RunOverride.to_post_id)
+            .where(
+                col(RunOverride.run_id) == run_id,
+                scope.clause(cadre.c.unit_id, col(source.host_unit_id), col(target.host_unit_id)),
+            )
+            .order_by(col(RunOverride.id))
+        )
         return [o.model_dump() for o in (await uow.session.execute(stmt)).scalars()]
 
 
@@ -951,16 +994,20 @@ async def confirm(m: Matching, who: Principal, campaign_id: str, run_id: str | N
 
 
 # balance table ----------------------------------------------------------------------------------
-async def balance_table(m: Matching, campaign_id: str) -> dict[str, Any]:
+async def balance_table(m: Matching, campaign_id: str, scope: Scope) -> dict[str, Any]:
+    """Every post with its seats, applicants and flags, computed over the whole pool; the
+    shortlists keep the cadres in scope, with the ranks they hold in the whole pool."""
     async with m.uow() as uow:
         c = await _campaign(uow.session, campaign_id)
         loaded = await load_problem(uow.session, c)
+    unit_of = {cd.cadre_id: cd.facts.unit_id for cd in loaded.problem.cadres}
 
     def build() -> list[dict[str, Any]]:
         out = []
         candidates = loaded.problem.candidates_of_post()
         for j, p in enumerate(loaded.posts):
             rows, flags = balance.shortlist(loaded.problem, j, c.ratio)
+            rows = scope.keep(rows, lambda r: unit_of.get(str(r["cadre_id"])))
             out.append(
                 {
                     "post_id": p.id,

@@ -13,6 +13,7 @@ from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, NotFound, PreconditionFailed
 from cadrekit.roster_mirror import get_units, list_cadres
+from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import growth, tutors
 from services.matching.domain.growth import GrowthWeights
@@ -50,7 +51,10 @@ def _person(cadre: Any, units: dict[str, Any]) -> tutors.Person:
     )
 
 
-async def suggest_tutors(m: Matching, campaign_id: str, trainee_id: str, limit: int) -> list[dict[str, Any]]:
+async def suggest_tutors(
+    m: Matching, campaign_id: str, trainee_id: str, scope: Scope, limit: int
+) -> list[dict[str, Any]]:
+    """Tutors from the token's units only: a suggestion names the cadre."""
     async with m.uow() as uow:
         s = uow.session
         c = await _campaign(s, campaign_id)
@@ -68,7 +72,9 @@ async def suggest_tutors(m: Matching, campaign_id: str, trainee_id: str, limit: 
         )
         full = {t for t, n in counts.items() if n >= c.tutor_capacity}
         candidates = [
-            cd for cd in await list_cadres(s, mirror) if cd.retirement_date is None or cd.retirement_date.year > c.year
+            cd
+            for cd in scope.keep(await list_cadres(s, mirror), lambda cd: cd.unit_id)
+            if cd.retirement_date is None or cd.retirement_date.year > c.year
         ]
         units = await get_units(s, mirror, sorted({cd.unit_id for cd in candidates}))
         trainee = (await _cadres(s, [trainee_id]))[trainee_id]
@@ -114,12 +120,19 @@ async def assign_tutor(
         return current.model_dump()
 
 
-async def list_tutors(m: Matching, campaign_id: str) -> list[dict[str, Any]]:
+async def list_tutors(m: Matching, campaign_id: str, scope: Scope) -> list[dict[str, Any]]:
+    """A pair is in scope when the trainee's unit or the tutor's is."""
     async with m.uow() as uow:
         await _campaign(uow.session, campaign_id)
+        trainee, tutor = mirror.cadres.alias("trainee"), mirror.cadres.alias("tutor")
         stmt = (
             select(TutorAssignment)
-            .where(col(TutorAssignment.campaign_id) == campaign_id)
+            .outerjoin(trainee, trainee.c.cadre_id == TutorAssignment.trainee_id)
+            .outerjoin(tutor, tutor.c.cadre_id == TutorAssignment.tutor_id)
+            .where(
+                col(TutorAssignment.campaign_id) == campaign_id,
+                scope.clause(trainee.c.unit_id, tutor.c.unit_id),
+            )
             .order_by(col(TutorAssignment.trainee_id))
         )
         return [a.model_dump() for a in (await uow.session.execute(stmt)).scalars()]

@@ -13,8 +13,9 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.db import utcnow
 from cadrekit.runtime import ServiceRuntime
-from services.roster import reactions, resealing
+from services.roster import reactions, renormalising, resealing
 from services.roster.api import admin, cadres, imports, stats, units
+from services.roster.api.deps import RosterScope
 from services.roster.domain.people import RetirementRule
 from services.roster.events import SCHEMAS as EVENT_SCHEMAS
 from services.roster.models import ImportJob, metadata
@@ -48,6 +49,10 @@ def create_app(
             rt.background.append(
                 asyncio.create_task(resealing.run_forever(rt, roster.sealer, settings.reseal_interval_seconds))
             )
+            # ID numbers stored before they had one normal form (migration 0004): checked once.
+            rt.background.append(
+                asyncio.create_task(renormalising.run_at_startup(roster, settings.reseal_interval_seconds))
+            )
 
     app = build_service_app(
         runtime,
@@ -58,6 +63,7 @@ def create_app(
         on_startup=[fail_interrupted_imports, start_resealing],
         configure_logs=configure_logs,
         event_schemas=EVENT_SCHEMAS,
+        scope=RosterScope(),
     )
     topics, handlers = reactions.topics_and_handlers(roster)
     if topics:

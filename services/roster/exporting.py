@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
+from cadrekit.scope import Scope
 from services.roster.domain.sheet import export_row
 from services.roster.domain.units import path_ids
 from services.roster.models import Unit, kit
@@ -18,7 +19,10 @@ from services.roster.spreadsheets import write_workbook
 MAX_EXPORT = 200_000
 
 
-async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reveal_reason: str | None) -> bytes:
+async def export_cadres(
+    r: Roster, principal: Principal, f: CadreFilter, scope: Scope, *, reveal_reason: str | None
+) -> bytes:
+    """The cadres of ``scope``'s units the filter names (``principal``: for the audit)."""
     async with r.uow() as uow:
         s = uow.session
         units = {u.id: u for u in (await s.execute(select(Unit))).scalars()}
@@ -27,7 +31,7 @@ async def export_cadres(r: Roster, principal: Principal, f: CadreFilter, *, reve
             unit = units[unit_id]
             return "/".join(units[p].name for p in path_ids(unit.path))
 
-        stmt = await _filtered(s, principal, f)
+        stmt = await _filtered(s, f, scope)
         rows = (await s.execute(stmt.order_by(*_order()).limit(MAX_EXPORT))).all()
         out: list[list[Any]] = []
         for cadre, _ in rows:

@@ -39,12 +39,14 @@ from sqlmodel import col
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.events import Event, dumps, envelope
+from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
 from services.roster import events
 from services.roster.domain import id_numbers, sheet
 from services.roster.domain.sheet import CadreRecord
+from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, CadreChange, ImportJob, OrderedIds, Unit, kit
-from services.roster.service import TRACKED, Roster, _iso, today, unit_change
+from services.roster.service import DUPLICATE_ID, TRACKED, Roster, _iso, today, unit_change
 from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 log = logging.getLogger("roster.imports")
@@ -87,6 +89,7 @@ def parse_upload(filename: str, content: bytes, max_rows: int) -> Upload:
     except sheet.HeaderError as exc:
         errs = [{"row": 1, "column": h, "message": "required column is missing"} for h in exc.missing]
         errs += [{"row": 1, "column": h, "message": "unknown column"} for h in exc.unknown]
+        errs += [{"row": 1, "column": h, "message": "column appears more than once"} for h in exc.repeated]
         raise ImportRefused(f"the header row is not the department's template: {exc}", errs) from exc
     total = rows.count if rows.count <= max_rows else rows.count_exactly()
     if total > max_rows:
@@ -106,6 +109,7 @@ async def create_job(
             dry_run=dry_run,
             create_units=create_units,
             created_by=principal.sub,
+            unit_scope=None if principal.unit_scope is None else list(principal.unit_scope),
             rows_total=rows_total,
         )
         uow.session.add(job)
@@ -118,9 +122,10 @@ async def _progress(r: Roster, job_id: str, **values: Any) -> None:
         await conn.execute(update(ImportJob).where(col(ImportJob.id) == job_id).values(**values))
 
 
-async def run_job(r: Roster, principal: Principal, job_id: str, upload: Upload) -> None:
+async def run_job(r: Roster, principal: Principal, scope: Scope, job_id: str, upload: Upload) -> None:
+    """``scope``: the importer's; rows may name only its units and cadres."""
     try:
-        await _run(r, principal, job_id, upload)
+        await _run(r, principal, scope, job_id, upload)
     except Exception as exc:
         log.exception("import failed", extra={"job_id": job_id})
         await _progress(
@@ -132,7 +137,7 @@ async def run_job(r: Roster, principal: Principal, job_id: str, upload: Upload) 
         )
 
 
-async def _run(r: Roster, principal: Principal, job_id: str, upload: Upload) -> None:
+async def _run(r: Roster, principal: Principal, scope: Scope, job_id: str, upload: Upload) -> None:
     async with r.uow() as uow:
         job = await uow.session.get(ImportJob, job_id)
         assert job is not None
@@ -142,7 +147,7 @@ async def _run(r: Roster, principal: Principal, job_id: str, upload: Upload) -> 
     with _gc_paused():
         async with r.uow() as uow, _lookup_session(r, uow) as lookups:
             units = (await lookups.execute(select(Unit))).scalars().all()
-            rows = RowChecker(r, principal, uow, job_id, upload, units, create_units=create_units)
+            rows = RowChecker(r, principal, uow, job_id, upload, units, scope, create_units=create_units)
             job_run = _JobRun(
                 r, uow, lookups, principal, rows, mode=mode, dry_run=dry_run, rows_total=upload.rows_total
             )
@@ -230,8 +235,8 @@ class Chunk:
 
 
 class RowChecker:
-    """Walks the sheet: the row rules, duplicates in the file, units and the caller's
-    scope; ``rows_out`` makes the table rows of checked records."""
+    """Walks the sheet: the row rules, duplicates in the file, and units (of the caller's
+    scope only); ``rows_out`` makes the table rows of checked records."""
 
     def __init__(
         self,
@@ -241,18 +246,17 @@ class RowChecker:
         job_id: str,
         upload: Upload,
         units: Sequence[Unit],
+        scope: Scope,
         *,
         create_units: bool,
     ) -> None:
         self.r = r
+        self.scope = scope
         self.principal = principal
         self.rows: Iterator[list[Any]] = upload.sheet.rows()
         self.validator = sheet.RowValidator(upload.columns, today(), upload.sheet.first_column)
-        self.resolver = UnitResolver(units)
+        self.resolver = UnitResolver(units, scope)
         self.create_units = create_units
-        self.scope = None
-        if principal.unit_scope is not None:
-            self.scope = [u.path for u in units if u.id in principal.unit_scope]
         self.row_number = 1  # the header
         self.rows_done = 0  # rows with content
         self.last_with_content = 1
@@ -301,8 +305,6 @@ class RowChecker:
             unit = self.resolver.resolve(record.unit, create=self.create_units, kind=record.unit_kind, created=created)
         except LookupError as exc:
             return None, str(exc)
-        if self.scope is not None and not any(unit.path.startswith(p) for p in self.scope):
-            return None, "this unit is outside your units"
         return unit.id, None
 
 
@@ -576,6 +578,11 @@ class _JobRun:
             i = position[cadre.id_number_index]
             found[i] = cadre
             checked = records[i]
+            if not self.rows.scope.covers(cadre.unit_id):
+                # A cadre outside the importer's units is not theirs to change: the row is
+                # refused as registering that number through the API is (409).
+                self.errors.append((checked[0].row, ID_COLUMN, DUPLICATE_ID))
+                continue
             # As through the API: a cadre who left can no longer be changed.
             if cadre.status == "left" and checked[2] is not None and _would_change(self.r, cadre, checked):
                 self.errors.append(
@@ -741,27 +748,46 @@ def _dicts(
 # ---------------------------------------------------------------------------------------------
 # units and updates
 class UnitResolver:
-    """Units by name (unique names) or by path ``区/镇/村``; creates missing ones when asked."""
+    """Units by name (unique names) or by path ``区/镇/村``; creates missing ones when asked.
 
-    def __init__(self, units: Sequence[Unit]) -> None:
+    A caller limited to some units (``scope``) imports into those only. It knows its units
+    and the units above them, so a path from the top of the tree (as an export writes it)
+    resolves; but a row resolves only to one of its own units, and units are created only
+    under one. Every other unit answers as a unit that does not exist: a sheet cannot tell
+    the rest of the tree from nothing.
+    """
+
+    def __init__(self, units: Sequence[Unit], scope: Scope) -> None:
+        self.own: set[str] | None = None
+        if not scope.whole_tree:
+            self.own = {u.id for u in scope.keep(units, lambda u: u.id)}
+            known = {above for u in units if u.id in self.own for above in path_ids(u.path)}
+            units = [u for u in units if u.id in known]
         self.by_id = {u.id: u for u in units}
         self.by_name: dict[str, list[Unit]] = {}
         for u in units:
             self.by_name.setdefault(u.name, []).append(u)
 
-    def _children(self, parent: Unit | None, name: str) -> list[Unit]:
-        return [u for u in self.by_name.get(name, []) if u.parent_id == (parent.id if parent else None)]
+    def _own(self, unit: Unit) -> bool:
+        return self.own is None or unit.id in self.own
+
+    def _named(self, name: str, *, last: bool) -> list[Unit]:
+        """Units of that name; for the last part of a reference, the caller's own only."""
+        return [u for u in self.by_name.get(name, []) if not last or self._own(u)]
+
+    def _children(self, parent: Unit | None, name: str, *, last: bool) -> list[Unit]:
+        return [u for u in self._named(name, last=last) if u.parent_id == (parent.id if parent else None)]
 
     def resolve(self, ref: str, *, create: bool, kind: str | None, created: list[Unit]) -> Unit:
         parts = [p.strip() for p in ref.replace("／", "/").split("/") if p.strip()]
         if len(parts) == 1:
-            matches = self.by_name.get(parts[0], [])
+            matches = self._named(parts[0], last=True)
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
                 raise LookupError(f"unit name '{parts[0]}' is ambiguous; write its path, e.g. 上级/{parts[0]}")
         # a path: the first part may be any unit with that name (an unambiguous anchor)
-        anchors = self.by_name.get(parts[0], [])
+        anchors = self._named(parts[0], last=len(parts) == 1)
         if len(anchors) > 1:
             raise LookupError(f"unit name '{parts[0]}' is ambiguous")
         node: Unit | None = anchors[0] if anchors else None
@@ -770,8 +796,8 @@ class UnitResolver:
             if not create:
                 raise LookupError(f"unit '{parts[0]}' does not exist (set create_units=true to create it)")
             node = self._new(None, parts[0], kind if len(parts) == 1 else None, created)
-        for name in parts[start:]:
-            kids = self._children(node, name)
+        for i, name in enumerate(parts[start:], start):
+            kids = self._children(node, name, last=i == len(parts) - 1)
             if len(kids) == 1:
                 node = kids[0]
                 continue
@@ -784,10 +810,14 @@ class UnitResolver:
         return node
 
     def _new(self, parent: Unit | None, name: str, kind: str | None, created: list[Unit]) -> Unit:
+        if self.own is not None and (parent is None or parent.id not in self.own):
+            raise LookupError(f"unit '{name}' does not exist (you may create units only under your own)")
         if kind is None:
             raise LookupError(f"unit '{name}' does not exist; give 单位类型 to create it")
         unit = Unit(name=name, kind=kind, parent_id=parent.id if parent else None, path="")
         unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+        if self.own is not None:
+            self.own.add(unit.id)
         created.append(unit)
         self.by_id[unit.id] = unit
         self.by_name.setdefault(name, []).append(unit)

@@ -8,10 +8,11 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text, func
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, Text, func
 from sqlmodel import Field, SQLModel
 
 from cadrekit.db import UTCDateTime, service_registry, utcnow
+from cadrekit.revocation import revocation_table_of
 from cadrekit.runtime import kit_tables_of
 
 registry = service_registry()
@@ -84,6 +85,13 @@ class UnitChange(RosterModel, table=True):
 # not encode three timestamps per cadre in Python. Everything else writes them itself.
 _STAMPED_BY_DB: dict[str, Any] = {"server_default": func.now()}
 
+# Cadre.id_number_form: whether the stored ID number is known to be in the normal form
+# (id_numbers.normalize: ASCII digits and X only) with the blind index of that form.
+# Numbers stored before issue 15 start UNCHECKED (migration 0004); the service checks
+# them once (services/roster/renormalising.py). A TWIN holds the normal form of a number
+# another cadre already holds: its blind index is a placeholder, it is listed for an admin.
+ID_FORM_UNCHECKED, ID_FORM_NORMAL, ID_FORM_TWIN = 0, 1, 2
+
 
 class Cadre(RosterModel, table=True):
     __tablename__ = "cadres"
@@ -102,6 +110,10 @@ class Cadre(RosterModel, table=True):
     id_number_kid: str = Field(max_length=50)
     id_number_index: str = Field(max_length=64, unique=True)
     id_number_masked: str = Field(max_length=18)
+    # New rows are normal; COPY leaves the column out, so the database says so too.
+    id_number_form: int = Field(
+        default=ID_FORM_NORMAL, sa_type=SmallInteger, sa_column_kwargs={"server_default": str(ID_FORM_NORMAL)}
+    )
     unit_id: str = Field(foreign_key="units.id", max_length=36)
     post_title: str | None = Field(default=None, max_length=200)
     rank: str | None = Field(default=None, max_length=50)
@@ -163,9 +175,13 @@ class ImportJob(RosterModel, table=True):
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_by: str = Field(max_length=200)
+    # The unit scope of the token that started the job (None: the whole tree). The job is
+    # theirs: its report is for tokens that cover one of these units (cadrekit.scope).
+    unit_scope: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 metadata = registry.metadata
 kit = kit_tables_of(metadata)
+revoked_clients = revocation_table_of(metadata)  # the gateway's disabled clients (cadrekit.revocation)

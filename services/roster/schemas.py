@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from services.roster.domain import id_numbers
 
-# Unit ids are looked up as given: a NUL would reach PostgreSQL, which cannot hold it.
+# Unit ids are looked up as given: a NUL would reach PostgreSQL, which cannot hold it, and an
+# empty id is refused here (a move to parent "" would otherwise store it and fail the foreign key).
 NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00]*$")]
@@ -32,7 +33,7 @@ class UnitCreate(Strict):
     kind: UnitKind
     region: Text200 | None = None
     body: Body | None = None
-    parent_id: str | None = Field(default=None, max_length=36, pattern=NO_NUL)
+    parent_id: str | None = Field(default=None, min_length=1, max_length=36, pattern=NO_NUL)
 
 
 class UnitUpdate(Strict):
@@ -43,7 +44,7 @@ class UnitUpdate(Strict):
 
 
 class UnitMove(Strict):
-    parent_id: str | None = Field(max_length=36, pattern=NO_NUL)
+    parent_id: str | None = Field(min_length=1, max_length=36, pattern=NO_NUL)  # null: top level
     reason: Reason | None = None
 
 
@@ -94,7 +95,7 @@ class CadreFields(Strict):
     gender: Gender
     birth_date: dt.date
     id_number: str = Field(min_length=15, max_length=20)
-    unit_id: str = Field(max_length=36, pattern=NO_NUL)
+    unit_id: str = Field(min_length=1, max_length=36, pattern=NO_NUL)
     post_title: Text200 | None = None
     rank: Text200 | None = None
     party_member: bool = False
@@ -162,7 +163,7 @@ class CadreUpdate(Strict):
 
 
 class CadreMove(Strict):
-    unit_id: str = Field(max_length=36, pattern=NO_NUL)
+    unit_id: str = Field(min_length=1, max_length=36, pattern=NO_NUL)
     post_title: Text200 | None = None
     effective_on: dt.date
     reason: Reason

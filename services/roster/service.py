@@ -17,12 +17,21 @@ from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor, encode_cursor
 from cadrekit.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, field_error
 from cadrekit.runtime import ServiceRuntime
+from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
 from services.roster import events
 from services.roster.domain import id_numbers
 from services.roster.domain.people import Period, RetirementRule, age_on, availability_in, grassroots_years
-from services.roster.domain.units import TreeError, check_move, child_path, in_scope, path_ids, rebase
-from services.roster.models import Cadre, CadreChange, Unit, UnitChange, kit
+from services.roster.domain.units import (
+    TopLevelRefused,
+    TreeError,
+    check_move,
+    check_top_level,
+    child_path,
+    path_ids,
+    rebase,
+)
+from services.roster.models import ID_FORM_NORMAL, Cadre, CadreChange, Unit, UnitChange, kit
 from services.roster.protection import IdSealer, Sealed
 
 
@@ -48,21 +57,9 @@ def today() -> dt.date:
     return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # business dates are Asia/Shanghai
 
 
-# scope ------------------------------------------------------------------------------------
-async def scope_paths(session: AsyncSession, principal: Principal) -> list[str] | None:
-    """The unit paths a principal may see; None means the whole tree."""
-    if principal.unit_scope is None:
-        return None
-    rows = (await session.execute(select(col(Unit.path)).where(col(Unit.id).in_(principal.unit_scope)))).scalars().all()
-    return list(rows)
-
-
-def path_filter(column: Any, paths: list[str]) -> Any:
-    if not paths:
-        return False
-    return or_(*[column.like(p + "%") for p in paths])
-
-
+# Unit scope is declared on the routes (cadrekit.scope, services/roster/api/deps.py): an
+# object outside the caller's units never reaches these use cases, and lists get the Scope
+# to put in their query.
 async def _unit(session: AsyncSession, unit_id: str, field: str = "unit_id", *, for_input: bool = True) -> Unit:
     unit = await session.get(Unit, unit_id)
     if unit is None:
@@ -70,11 +67,6 @@ async def _unit(session: AsyncSession, unit_id: str, field: str = "unit_id", *, 
             raise field_error(field, f"unit {unit_id} does not exist", "unknown unit")
         raise UnitNotFound(f"unit {unit_id} does not exist")
     return unit
-
-
-def _require_in_scope(unit: Unit, paths: list[str] | None, what: str = "unit") -> None:
-    if not in_scope(unit.path, paths):
-        raise Forbidden(f"this {what} is outside your units")
 
 
 # units ------------------------------------------------------------------------------------
@@ -98,16 +90,23 @@ def unit_change(principal: Principal, unit_id: str, kind: str, changes: dict[str
     return UnitChange(unit_id=unit_id, actor=principal.sub, acting_client=principal.act, kind=kind, changes=changes)
 
 
-async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def _top_level(parent_id: str | None, scope: Scope) -> None:
+    try:
+        check_top_level(parent_id, whole_tree=scope.whole_tree)
+    except TopLevelRefused as exc:
+        raise Forbidden(str(exc)) from exc
+
+
+async def create_unit(r: Roster, principal: Principal, scope: Scope, data: dict[str, Any]) -> dict[str, Any]:
+    """``scope``: the caller's, whose rule has checked a named parent; it says here whether
+    the caller may create a unit at the top level."""
+    _top_level(data.get("parent_id"), scope)
     async with r.uow() as uow:
         s = uow.session
         parent_path = None
-        if data.get("parent_id") is not None:  # "" too: looked up, so never a dangling parent
+        if data.get("parent_id") is not None:
             parent = await _unit(s, data["parent_id"], "parent_id")
-            _require_in_scope(parent, await scope_paths(s, principal))
             parent_path = parent.path
-        elif principal.unit_scope is not None:
-            raise Forbidden("only an unscoped caller may create a top-level unit")
         unit = Unit(**data, path="")
         unit.path = child_path(parent_path, unit.id)
         s.add(unit)
@@ -117,17 +116,14 @@ async def create_unit(r: Roster, principal: Principal, data: dict[str, Any]) -> 
         return unit_public(unit)
 
 
-async def get_unit(r: Roster, principal: Principal, unit_id: str) -> dict[str, Any]:
+async def get_unit(r: Roster, unit_id: str) -> dict[str, Any]:
     async with r.uow() as uow:
-        unit = await _unit(uow.session, unit_id, for_input=False)
-        if not in_scope(unit.path, await scope_paths(uow.session, principal)):
-            raise UnitNotFound(f"unit {unit_id} does not exist")
-        return unit_public(unit)
+        return unit_public(await _unit(uow.session, unit_id, for_input=False))
 
 
 async def list_units(
     r: Roster,
-    principal: Principal,
+    scope: Scope,
     *,
     parent_id: str | None,
     within: str | None,
@@ -139,10 +135,7 @@ async def list_units(
 ) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        stmt = select(Unit)
-        paths = await scope_paths(s, principal)
-        if paths is not None:
-            stmt = stmt.where(path_filter(Unit.path, paths))
+        stmt = select(Unit).where(scope.clause(col(Unit.id)))
         if parent_id:
             stmt = stmt.where(col(Unit.parent_id) == parent_id)
         if within:
@@ -170,7 +163,6 @@ async def update_unit(r: Roster, principal: Principal, unit_id: str, data: dict[
     async with r.uow() as uow:
         s = uow.session
         unit = await _unit(s, unit_id, for_input=False)
-        _require_in_scope(unit, await scope_paths(s, principal))
         changed = {k: [getattr(unit, k), v] for k, v in data.items() if getattr(unit, k) != v}
         if not changed:
             return unit_public(unit)
@@ -186,18 +178,14 @@ async def update_unit(r: Roster, principal: Principal, unit_id: str, data: dict[
 
 
 async def move_unit(
-    r: Roster, principal: Principal, unit_id: str, parent_id: str | None, reason: str | None
+    r: Roster, principal: Principal, scope: Scope, unit_id: str, parent_id: str | None, reason: str | None
 ) -> dict[str, Any]:
+    """``scope``: as for :func:`create_unit`, for the new parent."""
+    _top_level(parent_id, scope)
     async with r.uow() as uow:
         s = uow.session
         unit = await _unit(s, unit_id, for_input=False)
-        paths = await scope_paths(s, principal)
-        _require_in_scope(unit, paths)
         new_parent = await _unit(s, parent_id, "parent_id") if parent_id else None
-        if new_parent is not None:
-            _require_in_scope(new_parent, paths)
-        elif paths is not None:
-            raise Forbidden("only an unscoped caller may make a unit top-level")
         try:
             check_move(unit.path, new_parent.path if new_parent else None)
         except TreeError as exc:
@@ -220,12 +208,10 @@ async def move_unit(
         return unit_public(unit)
 
 
-async def unit_history(r: Roster, principal: Principal, unit_id: str) -> list[dict[str, Any]]:
+async def unit_history(r: Roster, unit_id: str) -> list[dict[str, Any]]:
     async with r.uow() as uow:
         s = uow.session
-        unit = await _unit(s, unit_id, for_input=False)
-        if not in_scope(unit.path, await scope_paths(s, principal)):
-            raise UnitNotFound(f"unit {unit_id} does not exist")
+        await _unit(s, unit_id, for_input=False)
         rows = (
             (await s.execute(select(UnitChange).where(col(UnitChange.unit_id) == unit_id).order_by(col(UnitChange.id))))
             .scalars()
@@ -327,11 +313,16 @@ def check_id_consistency(id_number: str, birth: dt.date, gender: str) -> None:
 
 
 def seal_into(r: Roster, cadre: Cadre, id_number: str) -> None:
+    # Only the normal form is sealed and indexed, or the same person could be there twice
+    # under two spellings of one number (issue 15): callers pass id_numbers.validate's result.
+    if not id_numbers.is_normal(id_number):
+        raise ValueError("an ID number must be normalised (id_numbers.validate) before it is sealed")
     sealed = r.sealer.seal(id_number)
     cadre.id_number_sealed = sealed.blob
     cadre.id_number_kid = sealed.kid
     cadre.id_number_index = r.sealer.index(id_number)
     cadre.id_number_masked = id_numbers.mask(id_number)
+    cadre.id_number_form = ID_FORM_NORMAL
 
 
 async def _duplicate_id(s: AsyncSession, index: str, except_id: str | None = None) -> bool:
@@ -349,7 +340,6 @@ async def register_cadre(r: Roster, principal: Principal, data: dict[str, Any]) 
     async with r.uow() as uow:
         s = uow.session
         unit = await _unit(s, data["unit_id"])
-        _require_in_scope(unit, await scope_paths(s, principal))
         id_number = data.pop("id_number")
         override = data.pop("retirement_date", None)
         data["grassroots_periods"] = _plain_periods(data.get("grassroots_periods") or [])
@@ -385,22 +375,19 @@ async def register_cadre(r: Roster, principal: Principal, data: dict[str, Any]) 
         return cadre_public(r, cadre, unit.name)
 
 
-async def _visible_cadre(s: AsyncSession, principal: Principal, cadre_id: str) -> tuple[Cadre, Unit]:
+async def _cadre(s: AsyncSession, cadre_id: str) -> tuple[Cadre, Unit]:
     row = (
         await s.execute(select(Cadre, Unit).join(Unit, col(Unit.id) == Cadre.unit_id).where(col(Cadre.id) == cadre_id))
     ).first()
     if row is None:
         raise CadreNotFound(f"cadre {cadre_id} does not exist")
     cadre, unit = row
-    if not in_scope(unit.path, await scope_paths(s, principal)):
-        # Outside the caller's units the cadre does not exist for them.
-        raise CadreNotFound(f"cadre {cadre_id} does not exist")
     return cadre, unit
 
 
-async def get_cadre(r: Roster, principal: Principal, cadre_id: str, year: int | None = None) -> dict[str, Any]:
+async def get_cadre(r: Roster, cadre_id: str, year: int | None = None) -> dict[str, Any]:
     async with r.uow() as uow:
-        cadre, unit = await _visible_cadre(uow.session, principal, cadre_id)
+        cadre, unit = await _cadre(uow.session, cadre_id)
         return cadre_public(r, cadre, unit.name, year)
 
 
@@ -428,7 +415,7 @@ async def update_cadre(
 ) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        cadre, unit = await _visible_cadre(s, principal, cadre_id)
+        cadre, unit = await _cadre(s, cadre_id)
         if cadre.status == "left":
             raise Conflict("this cadre has left the roster and can no longer be changed")
         if cadre.version != if_match:
@@ -508,7 +495,7 @@ async def move_cadre(
 ) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        cadre, _unit_row = await _visible_cadre(s, principal, cadre_id)
+        cadre, _unit_row = await _cadre(s, cadre_id)
         if cadre.status == "left":
             raise Conflict("this cadre has left the roster")
         if if_match is not None and cadre.version != if_match:
@@ -516,7 +503,6 @@ async def move_cadre(
                 f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version
             )
         target = await _unit(s, data["unit_id"])
-        _require_in_scope(target, await scope_paths(s, principal), "target unit")
         if target.id == cadre.unit_id and data.get("post_title") in (None, cadre.post_title):
             raise field_error("unit_id", "the cadre is already in this unit and post")
         old_unit, old_post = cadre.unit_id, cadre.post_title
@@ -546,7 +532,7 @@ async def move_cadre(
 async def exit_cadre(r: Roster, principal: Principal, cadre_id: str, data: dict[str, Any]) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        cadre, unit = await _visible_cadre(s, principal, cadre_id)
+        cadre, unit = await _cadre(s, cadre_id)
         if cadre.status == "left":
             raise Conflict(f"this cadre already left the roster on {cadre.exit_date}")
         await claim_version(s, cadre, cadre.version)
@@ -567,10 +553,10 @@ async def exit_cadre(r: Roster, principal: Principal, cadre_id: str, data: dict[
         return cadre_public(r, cadre, unit.name)
 
 
-async def cadre_history(r: Roster, principal: Principal, cadre_id: str) -> list[dict[str, Any]]:
+async def cadre_history(r: Roster, cadre_id: str) -> list[dict[str, Any]]:
     async with r.uow() as uow:
         s = uow.session
-        await _visible_cadre(s, principal, cadre_id)
+        await _cadre(s, cadre_id)
         rows = (
             (
                 await s.execute(
@@ -596,7 +582,7 @@ async def cadre_history(r: Roster, principal: Principal, cadre_id: str) -> list[
 async def reveal_id_number(r: Roster, principal: Principal, cadre_id: str, reason: str) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        cadre, _ = await _visible_cadre(s, principal, cadre_id)
+        cadre, _ = await _cadre(s, cadre_id)
         value = r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
         await record_personal_data_read(
             s,
@@ -626,11 +612,11 @@ class CadreFilter:
     available_in: int | None = None
 
 
-async def _filtered(s: AsyncSession, principal: Principal, f: CadreFilter) -> Any:
+async def _filtered(s: AsyncSession, f: CadreFilter, scope: Scope) -> Any:
+    """The cadres the filter names, of the units in ``scope`` only: in the query, so pages
+    and the excluded list hold no one else."""
     stmt = select(Cadre, col(Unit.name)).join(Unit, col(Unit.id) == Cadre.unit_id)
-    paths = await scope_paths(s, principal)
-    if paths is not None:
-        stmt = stmt.where(path_filter(Unit.path, paths))
+    stmt = stmt.where(scope.clause(col(Cadre.unit_id)))
     if f.unit_id:
         root = await _unit(s, f.unit_id)
         stmt = stmt.where(col(Unit.path).like(root.path + "%"))
@@ -650,12 +636,10 @@ async def _filtered(s: AsyncSession, principal: Principal, f: CadreFilter) -> An
     return stmt
 
 
-async def list_cadres(
-    r: Roster, principal: Principal, f: CadreFilter, *, limit: int, cursor: str | None
-) -> dict[str, Any]:
+async def list_cadres(r: Roster, f: CadreFilter, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]:
     async with r.uow() as uow:
         s = uow.session
-        stmt = await _filtered(s, principal, f)
+        stmt = await _filtered(s, f, scope)
         excluded: list[dict[str, Any]] | None = None
         if f.available_in is not None:
             y = f.available_in

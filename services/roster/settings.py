@@ -19,7 +19,9 @@ class RosterSettings(BaseServiceSettings):
     keys_dir: Path = Path("var/keys")
     cipher_profile: Literal["aes", "sm4"] = "aes"
     # After a key rotation, values sealed under older keys are re-sealed in the background
-    # every this many seconds (0: only on request, POST admin/sealing/reseal).
+    # every this many seconds (0: only on request, POST admin/sealing/reseal). Unless 0,
+    # numbers stored before they had one normal form are also re-normalised at startup
+    # (else on request, POST admin/id-numbers/renormalise).
     reseal_interval_seconds: float = Field(default=300.0, ge=0)
     retirement_age_male: int = Field(default=60, ge=40, le=75)
     retirement_age_female: int = Field(default=55, ge=40, le=75)

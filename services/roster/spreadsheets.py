@@ -1,13 +1,13 @@
 """Reading and writing the department's sheets (I/O edge; the rules are in domain/sheet.py).
 
 python-calamine parses XLSX about ten times faster than openpyxl; openpyxl (write-only)
-writes exports and the template.
+writes exports and the template, every row through the kit's rule (cadrekit.spreadsheets):
+text that could evaluate is quoted, numbers and dates stay typed cells.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from cadrekit.spreadsheets import append_row
 from services.roster.domain.sheet import COLUMNS, HEADERS, is_blank
 
 MAX_UNZIPPED = 400 * 1024 * 1024
@@ -130,9 +131,9 @@ def write_workbook(rows: Iterable[list[Any]], *, title: str = "干部名册") ->
     ws = wb.create_sheet(title)
     for i, (_, header, _) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, len(header) * 3)
-    ws.append(list(HEADERS))
+    append_row(ws, HEADERS)
     for row in rows:
-        ws.append([v.isoformat() if isinstance(v, dt.date) else v for v in row])
+        append_row(ws, row)  # dates as date cells: an import reads them back as dates
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -142,10 +143,11 @@ def template() -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "干部名册"
-    ws.append(list(HEADERS))
+    append_row(ws, HEADERS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    ws.append(
+    append_row(
+        ws,
         [
             "张三",
             "男",
@@ -166,7 +168,7 @@ def template() -> bytes:
             "健康",
             "",
             "市直机关",
-        ]
+        ],
     )
     notes = wb.create_sheet("说明")
     for line in (
@@ -177,7 +179,7 @@ def template() -> bytes:
         "工作意愿可填：愿意到镇街、愿意承担重任、愿意带教。领导状态：在职领导、退二线、非领导。",
         "健康状况：健康、一般、因病免除。退休日期留空则按规则推算。",
     ):
-        notes.append([line])
+        append_row(notes, [line])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from cadrekit.auth import Principal
+from cadrekit.scope import Scope
 from services.roster.domain.people import age_band, age_on
 from services.roster.models import Cadre, Unit
-from services.roster.service import Roster, _unit, path_filter, scope_paths
+from services.roster.service import Roster, _unit
 
 DIMENSIONS = (
     "age_band",
@@ -27,8 +27,8 @@ DIMENSIONS = (
 )
 
 
-async def structure(r: Roster, principal: Principal, *, unit_id: str | None, year: int) -> dict[str, Any]:
-    """Ages are taken on 31 December of ``year``."""
+async def structure(r: Roster, scope: Scope, *, unit_id: str | None, year: int) -> dict[str, Any]:
+    """Ages are taken on 31 December of ``year``; only the cadres of units in ``scope`` count."""
     async with r.uow() as uow:
         s = uow.session
         stmt = (
@@ -44,11 +44,8 @@ async def structure(r: Roster, principal: Principal, *, unit_id: str | None, yea
                 col(Unit.region),
             )
             .join(Unit, col(Unit.id) == Cadre.unit_id)
-            .where(col(Cadre.status) == "active")
+            .where(col(Cadre.status) == "active", scope.clause(col(Cadre.unit_id)))
         )
-        paths = await scope_paths(s, principal)
-        if paths is not None:
-            stmt = stmt.where(path_filter(Unit.path, paths))
         if unit_id:
             root = await _unit(s, unit_id)
             stmt = stmt.where(col(Unit.path).like(root.path + "%"))

@@ -13,7 +13,7 @@ from cadrekit.runtime import ServiceRuntime
 from services.scoring.api import catalogues, excellence, ledger
 from services.scoring.events import SCHEMAS as EVENT_SCHEMAS
 from services.scoring.models import metadata, mirror
-from services.scoring.scoring import Scoring
+from services.scoring.scoring import Scoring, scope_resolver
 from services.scoring.settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,6 +33,7 @@ def create_app(
         key_source=key_source,
         configure_logs=configure_logs,
         event_schemas=EVENT_SCHEMAS,
+        scope=scope_resolver(),
     )
     app.state.scoring = Scoring(runtime, settings)
     return app

@@ -25,7 +25,6 @@ from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
 from services.scoring.scoring import (
     Scoring,
     catalogue_version,
-    check_scope,
     check_year,
     in_force,
     known_cadre,
@@ -46,7 +45,6 @@ async def propose(sc: Scoring, who: Principal, body: dict[str, Any]) -> Entry:
         cadre = await known_cadre(sc, s, body["cadre_id"])
         if cadre.status != "active":
             raise field_error("cadre_id", f"cadre {cadre.cadre_id} has left the roster")
-        await check_scope(s, who, cadre.unit_id)
         found = await in_force(sc, s, year)
         if found is None:
             raise field_error("year", f"no catalogue is published for {year}")
@@ -269,7 +267,7 @@ async def restatement(
     check_year(year)
     async with sc.runtime.uow() as uow:
         s = uow.session
-        await known_cadre(sc, s, cadre_id)
+        await known_cadre(sc, s, cadre_id, for_input=False)
         newer = await catalogue_version(sc, s, year, version)
         if newer is None:
             raise field_error("version", f"no published catalogue v{version} for {year}")

@@ -14,6 +14,7 @@ from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, NotFound, field_error
 from cadrekit.roster_mirror import get_unit, list_cadres
+from cadrekit.scope import Scope
 from services.scoring import events
 from services.scoring.domain.appraisal import (
     DEFAULT_WEIGHTS,
@@ -46,7 +47,7 @@ from services.scoring.models import (
     YearPolicy,
     mirror,
 )
-from services.scoring.scoring import Scoring, check_scope, check_year, known_cadre
+from services.scoring.scoring import Scoring, check_year, known_cadre, unit_of_record
 from services.scoring.views import periods_of
 
 CENTRAL_WORK = "central_work"
@@ -164,8 +165,7 @@ async def record_appraisal(sc: Scoring, who: Principal, year: int, cadre_id: str
         raise field_error("latent", f"an indicator is visible or latent, not both: {', '.join(sorted(overlap))}")
     async with sc.runtime.uow() as uow:
         s = uow.session
-        cadre = await known_cadre(sc, s, cadre_id)
-        await check_scope(s, who, cadre.unit_id)
+        await known_cadre(sc, s, cadre_id, for_input=False)
         weights = _weights(await s.get(YearPolicy, year))
         weighted = Appraisal(ratings["party_committee"], ratings["public"], ratings["organization"], {}, {}).weighted(
             weights
@@ -191,11 +191,10 @@ async def record_appraisal(sc: Scoring, who: Principal, year: int, cadre_id: str
         return appraisal_public(row)
 
 
-async def appraisal_view(sc: Scoring, who: Principal, year: int, cadre_id: str) -> dict[str, Any]:
+async def appraisal_view(sc: Scoring, year: int, cadre_id: str) -> dict[str, Any]:
     """The ordinary appraisal with the key-post special appraisals beside it."""
     async with sc.runtime.sessions() as s:
-        cadre = await known_cadre(sc, s, cadre_id)
-        await check_scope(s, who, cadre.unit_id)
+        await known_cadre(sc, s, cadre_id, for_input=False)
         row = await s.get(AppraisalRow, (cadre_id, year))
         specials = (
             await s.execute(
@@ -245,8 +244,8 @@ async def create_key_post(sc: Scoring, who: Principal, body: dict[str, Any]) -> 
         return key_post_public(post)
 
 
-async def list_key_posts(sc: Scoring, unit_id: str | None) -> list[dict[str, Any]]:
-    stmt = select(KeyPost).order_by(col(KeyPost.created_at), col(KeyPost.id))
+async def list_key_posts(sc: Scoring, scope: Scope, unit_id: str | None) -> list[dict[str, Any]]:
+    stmt = select(KeyPost).where(scope.clause(col(KeyPost.unit_id))).order_by(col(KeyPost.created_at), col(KeyPost.id))
     if unit_id:
         stmt = stmt.where(col(KeyPost.unit_id) == unit_id)
     async with sc.runtime.sessions() as s:
@@ -391,8 +390,8 @@ def rating_public(r: Rating) -> dict[str, Any]:
     }
 
 
-async def _candidates(s: AsyncSession, year: int, unit_id: str | None) -> list[Candidate]:
-    cadres = await list_cadres(s, mirror, unit_id=unit_id)
+async def _candidates(s: AsyncSession, scope: Scope, year: int, unit_id: str | None) -> list[Candidate]:
+    cadres = scope.keep(await list_cadres(s, mirror, unit_id=unit_id), lambda c: c.unit_id)
     ids = [c.cadre_id for c in cadres]
     appraisals = {
         a.cadre_id: a.weighted
@@ -442,14 +441,16 @@ async def _central_rule_codes(s: AsyncSession, year: int) -> list[str]:
     return sorted({r["code"] for row in rows for r in row.rules if r["category"] == CENTRAL_WORK})
 
 
-async def propose_ratings(sc: Scoring, who: Principal, year: int, unit_id: str | None) -> dict[str, Any]:
-    """Replace the year's unconfirmed proposals (for a unit's subtree, or all) with new ones."""
+async def propose_ratings(sc: Scoring, who: Principal, scope: Scope, year: int, unit_id: str | None) -> dict[str, Any]:
+    """Replace the year's unconfirmed proposals (for a unit's subtree, or all in scope) with
+    new ones. Quotas are shown for the units in scope; the second-line reserve is the
+    city's, so what other units already confirmed from it counts too."""
     check_year(year)
     async with sc.runtime.uow() as uow:
         s = uow.session
         if unit_id is not None and await get_unit(s, mirror, unit_id) is None:
             raise field_error("unit_id", f"no unit {unit_id} is known to scoring")
-        candidates = await _candidates(s, year, unit_id)
+        candidates = await _candidates(s, scope, year, unit_id)
         confirmed = list(
             (
                 await s.execute(select(Rating).where(col(Rating.year) == year, col(Rating.status) == "confirmed"))
@@ -457,7 +458,8 @@ async def propose_ratings(sc: Scoring, who: Principal, year: int, unit_id: str |
         )
         done = {r.cadre_id for r in confirmed}
         candidates = [c for c in candidates if c.cadre_id not in done]
-        quotas = await unit_quotas(s, year, {c.unit_id for c in candidates} | {r.unit_id for r in confirmed})
+        quota_units = {c.unit_id for c in candidates} | {r.unit_id for r in scope.keep(confirmed, lambda r: r.unit_id)}
+        quotas = await unit_quotas(s, year, quota_units)
         used = _used(confirmed)
         policy_row = await s.get(YearPolicy, year)
         reserve_left = (policy_row.second_line_reserved if policy_row else 0) - used.get(RESERVE_SOURCE, 0)
@@ -530,8 +532,12 @@ async def confirm_rating(sc: Scoring, who: Principal, year: int, cadre_id: str) 
         return rating_public(r)
 
 
-async def list_ratings(sc: Scoring, year: int, status: str | None) -> list[dict[str, Any]]:
-    stmt = select(Rating).where(col(Rating.year) == year).order_by(col(Rating.unit_id), col(Rating.cadre_id))
+async def list_ratings(sc: Scoring, scope: Scope, year: int, status: str | None) -> list[dict[str, Any]]:
+    stmt = (
+        select(Rating)
+        .where(col(Rating.year) == year, scope.clause(unit_of_record(col(Rating.cadre_id), col(Rating.unit_id))))
+        .order_by(col(Rating.unit_id), col(Rating.cadre_id))
+    )
     if status:
         stmt = stmt.where(col(Rating.status) == status)
     async with sc.runtime.sessions() as s:

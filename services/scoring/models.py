@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from cadrekit.db import UTCDateTime, service_registry, utcnow
+from cadrekit.revocation import revocation_table_of
 from cadrekit.roster_mirror import mirror_tables_of
 from cadrekit.runtime import kit_tables_of
 from services.scoring.domain.money import CENT
@@ -258,4 +259,5 @@ class Rating(ScoringModel, table=True):
 
 metadata = registry.metadata
 kit = kit_tables_of(metadata)
+revoked_clients = revocation_table_of(metadata)  # the gateway's disabled clients (cadrekit.revocation)
 mirror = mirror_tables_of(metadata)

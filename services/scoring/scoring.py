@@ -1,5 +1,5 @@
 """What every scoring use case shares: the runtime, the catalogue in force, the lock on a
-cadre's year, and who may touch which cadre (from the roster mirror)."""
+cadre's year, and where scoring's objects sit in the unit tree (for ``cadrekit.scope``)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, func, select
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Forbidden, NotFound, field_error
-from cadrekit.roster_mirror import MirroredCadre, get_cadre
+from cadrekit.problems import NotFound, field_error
+from cadrekit.roster_mirror import MirroredCadre, get_cadre, mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
+from cadrekit.scope import TableScopeResolver
 from services.scoring.domain.catalogue import Catalogue, Category, Rule
 from services.scoring.domain.money import as_points
 from services.scoring.models import Catalogue as CatalogueRow
-from services.scoring.models import Total, mirror
+from services.scoring.models import Entry, KeyPost, Total, mirror
 from services.scoring.settings import ScoringSettings
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -134,17 +134,27 @@ async def known_cadre(
     return cadre
 
 
-async def check_scope(session: AsyncSession, principal: Principal, unit_id: str) -> None:
-    """A unit's HR reaches only the cadres of its own subtree."""
-    if principal.unit_scope is None:
-        return
-    u = mirror.units
-    path = (await session.execute(select(u.c.path).where(u.c.unit_id == unit_id))).scalar_one_or_none()
-    if path is None:
-        raise Forbidden("this cadre's unit is outside your units")
-    scope_paths = (await session.execute(select(u.c.path).where(u.c.unit_id.in_(principal.unit_scope)))).scalars()
-    if not any(path.startswith(p) for p in scope_paths):
-        raise Forbidden("this cadre is outside your units")
+def unit_of_record(cadre_id: Any, made_in: Any) -> ColumnElement[Any]:
+    """The unit a record about a cadre (an entry, a rating) belongs to: the cadre's unit
+    now, as the roster mirror knows it, else the unit it was made in. A cadre who moves
+    takes the ledger along, so the ledger, its entries by id and the lists agree on whose
+    it is: the new unit's, no longer the old one's."""
+    c = mirror.cadres
+    return func.coalesce(select(c.c.unit_id).where(c.c.cadre_id == cadre_id).scalar_subquery(), made_in)
+
+
+def scope_resolver() -> TableScopeResolver:
+    """Where the objects named in scoring's paths sit (``cadrekit.scope``): units and cadres
+    from the roster mirror, an entry where its cadre is, a key post in its own unit."""
+    return mirror_scope_resolver(
+        mirror,
+        {
+            "entry": lambda entry_id: select(unit_of_record(col(Entry.cadre_id), col(Entry.unit_id))).where(
+                col(Entry.id) == entry_id
+            ),
+            "key_post": lambda post_id: select(col(KeyPost.unit_id)).where(col(KeyPost.id) == post_id),
+        },
+    )
 
 
 def check_year(year: int, field_name: str = "year") -> int:

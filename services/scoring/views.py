@@ -17,12 +17,13 @@ from sqlmodel import col
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal, Role
 from cadrekit.problems import Forbidden
+from cadrekit.scope import WHOLE_TREE, Scope
 from services.scoring.domain.impact import ImpactPeriod, excellence_verdict, promotion_verdict
 from services.scoring.domain.ledger import effect
 from services.scoring.domain.money import ZERO, text, two_places
 from services.scoring.entries import SANCTION_FIELDS, as_lines
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver, kit, mirror
-from services.scoring.scoring import Scoring, check_scope, check_year, known_cadre
+from services.scoring.scoring import Scoring, check_year, known_cadre, unit_of_record
 
 REVEALERS = (Role.admin, Role.officer)
 MASK = "***"
@@ -89,17 +90,44 @@ async def entry_view(sc: Scoring, who: Principal, entry_id: str, reveal: bool) -
 
     async with sc.runtime.sessions() as s:
         e = await _entry(s, entry_id)
-        await check_scope(s, who, e.unit_id)
         revealed = reveal and await audit_reveal(s, who, [e], "read scoring entry")
         await s.commit()
     return entry_public(e, revealed)
+
+
+async def list_entries(
+    sc: Scoring,
+    scope: Scope,
+    status: str | None,
+    year: int | None,
+    cadre_id: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Entries newest first (the pending queue, a year, a cadre), of the cadres in scope."""
+    stmt = (
+        select(Entry)
+        .where(scope.clause(unit_of_record(col(Entry.cadre_id), col(Entry.unit_id))))
+        .order_by(col(Entry.proposed_at).desc(), col(Entry.id))
+    )
+    if status:
+        stmt = stmt.where(col(Entry.status) == status)
+    if year is not None:
+        stmt = stmt.where(col(Entry.year) == year)
+    if cadre_id:
+        stmt = stmt.where(col(Entry.cadre_id) == cadre_id)
+    async with sc.runtime.sessions() as s:
+        rows = list((await s.execute(stmt.offset(offset).limit(limit + 1))).scalars())
+    return {
+        "items": [entry_public(e, revealed=False) for e in rows[:limit]],
+        "next_offset": offset + limit if len(rows) > limit else None,
+    }
 
 
 async def ledger(sc: Scoring, who: Principal, cadre_id: str, year: int, reveal: bool) -> dict[str, Any]:
     check_year(year)
     async with sc.runtime.sessions() as s:
         cadre = await known_cadre(sc, s, cadre_id, for_input=False)
-        await check_scope(s, who, cadre.unit_id)
         entries = list(
             (
                 await s.execute(
@@ -173,12 +201,11 @@ async def periods_of(s: AsyncSession, cadre_id: str) -> list[ImpactPeriod]:
     return [ImpactPeriod(r.entry_id, r.kind, r.starts_on, r.ends_on, r.lifted) for r in rows]
 
 
-async def eligibility(sc: Scoring, who: Principal, cadre_id: str, year: int, on: dt.date | None) -> dict[str, Any]:
+async def eligibility(sc: Scoring, cadre_id: str, year: int, on: dt.date | None) -> dict[str, Any]:
     check_year(year)
     day = on or dt.date.today()
     async with sc.runtime.sessions() as s:
         cadre = await known_cadre(sc, s, cadre_id, for_input=False)
-        await check_scope(s, who, cadre.unit_id)
         periods = await periods_of(s, cadre_id)
     excellent = excellence_verdict(periods, year)
     promotion = promotion_verdict(periods, day)
@@ -210,20 +237,17 @@ TIE_RULE = (
 
 async def rankings(
     sc: Scoring,
-    who: Principal,
+    scope: Scope,
     year: int,
     unit_id: str | None,
     leadership_status: str | None,
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
+    """Active cadres of the scope (and of ``unit_id``'s subtree), ranked among themselves."""
     check_year(year)
     c, u = mirror.cadres, mirror.units
     async with sc.runtime.sessions() as s:
-        if who.unit_scope is not None:
-            if unit_id is None:
-                raise Forbidden("give a unit_id within your units")
-            await check_scope(s, who, unit_id)
         stmt = (
             select(
                 c.c.cadre_id,
@@ -235,7 +259,7 @@ async def rankings(
                 col(Total.negative),
             )
             .select_from(c.outerjoin(Total, and_(col(Total.cadre_id) == c.c.cadre_id, col(Total.year) == year)))
-            .where(c.c.status == "active")
+            .where(c.c.status == "active", scope.clause(c.c.unit_id))
         )
         if unit_id is not None:
             path = (await s.execute(select(u.c.path).where(u.c.unit_id == unit_id))).scalar_one_or_none()
@@ -268,13 +292,13 @@ async def rankings(
     return {"year": year, "tie_rule": TIE_RULE, "count": len(ordered), "items": items}
 
 
-async def standing(sc: Scoring, who: Principal, cadre_id: str, year: int) -> dict[str, Any]:
+async def standing(sc: Scoring, cadre_id: str, year: int) -> dict[str, Any]:
     """A cadre's year in one answer (for the portal's profile view): total, its parts, the
-    ledger's counts, and the rank among all active cadres by the ranking's rule."""
+    ledger's counts, and the rank among all active cadres of the city by the ranking's rule
+    (a seat, not a list: a token scoped to the cadre's unit sees the city rank too)."""
     check_year(year)
     async with sc.runtime.sessions() as s:
-        cadre = await known_cadre(sc, s, cadre_id, for_input=False)
-        await check_scope(s, who, cadre.unit_id)
+        await known_cadre(sc, s, cadre_id, for_input=False)
         row = await s.get(Total, (cadre_id, year))
         counts = (
             await s.execute(
@@ -284,7 +308,7 @@ async def standing(sc: Scoring, who: Principal, cadre_id: str, year: int) -> dic
             )
         ).all()
         periods = await periods_of(s, cadre_id)
-    everyone = await rankings(sc, Principal(sub="system", role=Role.admin, unit_scope=None), year, None, None, 10**9, 0)
+    everyone = await rankings(sc, WHOLE_TREE, year, None, None, 10**9, 0)
     rank = next((i["rank"] for i in everyone["items"] if i["cadre_id"] == cadre_id), None)
     zero = Decimal("0.00")
     return {

@@ -8,13 +8,13 @@ from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
-from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
+from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers, mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
 from services.secondment.api import batches, reserve, secondments
 from services.secondment.events import SCHEMAS as EVENT_SCHEMAS
 from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import metadata, mirror
-from services.secondment.service import Secondments
+from services.secondment.service import Secondments, secondment_units
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,6 +35,7 @@ def create_app(
         key_source=key_source,
         configure_logs=configure_logs,
         event_schemas=EVENT_SCHEMAS,
+        scope=mirror_scope_resolver(mirror, {"secondment": secondment_units}),
     )
     # One consumer: the roster mirror, annual points and confirmed placements share its inbox.
     handlers = {

@@ -11,6 +11,7 @@ from sqlmodel import col
 from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor
 from cadrekit.problems import Conflict
+from cadrekit.scope import Scope
 from services.secondment import events
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import State
@@ -20,6 +21,7 @@ from services.secondment.models import (
     ReserveEntry,
     Review,
     Secondment,
+    mirror,
 )
 from services.secondment.service import (
     DIRECTIONS,
@@ -28,7 +30,6 @@ from services.secondment.service import (
     load_batch,
     load_secondment,
     page,
-    visible_secondment,
 )
 
 
@@ -113,18 +114,27 @@ async def record_review(
         return {**review_public(review), "reserve_entry": reserve_public(entry) if entry else None}
 
 
-async def list_reviews(r: Secondments, principal: Principal, secondment_id: str) -> list[dict[str, Any]]:
+async def list_reviews(r: Secondments, secondment_id: str) -> list[dict[str, Any]]:
     async with r.uow() as uow:
-        await visible_secondment(uow.session, principal, secondment_id)
+        await load_secondment(uow.session, secondment_id)
         rows = await uow.session.execute(
             select(Review).where(col(Review.secondment_id) == secondment_id).order_by(col(Review.created_at))
         )
         return [review_public(v) for v in rows.scalars()]
 
 
-async def reserve_pool(r: Secondments, *, cadre_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+async def reserve_pool(
+    r: Secondments, scope: Scope, *, cadre_id: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """An entry is in scope by the unit its cadre works in now (the roster mirror): the pool
+    is the home unit's list for promotion, whatever unit the cadre was seconded to."""
     async with r.uow() as uow:
-        stmt = select(ReserveEntry)
+        cadres = mirror.cadres
+        stmt = (
+            select(ReserveEntry)
+            .outerjoin(cadres, cadres.c.cadre_id == col(ReserveEntry.cadre_id))
+            .where(scope.clause(cadres.c.unit_id))
+        )
         if cadre_id:
             stmt = stmt.where(col(ReserveEntry.cadre_id) == cadre_id)
         after = decode_cursor(cursor, 1, (str,))

@@ -1,4 +1,8 @@
-"""The batch as a spreadsheet (XLSX) for the cadre office's files."""
+"""The batch as a spreadsheet (XLSX) for the cadre office's files.
+
+Rows go through the kit's rule (cadrekit.spreadsheets): names and titles that could
+evaluate are quoted; ages, days and dates stay number and date cells.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import io
 
 from openpyxl import Workbook
 
+from cadrekit.spreadsheets import append_row
 from services.secondment.archive import batch_members
 from services.secondment.domain.stats import age_on
 from services.secondment.service import Secondments
@@ -38,9 +43,10 @@ async def export_batch(r: Secondments, batch_id: str) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "挂职干部"
-    ws.append(HEADERS)
+    append_row(ws, HEADERS)
     for x in rows:
-        ws.append(
+        append_row(
+            ws,
             [
                 x.cadre_name,
                 DIRECTION_ZH.get(x.direction, x.direction),
@@ -57,7 +63,7 @@ async def export_batch(r: Secondments, batch_id: str) -> bytes:
                 x.ended_on,
                 x.end_kind,
                 x.days_served,
-            ]
+            ],
         )
     buf = io.BytesIO()
     wb.save(buf)

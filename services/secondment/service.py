@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,6 +23,7 @@ from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor, encode_cursor
 from cadrekit.problems import Conflict, InvalidInput, NotFound
 from cadrekit.runtime import ServiceRuntime
+from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import IllegalTransition
@@ -328,38 +329,23 @@ async def load_secondment(s: AsyncSession, secondment_id: str) -> Secondment:
     return sec
 
 
-async def scope_unit_ids(s: AsyncSession, principal: Principal) -> set[str] | None:
-    """The units a scoped caller (a unit's HR) may see: their subtrees, from the mirror.
-    None means the whole tree."""
-    if principal.unit_scope is None:
-        return None
-    ids: set[str] = set()
-    for unit_id in principal.unit_scope:
-        ids.update(await rm.subtree_unit_ids(s, mirror, unit_id))
-    return ids
+def secondment_units(secondment_id: str) -> Select[Any]:
+    """A secondment belongs to its home unit and its host unit (in scope if either is)."""
+    units = select(col(Secondment.from_unit_id), col(Secondment.to_unit_id)).where(col(Secondment.id) == secondment_id)
+    # cadrekit.scope.SubjectQuery names Select[Any], which SQLAlchemy 2.1's typing reads as
+    # one column; a query of two unit columns is what the resolver expects.
+    return cast("Select[Any]", units)
 
 
-def _visible(sec: Secondment, scope: set[str] | None) -> bool:
-    """A secondment concerns both units: the one that sends and the one that receives."""
-    return scope is None or sec.from_unit_id in scope or sec.to_unit_id in scope
-
-
-async def visible_secondment(s: AsyncSession, principal: Principal, secondment_id: str) -> Secondment:
-    sec = await load_secondment(s, secondment_id)
-    if not _visible(sec, await scope_unit_ids(s, principal)):
-        raise SecondmentNotFound(f"secondment {secondment_id} does not exist")
-    return sec
-
-
-async def get_secondment(r: Secondments, principal: Principal, secondment_id: str) -> dict[str, Any]:
+async def get_secondment(r: Secondments, secondment_id: str) -> dict[str, Any]:
     async with r.uow() as uow:
-        sec = await visible_secondment(uow.session, principal, secondment_id)
+        sec = await load_secondment(uow.session, secondment_id)
         return secondment_public(sec, await uow.session.get(Vetting, sec.id))
 
 
 async def list_secondments(
     r: Secondments,
-    principal: Principal,
+    scope: Scope,
     *,
     batch_id: str | None,
     cadre_id: str | None,
@@ -369,10 +355,8 @@ async def list_secondments(
     cursor: str | None,
 ) -> dict[str, Any]:
     async with r.uow() as uow:
-        stmt = select(Secondment)
-        scope = await scope_unit_ids(uow.session, principal)
-        if scope is not None:
-            stmt = stmt.where(or_(col(Secondment.from_unit_id).in_(scope), col(Secondment.to_unit_id).in_(scope)))
+        # A secondment concerns both units: the one that sends and the one that receives.
+        stmt = select(Secondment).where(scope.clause(col(Secondment.from_unit_id), col(Secondment.to_unit_id)))
         if batch_id:
             stmt = stmt.where(col(Secondment.batch_id) == batch_id)
         if cadre_id:

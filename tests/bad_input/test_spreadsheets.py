@@ -3,7 +3,7 @@
 What tests/roster/service/test_imports.py already covers (wrong headers, random bytes, a zip
 that is no workbook, NUL bytes, an unknown encoding, GBK that imports) is not repeated here.
 Here: merged cells, formulas, dates written as text, 10 MB of junk, zip bombs (honest and
-with lying sizes), a GBK CSV with bad rows and a GBK CSV with wrong headers.
+with lying sizes), a GBK CSV with bad rows, a GBK CSV with wrong headers, and a header twice.
 """
 
 from __future__ import annotations
@@ -227,4 +227,29 @@ async def test_a_gbk_csv_with_wrong_headers_names_the_columns_decoded(roster: Ro
     errors = {(e["column"], e["message"]) for e in body["errors"]}
     assert ("姓名", "required column is missing") in errors
     assert ("名字", "unknown column") in errors
+    await _nothing_written(roster, before)
+
+
+@pytest.mark.parametrize("filename", ["名册.xlsx", "名册.csv"])
+async def test_a_header_written_twice_is_a_422_naming_it(roster: RosterHarness, filename: str) -> None:
+    # Two 姓名 columns: which one holds the names cannot be told, so neither may silently win.
+    await roster.unit("市委组织部")
+    headers = [*TEMPLATE_HEADERS, "姓名"]
+    cells = [*_cells(person("张三", "市委组织部")), "李四"]
+    if filename.endswith(".csv"):
+        buf = io.StringIO()
+        csv.writer(buf).writerows([headers, ["" if c is None else c for c in cells]])
+        content = buf.getvalue().encode("utf-8")
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(headers)
+        ws.append(cells)
+        out = io.BytesIO()
+        wb.save(out)
+        content = out.getvalue()
+    before = await roster.outbox()
+    body = assert_problem(await upload(roster, content, filename), 422)
+    assert body["errors"] == [{"field": "file", "row": 1, "column": "姓名", "message": "column appears more than once"}]
+    assert "姓名" in body["detail"]
     await _nothing_written(roster, before)

@@ -43,3 +43,18 @@ async def test_cadre_clients_create_list_disable(
         assert code == 1 and "unit scope" in err
     finally:
         await runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("client_id", ["portal:gw:admin", "ab", "门户", "a b c", "x" * 101])
+async def test_cadre_clients_create_refuses_a_client_id_outside_the_charset(
+    database_factories: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], client_id: str
+) -> None:
+    """The CLI writes to the database directly, so the id rule lives in create_client: a
+    ``portal:<client>:<person>`` identity can never be made a client's id from the command line."""
+    url = await database_factories(MIGRATIONS).fresh("sqlite")
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", url)
+    argv = ("clients", "create", "--name", "门户", "--role", "portal", "--client-id", client_id)
+    code, err = await asyncio.to_thread(_run, capsys, *argv)
+    assert code == 1 and "client id" in err
+    code, listed = await asyncio.to_thread(_run, capsys, "clients", "list")
+    assert code == 0 and listed == []

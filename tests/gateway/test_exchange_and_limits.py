@@ -25,7 +25,7 @@ async def _client(gw: GatewayHarness, role: str, unit_scope: list[str] | None = 
     return await gw.token(client_id=c["client_id"], secret=c["client_secret"])
 
 
-async def _exchange(gw: GatewayHarness, actor: str, person: str = "portal-user:zhang3", **extra: str) -> Any:
+async def _exchange(gw: GatewayHarness, actor: str, person: str = "zhang3", **extra: str) -> Any:
     return await gw.client.post(
         "/api/v1/auth/token",
         data={
@@ -47,12 +47,12 @@ async def test_the_portal_exchanges_its_token_for_one_that_names_the_person(gate
     assert body["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     portal_claims = jwt.decode(portal, options={"verify_signature": False})
-    assert claims["sub"] == "portal-user:zhang3"
+    assert claims["sub"] == f"portal:{portal_claims['client_id']}:zhang3"
     assert claims["act"] == {"sub": portal_claims["client_id"]}
     assert claims["role"] == "portal" and claims["unit_scope"] == [unit_a]
     assert claims["exp"] <= portal_claims["exp"]
     principal = await gateway.app.state.verifier.verify(body["access_token"])
-    assert (principal.sub, principal.act) == ("portal-user:zhang3", portal_claims["client_id"])
+    assert (principal.sub, principal.act) == (f"portal:{portal_claims['client_id']}:zhang3", portal_claims["client_id"])
 
     wider = await _exchange(gateway, portal, scope=f"unit:{uuid.uuid4()}")
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"

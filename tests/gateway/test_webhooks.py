@@ -639,7 +639,8 @@ async def test_a_portals_people_share_its_subscriptions_and_an_admin_may_subscri
         )
     ).json()
     # Owned by the portal (the acting client), made by the person, no wider than the person's scope.
-    assert (sub["owner"], sub["created_by"], sub["unit_scope"]) == (made["client_id"], "person-7", ["u-town"])
+    person_7 = f"portal:{made['client_id']}:person-7"
+    assert (sub["owner"], sub["created_by"], sub["unit_scope"]) == (made["client_id"], person_7, ["u-town"])
     listed = (await gw.client.get(f"{API}/subscriptions", headers=portal)).json()["items"]
     assert [s["id"] for s in listed] == [sub["id"]]
 

@@ -92,7 +92,7 @@ class MatchingHarness:
 
     async def deliver(self, type_: str, key: str, data: dict[str, Any]) -> bool:
         """Apply one inbound event through the service's own idempotent inbox."""
-        consumer = self.runtime.consumers[0]
+        consumer = next(c for c in self.runtime.consumers if c.name == "matching.inbound")
         env = envelope(type_.split(".")[0], Event(type_, f"cadre/{key}", key, data))
         return bool(await consumer.apply(env, consumer.handlers[type_]))
 

@@ -9,7 +9,16 @@ from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import Forbidden, InvalidInput, PreconditionRequired
 from services.roster import service
-from services.roster.api.deps import PersonalDataReader, Reader, RosterDep, Writer
+from services.roster.api.deps import (
+    CadreInPath,
+    CadresInScope,
+    PersonalDataReader,
+    Reader,
+    RosterDep,
+    UnitInBody,
+    UnitInQuery,
+    Writer,
+)
 from services.roster.exporting import export_cadres
 from services.roster.schemas import (
     CadreChangePublic,
@@ -81,7 +90,7 @@ Filters = Annotated[service.CadreFilter, Depends(filters)]
 
 
 @router.post("", status_code=201, response_model=CadrePublic, summary="Register a cadre")
-async def register(body: CadreCreate, r: RosterDep, who: Writer, response: Response) -> dict:
+async def register(body: CadreCreate, r: RosterDep, who: Writer, _unit: UnitInBody, response: Response) -> dict:
     out = await service.register_cadre(r, who, body.model_dump())
     response.headers["ETag"] = etag(out["version"])
     response.headers["Location"] = f"/api/v1/roster/cadres/{out['id']}"
@@ -92,11 +101,13 @@ async def register(body: CadreCreate, r: RosterDep, who: Writer, response: Respo
 async def list_cadres(
     r: RosterDep,
     who: Reader,
+    scope: CadresInScope,
+    _unit: UnitInQuery,
     f: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict:
-    return await service.list_cadres(r, who, f, limit=limit, cursor=cursor)
+    return await service.list_cadres(r, f, scope, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -108,6 +119,8 @@ async def list_cadres(
 async def export(
     r: RosterDep,
     who: Reader,
+    scope: CadresInScope,
+    _unit: UnitInQuery,
     f: Filters,
     reveal_id_numbers: bool = False,
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
@@ -120,7 +133,7 @@ async def export(
                 "a reason is required to export full ID numbers",
                 errors=[{"field": "reason", "message": "required with reveal_id_numbers"}],
             )
-    content = await export_cadres(r, who, f, reveal_reason=reason if reveal_id_numbers else None)
+    content = await export_cadres(r, who, f, scope, reveal_reason=reason if reveal_id_numbers else None)
     return Response(content, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="cadres.xlsx"'})
 
 
@@ -129,10 +142,11 @@ async def get_cadre(
     cadre_id: str,
     r: RosterDep,
     who: Reader,
+    _scope: CadreInPath,
     response: Response,
     year: Annotated[int | None, Query(ge=1950, le=2200, description="add availability for this year")] = None,
 ) -> dict:
-    out = await service.get_cadre(r, who, cadre_id, year)
+    out = await service.get_cadre(r, cadre_id, year)
     response.headers["ETag"] = etag(out["version"])
     return out
 
@@ -143,6 +157,7 @@ async def update_cadre(
     body: CadreUpdate,
     r: RosterDep,
     who: Writer,
+    _scope: CadreInPath,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
@@ -159,6 +174,8 @@ async def move(
     body: CadreMove,
     r: RosterDep,
     who: Writer,
+    _cadre: CadreInPath,
+    _unit: UnitInBody,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
@@ -168,13 +185,13 @@ async def move(
 
 
 @router.post("/{cadre_id}/exit", response_model=CadrePublic, summary="Record that a cadre left the roster")
-async def exit_roster(cadre_id: str, body: CadreExit, r: RosterDep, who: Writer) -> dict:
+async def exit_roster(cadre_id: str, body: CadreExit, r: RosterDep, who: Writer, _scope: CadreInPath) -> dict:
     return await service.exit_cadre(r, who, cadre_id, body.model_dump())
 
 
 @router.get("/{cadre_id}/history", response_model=list[CadreChangePublic])
-async def history(cadre_id: str, r: RosterDep, who: Reader) -> list:
-    return await service.cadre_history(r, who, cadre_id)
+async def history(cadre_id: str, r: RosterDep, who: Reader, _scope: CadreInPath) -> list:
+    return await service.cadre_history(r, cadre_id)
 
 
 @router.get(
@@ -182,5 +199,5 @@ async def history(cadre_id: str, r: RosterDep, who: Reader) -> list:
     response_model=IdNumberReveal,
     summary="The full ID number and birth date (audited; cadre office only)",
 )
-async def reveal(cadre_id: str, reason: Reason, r: RosterDep, who: PersonalDataReader) -> dict:
+async def reveal(cadre_id: str, reason: Reason, r: RosterDep, who: PersonalDataReader, _scope: CadreInPath) -> dict:
     return await service.reveal_id_number(r, who, cadre_id, reason)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from cadrekit.auth import authenticate
 from cadrekit.problems import InvalidInput, NotFound, PayloadTooLarge
 from services.roster import importing
-from services.roster.api.deps import Office, RosterDep
+from services.roster.api.deps import ImportInPath, ImportInScope, Office, RosterDep, Template
 from services.roster.models import ImportJob
 from services.roster.schemas import ImportJobPublic
 from services.roster.spreadsheets import template
@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     responses={200: {"content": {XLSX: {}}}},
     summary="The department's import template (Chinese headers)",
 )
-async def get_template(who: Office) -> Response:
+async def get_template(who: Office, _scope: Template) -> Response:
     return Response(
         template(), media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="template.xlsx"'}
     )
@@ -38,6 +38,7 @@ async def get_template(who: Office) -> Response:
 async def start_import(
     r: RosterDep,
     who: Office,
+    scope: ImportInScope,
     response: Response,
     file: Annotated[UploadFile, File(description="XLSX or CSV with the template's headers")],
     mode: Annotated[Literal["insert", "upsert"], Form()] = "insert",
@@ -62,7 +63,7 @@ async def start_import(
     job = await importing.create_job(
         r, who, filename=filename, mode=mode, dry_run=dry_run, create_units=create_units, rows_total=upload.rows_total
     )
-    task = asyncio.create_task(importing.run_job(r, who, job.id, upload), name=f"import-{job.id}")
+    task = asyncio.create_task(importing.run_job(r, who, scope, job.id, upload), name=f"import-{job.id}")
     r.runtime.background.append(task)
     task.add_done_callback(lambda t: r.runtime.background.remove(t) if t in r.runtime.background else None)
     response.headers["Location"] = f"/api/v1/roster/imports/{job.id}"
@@ -70,7 +71,7 @@ async def start_import(
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, summary="Import progress and report")
-async def get_import(job_id: str, r: RosterDep, who: Office) -> dict:
+async def get_import(job_id: str, r: RosterDep, who: Office, _scope: ImportInPath) -> dict:
     async with r.uow() as uow:
         job = await uow.session.get(ImportJob, job_id)
         if job is None:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
-from services.roster.api.deps import Reader, RosterDep
+from services.roster.api.deps import CadresInScope, Reader, RosterDep, UnitInQuery
 from services.roster.stats import structure
 
 router = APIRouter(prefix="/api/v1/roster/stats", tags=["statistics"], dependencies=[Depends(authenticate)])
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/v1/roster/stats", tags=["statistics"], dependenc
 async def structure_stats(
     r: RosterDep,
     who: Reader,
+    scope: CadresInScope,
+    _unit: UnitInQuery,
     unit_id: Annotated[str | None, Query(max_length=36)] = None,
     year: Annotated[int | None, Query(ge=1950, le=2200)] = None,
 ) -> dict:
-    return await structure(r, who, unit_id=unit_id, year=year or dt.date.today().year)
+    return await structure(r, scope, unit_id=unit_id, year=year or dt.date.today().year)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from cadrekit.spreadsheets import QUOTE, unquote
 from services.roster.domain import id_numbers
 from services.roster.domain.people import EXIT_KINDS
 
@@ -106,14 +108,17 @@ __all__ = ["EXIT_KINDS"]
 
 
 class HeaderError(ValueError):
-    def __init__(self, missing: list[str], unknown: list[str]) -> None:
+    def __init__(self, missing: list[str], unknown: list[str], repeated: list[str] | None = None) -> None:
         self.missing = missing
         self.unknown = unknown
+        self.repeated = repeated or []
         parts = []
         if missing:
             parts.append("missing columns: " + ", ".join(missing))
         if unknown:
             parts.append("unknown columns: " + ", ".join(unknown))
+        if self.repeated:
+            parts.append("repeated columns: " + ", ".join(self.repeated))
         super().__init__("; ".join(parts))
 
 
@@ -122,8 +127,10 @@ def map_headers(header_row: list[Any]) -> dict[int, str]:
     names = [str(h).strip() if h is not None else "" for h in header_row]
     unknown = [n for n in names if n and n not in FIELD_OF_HEADER]
     missing = [h for h in REQUIRED_HEADERS if h not in names]
-    if missing or unknown:
-        raise HeaderError(missing, unknown)
+    # a header twice would leave one of its columns unread: which one is meant cannot be told
+    repeated = [n for n, k in Counter(n for n in names if n in FIELD_OF_HEADER).items() if k > 1]
+    if missing or unknown or repeated:
+        raise HeaderError(missing, unknown, repeated)
     return {i: FIELD_OF_HEADER[n] for i, n in enumerate(names) if n}
 
 
@@ -150,7 +157,9 @@ def parse_date(value: Any) -> dt.date:
 
 def _text(value: Any) -> str:
     if type(value) is str:  # nearly every cell: skip the checks below
-        return value.strip()
+        text = value.strip()
+        # an export quotes text that a spreadsheet would evaluate (=, +, -, @): undone here
+        return unquote(text).strip() if text[:1] == QUOTE else text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -444,6 +453,8 @@ class RowValidator:
         bad = errors.append
 
         name = name_cell.strip() if type(name_cell) is str else _text(name_cell)
+        if name[:1] == QUOTE:  # as in _text: the quote an export put before "=" comes off
+            name = unquote(name).strip()
         if not name:
             bad((_H["name"], "required"))
         elif len(name) > 50 or "\x00" in name:

@@ -31,5 +31,15 @@ def rebase(path: str, old_prefix: str, new_prefix: str) -> str:
     return new_prefix + path[len(old_prefix) :]
 
 
-def in_scope(path: str, scope_paths: list[str] | None) -> bool:
-    return scope_paths is None or any(path.startswith(p) for p in scope_paths)
+class TopLevelRefused(ValueError):
+    pass
+
+
+def check_top_level(parent_id: str | None, *, whole_tree: bool) -> None:
+    """Only a caller for the whole tree may put a unit at the top level (create it there or
+    move it there). A token limited to some units holds subtrees of the tree, never its
+    root: a unit of its own at the top would be a subtree outside its units. The scope rule
+    on ``parent_id`` (cadrekit.scope) checks a parent that is named; a missing parent names
+    no unit, so this rule says what it means."""
+    if parent_id is None and not whole_tree:
+        raise TopLevelRefused("only a caller for the whole tree may put a unit at the top level")

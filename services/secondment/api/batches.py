@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.secondment import archive, nominations, service, transitions
-from services.secondment.api.deps import Office, Reader, SecondmentsDep
+from services.secondment.api.deps import WHOLE_CITY, Office, Reader, SecondmentsDep
 from services.secondment.exporting import export_batch
 from services.secondment.schemas import (
     BatchApproved,
@@ -22,7 +22,14 @@ from services.secondment.schemas import (
     SecondmentPublic,
 )
 
-router = APIRouter(prefix="/api/v1/secondment/batches", tags=["batches"], dependencies=[Depends(authenticate)])
+# Every route here is whole_tree (a token limited to some units: 403), nominations and the
+# eligibility check included: a nomination commits a pair and counts towards the batch's
+# quotas, which the cadre office weighs across the whole city.
+router = APIRouter(
+    prefix="/api/v1/secondment/batches",
+    tags=["batches"],
+    dependencies=[Depends(authenticate), Depends(WHOLE_CITY)],
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IdPath = Annotated[str, Query(max_length=36)]
 
@@ -115,6 +122,8 @@ async def approve(batch_id: str, r: SecondmentsDep, who: Office) -> dict[str, An
     summary="Count, average age at the start, non-Party, women; by region and kind",
 )
 async def stats(batch_id: str, r: SecondmentsDep, who: Reader) -> dict[str, Any]:
+    # Whole tree, not filtered: these are the batch's reported figures (seed 004), and the same
+    # counts over a few units' rows would be figures no one reports, small enough to name people.
     return await archive.stats(r, batch_id)
 
 

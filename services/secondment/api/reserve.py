@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.secondment import archive
-from services.secondment.api.deps import Reader, SecondmentsDep
+from services.secondment.api.deps import Reader, ReserveFiltered, SecondmentsDep
 from services.secondment.schemas import ReservePage
 
 router = APIRouter(prefix="/api/v1/secondment", tags=["reserve pool"], dependencies=[Depends(authenticate)])
@@ -17,8 +17,10 @@ router = APIRouter(prefix="/api/v1/secondment", tags=["reserve pool"], dependenc
 async def reserve_pool(
     r: SecondmentsDep,
     who: Reader,
+    scope: ReserveFiltered,
+    # A filter within the rows in scope: a cadre of another subtree gives an empty page.
     cadre_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    return await archive.reserve_pool(r, cadre_id=cadre_id, limit=limit, cursor=cursor)
+    return await archive.reserve_pool(r, scope, cadre_id=cadre_id, limit=limit, cursor=cursor)

@@ -8,7 +8,14 @@ from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import InvalidInput
 from services.secondment import archive, service, transitions
-from services.secondment.api.deps import Office, PersonalDataReader, SecondmentsDep, UnitReader
+from services.secondment.api.deps import (
+    Office,
+    PersonalDataReader,
+    SecondmentInPath,
+    SecondmentsDep,
+    SecondmentsFiltered,
+    UnitReader,
+)
 from services.secondment.schemas import (
     EndIn,
     ExtendIn,
@@ -30,6 +37,10 @@ router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"]
 async def list_secondments(
     r: SecondmentsDep,
     who: UnitReader,
+    scope: SecondmentsFiltered,
+    # No scope rule of their own: the filters narrow the rows in scope. A secondment is in
+    # scope through its home or host unit, not the cadre's unit today, so a cadre of another
+    # subtree gives an empty page, as an unknown one does.
     batch_id: Annotated[str | None, Query(max_length=36)] = None,
     cadre_id: Annotated[str | None, Query(max_length=36)] = None,
     state: Annotated[
@@ -40,13 +51,15 @@ async def list_secondments(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     return await service.list_secondments(
-        r, who, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
+        r, scope, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
     )
 
 
 @router.get("/{secondment_id}", response_model=SecondmentPublic)
-async def get_secondment(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> dict[str, Any]:
-    return await service.get_secondment(r, who, secondment_id)
+async def get_secondment(
+    secondment_id: str, r: SecondmentsDep, who: UnitReader, scope: SecondmentInPath
+) -> dict[str, Any]:
+    return await service.get_secondment(r, secondment_id)
 
 
 @router.post(
@@ -54,7 +67,9 @@ async def get_secondment(secondment_id: str, r: SecondmentsDep, who: UnitReader)
     response_model=SecondmentPublic,
     summary="Record vetting (in parts); complete and sound → vetted",
 )
-async def vet(secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def vet(
+    secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await transitions.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
 
 
@@ -67,6 +82,7 @@ async def read_vetting(
     secondment_id: str,
     r: SecondmentsDep,
     who: PersonalDataReader,
+    scope: SecondmentInPath,
     reveal: bool = False,
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
 ) -> dict[str, Any]:
@@ -83,14 +99,18 @@ async def read_vetting(
     response_model=SecondmentPublic,
     summary="Start (default: the batch's start date); ends after the term",
 )
-async def start(secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def start(
+    secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await transitions.start(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
     "/{secondment_id}/extend", response_model=SecondmentPublic, summary="Extend the term (a reason is required)"
 )
-async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def extend(
+    secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await transitions.extend(r, who, secondment_id, body.model_dump())
 
 
@@ -99,14 +119,18 @@ async def extend(secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Off
     response_model=SecondmentPublic,
     summary="Complete at the term's end, or end early with a reason",
 )
-async def end(secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def end(
+    secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await transitions.end(r, who, secondment_id, body.model_dump())
 
 
 @router.post(
     "/{secondment_id}/withdraw", response_model=SecondmentPublic, summary="Withdraw a nomination before the start"
 )
-async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def withdraw(
+    secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await transitions.withdraw(r, who, secondment_id, body.model_dump())
 
 
@@ -116,10 +140,14 @@ async def withdraw(secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who:
     response_model=ReviewRecorded,
     summary="Routine, annual or end-of-term review",
 )
-async def review(secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office) -> dict[str, Any]:
+async def review(
+    secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
+) -> dict[str, Any]:
     return await archive.record_review(r, who, secondment_id, body.model_dump())
 
 
 @router.get("/{secondment_id}/reviews", response_model=list[ReviewPublic])
-async def reviews(secondment_id: str, r: SecondmentsDep, who: UnitReader) -> list[dict[str, Any]]:
-    return await archive.list_reviews(r, who, secondment_id)
+async def reviews(
+    secondment_id: str, r: SecondmentsDep, who: UnitReader, scope: SecondmentInPath
+) -> list[dict[str, Any]]:
+    return await archive.list_reviews(r, secondment_id)

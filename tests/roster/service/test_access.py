@@ -143,10 +143,11 @@ async def test_unit_hr_sees_and_changes_only_its_subtree(roster: RosterHarness) 
     assert {x["id"] for x in listed} == {in_town["id"], in_village["id"]}
     everyone = (await c.get(f"{API}/cadres", headers=roster.auth())).json()["items"]
     assert len(everyone) == 4
-    # a filter cannot widen the scope
-    widened = (await c.get(f"{API}/cadres", headers=hr, params={"unit_id": district["id"]})).json()["items"]
-    assert {x["id"] for x in widened} == {in_town["id"], in_village["id"]}
-    assert (await c.get(f"{API}/cadres", headers=hr, params={"unit_id": other_town["id"]})).json()["items"] == []
+    # a filter cannot widen the scope: a unit outside it is answered as an unknown one
+    for outside_unit in (district["id"], other_town["id"], "no-such-unit"):
+        assert_problem(await c.get(f"{API}/cadres", headers=hr, params={"unit_id": outside_unit}), 404)
+    narrowed = (await c.get(f"{API}/cadres", headers=hr, params={"unit_id": village["id"]})).json()["items"]
+    assert {x["id"] for x in narrowed} == {in_village["id"]}
 
     assert (await c.get(f"{API}/cadres/{in_village['id']}", headers=hr)).status_code == 200
     for outside in (in_other, in_district):
@@ -171,15 +172,17 @@ async def test_unit_hr_sees_and_changes_only_its_subtree(roster: RosterHarness) 
     assert {u["id"] for u in units} == {town["id"], village["id"]}
     assert_problem(await c.get(f"{API}/units/{other_town['id']}", headers=hr), 404)
 
+    # a unit outside the scope, named in a body, is answered as an unknown unit
     before = await roster.outbox()
-    refused = await c.post(f"{API}/cadres", headers=hr, json=cadre_body(other_town["id"]))
-    assert_problem(refused, 403)
-    moved = await c.post(
-        f"{API}/cadres/{in_town['id']}/move",
-        headers=hr,
-        json={"unit_id": other_town["id"], "effective_on": "2026-01-01", "reason": "调动"},
-    )
-    assert_problem(moved, 403)
+    for target in (other_town["id"], "no-such-unit"):
+        refused = await c.post(f"{API}/cadres", headers=hr, json=cadre_body(target))
+        assert [e["field"] for e in assert_problem(refused, 422)["errors"]] == ["unit_id"]
+        moved = await c.post(
+            f"{API}/cadres/{in_town['id']}/move",
+            headers=hr,
+            json={"unit_id": target, "effective_on": "2026-01-01", "reason": "调动"},
+        )
+        assert [e["field"] for e in assert_problem(moved, 422)["errors"]] == ["unit_id"]
     assert await roster.outbox() == before
     assert len((await c.get(f"{API}/cadres", headers=roster.auth())).json()["items"]) == 4
 

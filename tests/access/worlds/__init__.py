@@ -1,0 +1,1 @@
+"""One world per app for the scope matrix (tests/access/world.py)."""

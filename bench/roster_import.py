@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cadrekit.dates import today
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/roster_import.py` puts bench/ first, not the root
     sys.path.insert(0, str(ROOT))
@@ -707,7 +709,7 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
 
 def validate_rows(upload: importing.Upload) -> tuple[int, int]:
     """Every row of the sheet through the row rules alone: (rows with content, invalid)."""
-    validator = RowValidator(upload.columns, dt.date.today(), upload.sheet.first_column)
+    validator = RowValidator(upload.columns, today(), upload.sheet.first_column)
     rows = bad = 0
     for number, row in enumerate(upload.sheet.rows(), start=2):
         if is_blank(row):

@@ -191,7 +191,7 @@ def cadre_state(i: int, unit: dict[str, Any]) -> dict[str, Any]:
         "post_wishes": [],
         "professional_field": None,
         "willingness": {},
-        "leadership_status": "non_leader",
+        "leadership_status": "non_leading",
         "health": "healthy",
         "retirement_date": f"{2030 + i % 30}-05-01",
         "status": "active",

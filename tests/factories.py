@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import uuid
 from typing import Any
 
 from services.roster.domain.id_numbers import with_check_digit
@@ -45,3 +46,33 @@ def cadre_body(unit_id: str, **overrides: Any) -> dict[str, Any]:
     }
     body.update({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in overrides.items()})
     return body
+
+
+def mirrored_cadre(unit_id: str, *, cadre_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A cadre as roster publishes it (``services/roster/events.py`` cadre state), the shape
+    every roster mirror stores. Dates may be given as dates."""
+    state: dict[str, Any] = {
+        "cadre_id": cadre_id or str(uuid.uuid4()),
+        "version": 1,
+        "name": f"干部{next(_seq)}",
+        "gender": "male",
+        "birth_date": "1972-05-01",
+        "unit_id": unit_id,
+        "post_title": "科长",
+        "rank": "正科",
+        "party_member": True,
+        "education": "本科",
+        "years_of_service": 25,
+        "grassroots_periods": [],
+        "grassroots_years": "0.0",
+        "strengths": [],
+        "post_wishes": [],
+        "professional_field": None,
+        "willingness": {},
+        "leadership_status": "in_post",
+        "health": "healthy",
+        "retirement_date": "2032-05-01",
+        "status": "active",
+    }
+    state.update({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in overrides.items()})
+    return state

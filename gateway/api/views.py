@@ -8,7 +8,6 @@ roster record is essential: without it there is no cadre to show.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ import httpx
 from fastapi import APIRouter, Depends, Query, Request
 
 from cadrekit.auth import Principal, Role, require_roles
+from cadrekit.dates import today
 from cadrekit.problems import Forbidden, NotFound, ServiceUnavailable
 from cadrekit.scope import Scope, in_path
 from gateway.api.routes import enforce_rate_limit
@@ -100,7 +100,7 @@ async def profile(
 ) -> dict[str, Any]:
     await enforce_rate_limit(request, principal)
     settings = request.app.state.runtime.settings
-    year = year or dt.date.today().year
+    year = year or today().year
     results = await fetch_parts(
         request.app.state.http,
         settings.upstreams(),

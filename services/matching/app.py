@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import update
-from sqlmodel import col
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
-from cadrekit.db import utcnow
+from cadrekit.jobs import fail_interrupted
 from cadrekit.roster_mirror import mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
 from services.matching import events
@@ -30,16 +28,8 @@ def create_app(
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
     matching = Matching(runtime)
 
-    async def fail_interrupted_runs(rt: ServiceRuntime) -> None:
-        # A run stores its result in one transaction: one cut off by a restart stored nothing.
-        async with rt.engine.begin() as conn:
-            await conn.execute(
-                update(Run)
-                .where(col(Run.status).in_(("queued", "running")))
-                .values(
-                    status="failed", finished_at=utcnow(), error={"title": "interrupted by a restart; start it again"}
-                )
-            )
+    # A run stores its result in one transaction: one cut off by a restart stored nothing.
+    fail_interrupted_runs = fail_interrupted(Run, error={"title": "interrupted by a restart; start it again"})
 
     app = build_service_app(
         runtime,

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cadrekit.dates import today
 from cadrekit.db import utcnow
 from cadrekit.events import Event
 from cadrekit.inbox import Handler
@@ -123,7 +124,7 @@ async def secondment_ended(session: AsyncSession, event: dict[str, Any]) -> None
         session.add(row)
     row.status = "ended"
     row.ends_on = _date(d.get("ends_on")) or row.ends_on
-    row.ended_on = _date(d.get("ended_on") or d.get("ends_on")) or dt.date.today()
+    row.ended_on = _date(d.get("ended_on") or d.get("ends_on")) or today()
 
 
 def inbound_handlers() -> dict[str, Handler]:

@@ -6,23 +6,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-NO_NUL = r"^[^\x00]*$"
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=NO_NUL)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=NO_NUL)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500, pattern=NO_NUL)]
+from cadrekit.schemas import NO_NUL, Id, Name, Reason, Strict, Tag
+
 # The five post categories of domain.md (五大类别), as the roster's post wishes name them.
 Category = Literal["党政群团", "经济管理", "城建交通", "社会管理", "民生事业"]
 CampaignKind = Literal["placement", "training", "general"]
 PostKind = Literal["standing", "phased", "training"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Weight = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class WeightsIn(Strict):

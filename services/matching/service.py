@@ -23,9 +23,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from cadrekit.auth import Principal
+from cadrekit.dates import add_months, today
 from cadrekit.db import utcnow
+from cadrekit.jobs import spawn
 from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, InvalidInput, NotFound, PreconditionFailed
+from cadrekit.problems import Conflict, InvalidInput, NotFound, PreconditionFailed, field_error
 from cadrekit.roster_mirror import MirroredCadre, get_cadres, get_unit, get_units, list_cadres
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import WHOLE_TREE, Scope
@@ -60,21 +62,6 @@ class Matching:
 
     def uow(self) -> UnitOfWork:
         return self.runtime.uow()
-
-
-def field_error(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # business dates are Asia/Shanghai
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
 
 
 # campaigns --------------------------------------------------------------------------------
@@ -620,9 +607,7 @@ async def start_run(m: Matching, who: Principal, campaign_id: str, data: dict[st
         )
         s.add(run)
         await uow.commit()
-    task = asyncio.create_task(execute_run(m, run.id, loaded, quotas), name=f"run-{run.id}")
-    m.runtime.background.append(task)
-    task.add_done_callback(lambda t: m.runtime.background.remove(t) if t in m.runtime.background else None)
+    spawn(m.runtime, execute_run(m, run.id, loaded, quotas), name=f"run-{run.id}")
     return run_public(run)
 
 

@@ -11,14 +11,14 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, PreconditionFailed
+from cadrekit.problems import Conflict, NotFound, PreconditionFailed, field_error
 from cadrekit.roster_mirror import get_units, list_cadres
 from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import growth, tutors
 from services.matching.domain.growth import GrowthWeights
 from services.matching.models import Campaign, GrowthIndex, InspectionRecord, TrainingPlan, TutorAssignment, mirror
-from services.matching.service import Matching, _cadres, _campaign, _members, evaluate_pool, field_error
+from services.matching.service import Matching, _cadres, _campaign, _members, evaluate_pool
 
 METHOD = (
     "per inspection and aspect, the mean rating of each role present weighted by the role weights; "

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import update
-from sqlmodel import col
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
-from cadrekit.db import utcnow
+from cadrekit.jobs import fail_interrupted, spawn
 from cadrekit.runtime import ServiceRuntime
 from services.roster import reactions, renormalising, resealing
 from services.roster.api import admin, cadres, imports, stats, units
@@ -35,24 +32,14 @@ def create_app(
         runtime, load_sealer(settings), RetirementRule(settings.retirement_age_male, settings.retirement_age_female)
     )
 
-    async def fail_interrupted_imports(rt: ServiceRuntime) -> None:
-        # An import is one transaction: one cut off by a restart wrote nothing.
-        async with rt.engine.begin() as conn:
-            await conn.execute(
-                update(ImportJob)
-                .where(col(ImportJob.status).in_(("queued", "running")))
-                .values(status="failed", finished_at=utcnow(), message="interrupted by a restart; nothing was written")
-            )
+    # An import is one transaction: one cut off by a restart wrote nothing.
+    fail_interrupted_imports = fail_interrupted(ImportJob, message="interrupted by a restart; nothing was written")
 
     async def start_resealing(rt: ServiceRuntime) -> None:
         if settings.reseal_interval_seconds > 0:
-            rt.background.append(
-                asyncio.create_task(resealing.run_forever(rt, roster.sealer, settings.reseal_interval_seconds))
-            )
+            spawn(rt, resealing.run_forever(rt, roster.sealer, settings.reseal_interval_seconds), name="resealing")
             # ID numbers stored before they had one normal form (migration 0004): checked once.
-            rt.background.append(
-                asyncio.create_task(renormalising.run_at_startup(roster, settings.reseal_interval_seconds))
-            )
+            spawn(rt, renormalising.run_at_startup(roster, settings.reseal_interval_seconds), name="renormalising")
 
     app = build_service_app(
         runtime,

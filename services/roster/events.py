@@ -43,7 +43,7 @@ _CADRE_STATE: dict[str, Any] = {
         "post_wishes": {"type": "array", "items": {"type": "string"}},
         "professional_field": {"type": ["string", "null"]},
         "willingness": {"type": "object"},
-        "leadership_status": {"enum": ["leading", "non_leading", "second_line"]},
+        "leadership_status": {"enum": ["in_post", "second_line", "non_leading"]},
         "health": {"type": "string"},
         "retirement_date": _DATE,
         "status": {"enum": ["active", "left"]},

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
+from cadrekit.dates import today
 from cadrekit.db import utcnow
 from cadrekit.events import Event, dumps, envelope
 from cadrekit.scope import Scope
@@ -46,7 +47,7 @@ from services.roster.domain import id_numbers, sheet
 from services.roster.domain.sheet import CadreRecord
 from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, CadreChange, ImportJob, OrderedIds, Unit, kit
-from services.roster.service import DUPLICATE_ID, TRACKED, Roster, _iso, today, unit_change
+from services.roster.service import DUPLICATE_ID, TRACKED, Roster, _iso, unit_change
 from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 log = logging.getLogger("roster.imports")

@@ -5,26 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from cadrekit.dates import today
+from cadrekit.schemas import NO_NUL, Reason, Strict, Tag, Text
 from services.roster.domain import id_numbers
 
 # Unit ids are looked up as given: a NUL would reach PostgreSQL, which cannot hold it, and an
 # empty id is refused here (a move to parent "" would otherwise store it and fail the foreign key).
-NO_NUL = r"^[^\x00]*$"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00]*$")]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500, pattern=r"^[^\x00]*$")]
+# Roster's names (of people and units) are at most 50 characters, as the ledger's columns.
+Name = Annotated[Text, Field(min_length=1, max_length=50)]
+Text200 = Annotated[Text, Field(max_length=200)]
 UnitKind = Literal["city", "district", "city_organ", "district_organ", "town", "village", "enterprise", "institution"]
 Body = Literal["party_committee", "people_congress", "government", "cppcc"]
 Gender = Literal["male", "female"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Health = Literal["healthy", "limited", "exempt"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # units ------------------------------------------------------------------------------------
@@ -121,7 +117,7 @@ class CadreFields(Strict):
     @field_validator("birth_date")
     @classmethod
     def _plausible(cls, value: dt.date) -> dt.date:
-        if not dt.date(1900, 1, 1) <= value <= dt.date.today():
+        if not dt.date(1900, 1, 1) <= value <= today():
             raise ValueError("not a plausible birth date")
         return value
 

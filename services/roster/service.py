@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
+from cadrekit.dates import today
 from cadrekit.pagination import decode_cursor, encode_cursor
 from cadrekit.problems import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, field_error
 from cadrekit.runtime import ServiceRuntime
@@ -51,10 +52,6 @@ class CadreNotFound(NotFound):
 
 class UnitNotFound(NotFound):
     pass
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # business dates are Asia/Shanghai
 
 
 # Unit scope is declared on the routes (cadrekit.scope, services/roster/api/deps.py): an

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
+from cadrekit.dates import today
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, NotFound, field_error
 from services.scoring import events
@@ -138,7 +139,7 @@ async def reverse(sc: Scoring, who: Principal, entry_id: str, reason: str) -> En
             rule_code=original.rule_code,
             direction=original.direction,
             status="approved",
-            occurred_on=dt.date.today() if dt.date.today().year == original.year else original.occurred_on,
+            occurred_on=today() if today().year == original.year else original.occurred_on,
             evidence=reason,
             reference=None,
             proposed_by=who.sub,

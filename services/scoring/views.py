@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal, Role
+from cadrekit.dates import today
 from cadrekit.problems import Forbidden
 from cadrekit.scope import WHOLE_TREE, Scope
 from services.scoring.domain.impact import ImpactPeriod, excellence_verdict, promotion_verdict
@@ -203,7 +204,7 @@ async def periods_of(s: AsyncSession, cadre_id: str) -> list[ImpactPeriod]:
 
 async def eligibility(sc: Scoring, cadre_id: str, year: int, on: dt.date | None) -> dict[str, Any]:
     check_year(year)
-    day = on or dt.date.today()
+    day = on or today()
     async with sc.runtime.sessions() as s:
         cadre = await known_cadre(sc, s, cadre_id, for_input=False)
         periods = await periods_of(s, cadre_id)

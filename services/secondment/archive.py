@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor
-from cadrekit.problems import Conflict
+from cadrekit.problems import Conflict, field_error
 from cadrekit.scope import Scope
 from services.secondment import events
 from services.secondment.domain import eligibility as el
@@ -26,7 +26,6 @@ from services.secondment.models import (
 from services.secondment.service import (
     DIRECTIONS,
     Secondments,
-    field_error,
     load_batch,
     load_secondment,
     page,

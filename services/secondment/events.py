@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cadrekit.dates import add_months
 from cadrekit.db import utcnow
 from cadrekit.events import Event
-from services.secondment.domain.terms import add_months
 from services.secondment.models import Batch, CadreAssignment, CadreScore, ReserveEntry, Review, Secondment
 
 TOPIC = "secondment.events"

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from cadrekit import roster_mirror as rm
 from cadrekit.auth import Principal
-from cadrekit.problems import Conflict, InvalidInput
+from cadrekit.problems import Conflict, InvalidInput, field_error
 from services.secondment import events
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import OPEN
@@ -33,7 +33,6 @@ from services.secondment.models import (
 )
 from services.secondment.service import (
     Secondments,
-    field_error,
     load_batch,
     mirrored_unit,
     performance_year,

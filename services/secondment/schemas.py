@@ -5,25 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field
 
+from cadrekit.schemas import Id, LongText, Name, Reason, Strict, Tag, Text
 from services.secondment.domain.terms import MAX_TERM_MONTHS, MIN_TERM_MONTHS
 
-NO_NUL = r"^[^\x00]*$"
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36, pattern=NO_NUL)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=NO_NUL)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500, pattern=NO_NUL)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000, pattern=NO_NUL)]
-Share = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=NO_NUL)]
+Share = Annotated[Text, Field(min_length=1, max_length=20)]
 TermMonths = Annotated[int, Field(ge=MIN_TERM_MONTHS, le=MAX_TERM_MONTHS)]
 Direction = Literal["city_to_grassroots", "grassroots_to_city"]
 Verdict = Literal["sound", "concerns"]
 Business = Annotated[dt.date, Field(ge=dt.date(1950, 1, 1), le=dt.date(2200, 12, 31))]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class QuotaRuleIn(Strict):

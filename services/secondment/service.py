@@ -21,7 +21,7 @@ from sqlmodel import col
 from cadrekit import roster_mirror as rm
 from cadrekit.auth import Principal
 from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, InvalidInput, NotFound
+from cadrekit.problems import Conflict, InvalidInput, NotFound, field_error
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
@@ -61,10 +61,6 @@ class BatchNotFound(NotFound):
 
 class SecondmentNotFound(NotFound):
     pass
-
-
-def field_error(field: str, message: str, detail: str | None = None) -> InvalidInput:
-    return InvalidInput(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
 def refused(exc: IllegalTransition) -> Conflict:

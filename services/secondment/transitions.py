@@ -13,8 +13,9 @@ from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
+from cadrekit.dates import add_months
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound
+from cadrekit.problems import Conflict, NotFound, field_error
 from services.secondment import events
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import Action, IllegalTransition, State, transition
@@ -22,7 +23,6 @@ from services.secondment.domain.quotas import unmet
 from services.secondment.domain.terms import (
     MAX_TERM_MONTHS,
     TermError,
-    add_months,
     end_of,
     grassroots_days,
     term_end,
@@ -37,7 +37,6 @@ from services.secondment.models import (
 from services.secondment.service import (
     Secondments,
     batch_public,
-    field_error,
     load_batch,
     load_secondment,
     quota_rules_of,

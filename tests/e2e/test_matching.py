@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+from cadrekit.dates import today
 from deploy.launcher import System
 from tests.e2e.support import read_topic, token
 from tests.factories import cadre_body
@@ -45,7 +46,7 @@ async def officer(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str,
 
 
 async def test_pinghu_second_selection_through_the_gateway(system: System) -> None:
-    year = dt.date.today().year
+    year = today().year
     async with httpx.AsyncClient(base_url=system.layout.gateway_url, timeout=30) as client:
         admin = {"Authorization": f"Bearer {await token(client, system)}"}
         h = await officer(client, admin)

@@ -24,38 +24,24 @@ from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import kit, mirror
 from services.matching.settings import MatchingSettings
+from tests.factories import mirrored_cadre
 
 API = "/api/v1/matching"
 _names = itertools.count(1)
 
 
 def cadre_state(unit_id: str, **kw: Any) -> dict[str, Any]:
-    """The shape roster publishes (services/roster/events.py cadre_state)."""
-    state: dict[str, Any] = {
-        "cadre_id": str(uuid.uuid4()),
-        "version": 1,
-        "name": f"干部{next(_names)}",
-        "gender": "male",
+    """A second-line cadre near retirement: the pool a placement campaign draws from."""
+    second_line = {
         "birth_date": "1966-05-01",
-        "unit_id": unit_id,
-        "post_title": "科长",
-        "rank": "正科",
-        "party_member": True,
-        "education": "本科",
         "years_of_service": 30,
-        "grassroots_periods": [],
-        "grassroots_years": "0.0",
         "strengths": ["招商引资"],
         "post_wishes": ["经济管理", "城建交通"],
         "professional_field": "经济",
-        "willingness": {},
         "leadership_status": "second_line",
-        "health": "healthy",
         "retirement_date": "2026-05-01",
-        "status": "active",
     }
-    state.update(kw)
-    return state
+    return mirrored_cadre(unit_id, **{**second_line, **kw})
 
 
 @dataclass

@@ -16,6 +16,7 @@ from services.scoring.app import MIGRATIONS
 from services.scoring.app import create_app as create_scoring
 from services.scoring.models import mirror
 from services.scoring.settings import ScoringSettings
+from tests.factories import mirrored_cadre
 
 API = "/api/v1/scoring"
 
@@ -51,30 +52,18 @@ class ScoringHarness:
 
     async def cadre(self, unit: dict[str, Any], name: str = "张建平", **fields: Any) -> str:
         cadre_id = str(uuid.uuid4())
-        state = {
-            "cadre_id": cadre_id,
-            "version": 1,
+        # The scoring tests' cadre: a clerk on second line, no rank or education on record.
+        defaults = {
             "name": name,
-            "gender": "male",
             "birth_date": "1966-05-01",
-            "unit_id": unit["unit_id"],
             "post_title": "科员",
             "rank": None,
-            "party_member": True,
             "education": None,
             "years_of_service": 30,
-            "grassroots_periods": [],
-            "grassroots_years": "0.0",
-            "strengths": [],
-            "post_wishes": [],
-            "professional_field": None,
-            "willingness": {},
             "leadership_status": "second_line",
-            "health": "healthy",
             "retirement_date": "2026-05-01",
-            "status": "active",
-            **fields,
         }
+        state = mirrored_cadre(unit["unit_id"], cadre_id=cadre_id, **{**defaults, **fields})
         async with self.app.state.scoring.runtime.sessions() as s:
             await upsert_cadre(s, mirror, state)
             await s.commit()

@@ -37,7 +37,7 @@ async def test_rankings_filter_by_subtree_and_break_ties_by_the_documented_rule(
     organ = await scoring.unit("市发改局", parent=city)
     other = await scoring.unit("市财政局", parent=city)
     a = await scoring.cadre(organ, "甲")
-    b = await scoring.cadre(organ, "乙", leadership_status="leading")
+    b = await scoring.cadre(organ, "乙", leadership_status="in_post")
     c = await scoring.cadre(other, "丙")
     await scoring.scored(a, "P01")  # 0.60
     await scoring.scored(b, "P01")
@@ -158,7 +158,7 @@ async def test_excellence_proposals_respect_quotas_periods_and_the_reserve(scori
         f"{API}/policies/2025", json={"incentive_pool": 1, "second_line_reserved": 1}, headers=admin
     )
     unit = await scoring.unit()
-    cadres = [await scoring.cadre(unit, f"干部{i}", leadership_status="leading") for i in range(10)]
+    cadres = [await scoring.cadre(unit, f"干部{i}", leadership_status="in_post") for i in range(10)]
     veteran = await scoring.cadre(unit, "老张", leadership_status="second_line")
     await scoring.scored(veteran, "P01")  # central work
     blocked = cadres[0]

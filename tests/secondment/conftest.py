@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,37 +17,22 @@ from services.secondment.app import create_app as create_secondment
 from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import kit, mirror
 from services.secondment.settings import SecondmentSettings
+from tests.factories import mirrored_cadre
 
 API = "/api/v1/secondment"
 
 
 def cadre_state(cadre_id: str, unit_id: str, **kw: Any) -> dict[str, Any]:
-    """A cadre as roster publishes it (services/roster/events.py cadre_state)."""
-    state: dict[str, Any] = {
-        "cadre_id": cadre_id,
-        "version": 1,
-        "name": kw.pop("name", "干部"),
-        "gender": "male",
+    """A young non-leading cadre: whom a two-way secondment sends."""
+    young = {
+        "name": "干部",
         "birth_date": "1985-06-01",
-        "unit_id": unit_id,
-        "post_title": "科长",
-        "rank": "正科",
-        "party_member": True,
-        "education": "本科",
         "years_of_service": 10,
-        "grassroots_periods": [],
-        "grassroots_years": "0.0",
         "strengths": ["城市规划"],
-        "post_wishes": [],
-        "professional_field": None,
-        "willingness": {},
         "leadership_status": "non_leading",
-        "health": "healthy",
         "retirement_date": "2045-06-01",
-        "status": "active",
     }
-    state.update({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in kw.items()})
-    return state
+    return mirrored_cadre(unit_id, cadre_id=cadre_id, **{**young, **kw})
 
 
 @dataclass

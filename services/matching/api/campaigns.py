@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from cadrekit.auth import authenticate
+from cadrekit.etags import etag, parse_if_match
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import InvalidInput, PreconditionRequired
 from services.matching import service
 from services.matching.api.deps import (
     CadreInPath,
@@ -37,21 +36,6 @@ from services.matching.schemas import (
 router = APIRouter(prefix="/api/v1/matching/campaigns", tags=["campaigns"], dependencies=[Depends(authenticate)])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Query(max_length=36)]
-
-
-def etag(version: int) -> str:
-    return f'"v{version}"'
-
-
-def parse_if_match(value: str | None) -> int:
-    if value is None:
-        raise PreconditionRequired("send If-Match with the ETag from GET to change a campaign")
-    m = re.fullmatch(r'\s*(?:W/)?"v(\d{1,9})"\s*', value)
-    if not m:
-        raise InvalidInput(
-            "If-Match is not an ETag of this API", errors=[{"field": "If-Match", "message": 'expected "v<version>"'}]
-        )
-    return int(m.group(1))
 
 
 @router.post("", status_code=201, response_model=CampaignPublic, summary="Create a campaign (draft)")
@@ -96,7 +80,11 @@ async def update_campaign(
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
     out = await service.update_campaign(
-        m, who, campaign_id, parse_if_match(if_match), body.model_dump(exclude_unset=True, exclude_none=True)
+        m,
+        who,
+        campaign_id,
+        parse_if_match(if_match, what="a campaign"),
+        body.model_dump(exclude_unset=True, exclude_none=True),
     )
     response.headers["ETag"] = etag(out["version"])
     return out

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 
 from cadrekit.auth import authenticate
+from cadrekit.etags import parse_if_match
 from services.matching import training
-from services.matching.api.campaigns import parse_if_match
 from services.matching.api.deps import (
     Filtered,
     MatchingDep,
@@ -81,7 +81,7 @@ async def set_plan(
     _trainee: TraineeInPath,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
-    version = parse_if_match(if_match) if if_match is not None else None
+    version = parse_if_match(if_match, what="the plan", required=False)
     return await training.set_plan(m, who, campaign_id, trainee_id, version, body.model_dump())
 
 

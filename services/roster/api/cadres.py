@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from cadrekit.auth import authenticate
+from cadrekit.etags import etag, parse_if_match
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import Forbidden, InvalidInput, PreconditionRequired
+from cadrekit.problems import Forbidden, InvalidInput
 from services.roster import service
 from services.roster.api.deps import (
     CadreInPath,
@@ -36,23 +36,6 @@ from services.roster.schemas import (
 router = APIRouter(prefix="/api/v1/roster/cadres", tags=["cadres"], dependencies=[Depends(authenticate)])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Reason = Annotated[str, Query(min_length=2, max_length=500, description="why the full value is needed (audited)")]
-
-
-def etag(version: int) -> str:
-    return f'"v{version}"'
-
-
-def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
-    if value is None:
-        if required:
-            raise PreconditionRequired("send If-Match with the ETag from GET to change a cadre")
-        return None
-    m = re.fullmatch(r'\s*(?:W/)?"v(\d{1,9})"\s*', value)
-    if not m:
-        raise InvalidInput(
-            "If-Match is not an ETag of this API", errors=[{"field": "If-Match", "message": 'expected "v<version>"'}]
-        )
-    return int(m.group(1))
 
 
 def filters(
@@ -161,7 +144,7 @@ async def update_cadre(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
-    version = parse_if_match(if_match)
+    version = parse_if_match(if_match, what="a cadre")
     assert version is not None
     out = await service.update_cadre(r, who, cadre_id, version, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag(out["version"])
@@ -179,7 +162,9 @@ async def move(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> dict:
-    out = await service.move_cadre(r, who, cadre_id, parse_if_match(if_match, required=False), body.model_dump())
+    out = await service.move_cadre(
+        r, who, cadre_id, parse_if_match(if_match, what="a cadre", required=False), body.model_dump()
+    )
     response.headers["ETag"] = etag(out["version"])
     return out
 

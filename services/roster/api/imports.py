@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
 from cadrekit.auth import authenticate
+from cadrekit.jobs import spawn
 from cadrekit.problems import InvalidInput, NotFound, PayloadTooLarge
 from services.roster import importing
 from services.roster.api.deps import ImportInPath, ImportInScope, Office, RosterDep, Template
@@ -63,9 +64,7 @@ async def start_import(
     job = await importing.create_job(
         r, who, filename=filename, mode=mode, dry_run=dry_run, create_units=create_units, rows_total=upload.rows_total
     )
-    task = asyncio.create_task(importing.run_job(r, who, scope, job.id, upload), name=f"import-{job.id}")
-    r.runtime.background.append(task)
-    task.add_done_callback(lambda t: r.runtime.background.remove(t) if t in r.runtime.background else None)
+    spawn(r.runtime, importing.run_job(r, who, scope, job.id, upload), name=f"import-{job.id}")
     response.headers["Location"] = f"/api/v1/roster/imports/{job.id}"
     return job.model_dump()
 

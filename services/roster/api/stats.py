@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
+from cadrekit.dates import today
 from services.roster.api.deps import CadresInScope, Reader, RosterDep, UnitInQuery
 from services.roster.stats import structure
 
@@ -23,4 +23,4 @@ async def structure_stats(
     unit_id: Annotated[str | None, Query(max_length=36)] = None,
     year: Annotated[int | None, Query(ge=1950, le=2200)] = None,
 ) -> dict:
-    return await structure(r, scope, unit_id=unit_id, year=year or dt.date.today().year)
+    return await structure(r, scope, unit_id=unit_id, year=year or today().year)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cadrekit.dates import today
 from cadrekit.inbox import Handler
 from services.roster import events
 from services.roster.models import Cadre, CadreChange, Unit
@@ -40,7 +41,7 @@ def handlers(roster: Roster) -> dict[str, Handler]:
             log.warning("placement for an unknown or departed cadre ignored", extra={"cadre_id": d["cadre_id"]})
             return
         reason = f"placement confirmed in matching campaign {d['campaign_id']}"
-        starts_on = _date(d.get("starts_on")) or dt.date.today()
+        starts_on = _date(d.get("starts_on")) or today()
         if d.get("post_kind") == "standing":
             unit = await session.get(Unit, d["host_unit_id"])
             if unit is None:

@@ -8,17 +8,11 @@ reversal lifts the period: the sanction no longer has effect.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    month0 = day.month - 1 + months
-    year = day.year + month0 // 12
-    month = month0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+from cadrekit.dates import add_months
 
 
 @dataclass(frozen=True)

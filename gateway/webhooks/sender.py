@@ -222,7 +222,7 @@ class DeliveryWorker:
             .where(col(D.status) == "pending", col(D.next_attempt_at) <= now, col(S.status) == "active")
             .order_by(col(D.next_attempt_at))
             .limit(self.settings.webhook_batch_size)
-            .with_for_update(skip_locked=True, of=D)  # type: ignore[arg-type]
+            .with_for_update(skip_locked=True, of=D)
         )
         async with self.runtime.sessions() as session:
             rows = (await session.execute(stmt)).all()

@@ -187,9 +187,7 @@ class Subscriptions:
         after = _after(cursor)
         if after is not None:
             at, last_id = after
-            stmt = stmt.where(
-                or_(col(S.created_at) > at, and_(col(S.created_at) == at, col(S.id) > last_id))  # type: ignore[arg-type]
-            )
+            stmt = stmt.where(or_(col(S.created_at) > at, and_(col(S.created_at) == at, col(S.id) > last_id)))
         stmt = stmt.order_by(col(S.created_at), col(S.id)).limit(limit + 1)
         async with self.runtime.uow() as uow:
             rows = list((await uow.session.execute(stmt)).scalars().all())
@@ -290,9 +288,7 @@ class Subscriptions:
             after = _after(cursor)
             if after is not None:
                 at, last_id = after
-                stmt = stmt.where(
-                    or_(col(D.created_at) < at, and_(col(D.created_at) == at, col(D.id) < last_id))  # type: ignore[arg-type]
-                )
+                stmt = stmt.where(or_(col(D.created_at) < at, and_(col(D.created_at) == at, col(D.id) < last_id)))
             # Newest first: what a subscriber looks at when something went wrong.
             stmt = stmt.order_by(col(D.created_at).desc(), col(D.id).desc()).limit(limit + 1)
             rows = list((await uow.session.execute(stmt)).scalars().all())

@@ -14,7 +14,8 @@ from services.secondment.api import batches, reserve, secondments
 from services.secondment.events import SCHEMAS as EVENT_SCHEMAS
 from services.secondment.events import apply_placement_confirmed, apply_score_changed
 from services.secondment.models import metadata, mirror
-from services.secondment.service import Secondments, secondment_units
+from services.secondment.service.context import Context
+from services.secondment.service.queries import secondment_units
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,5 +45,5 @@ def create_app(
         "matching.placement.confirmed": apply_placement_confirmed,
     }
     runtime.add_consumer("secondment.inputs", [ROSTER_TOPIC, SCORING_TOPIC, MATCHING_TOPIC], handlers)
-    app.state.secondments = Secondments(runtime)
+    app.state.context = Context(runtime)
     return app

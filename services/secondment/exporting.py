@@ -11,9 +11,9 @@ import io
 from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
-from services.secondment.archive import batch_members
 from services.secondment.domain.stats import age_on
-from services.secondment.service import Secondments
+from services.secondment.service.context import Context
+from services.secondment.service.queries import batch_members
 
 HEADERS = [
     "姓名",
@@ -36,8 +36,8 @@ DIRECTION_ZH = {"city_to_grassroots": "市直→基层", "grassroots_to_city": "
 GENDER_ZH = {"male": "男", "female": "女"}
 
 
-async def export_batch(r: Secondments, batch_id: str) -> bytes:
-    async with r.uow() as uow:
+async def export_batch(ctx: Context, batch_id: str) -> bytes:
+    async with ctx.uow() as uow:
         batch, rows = await batch_members(uow.session, batch_id)
     wb = Workbook()
     ws = wb.active

@@ -14,6 +14,7 @@ from cadrekit.db import UTCDateTime, service_registry, utcnow
 from cadrekit.revocation import revocation_table_of
 from cadrekit.roster_mirror import mirror_tables_of
 from cadrekit.runtime import kit_tables_of
+from services.secondment.domain.terms import term_end
 
 registry = service_registry()
 
@@ -46,6 +47,15 @@ class Batch(SecondmentModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def ranked_year(self) -> int:
+        """Whose points rank grassroots nominees: the year named, else the last full year."""
+        return self.performance_year or self.year - 1
+
+    @property
+    def planned_ends_on(self) -> dt.date:
+        return term_end(self.starts_on, self.term_months)
 
 
 class Pair(SecondmentModel, table=True):

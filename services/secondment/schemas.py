@@ -1,11 +1,14 @@
-"""API models. Requests forbid unknown fields (no mass assignment of state, version…)."""
+"""API models: request bodies (unknown fields forbidden: no mass assignment of state,
+version…) and the read models the routers answer with (``from_attributes``: built from the
+table rows), plus the one command that is not a body (the eligibility check's query)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from cadrekit.schemas import Id, LongText, Name, Reason, Strict, Tag, Text
 from services.secondment.domain.terms import MAX_TERM_MONTHS, MIN_TERM_MONTHS
@@ -95,8 +98,25 @@ class ReviewIn(Strict):
     comments: LongText | None = None
 
 
+@dataclass(frozen=True)
+class Candidacy:
+    """Would this cadre be eligible (the eligibility check's query parameters)?"""
+
+    cadre_id: str
+    pair_id: str | None = None
+    to_unit_id: str | None = None
+    performance_judgement: str | None = None
+    term_months: int | None = None
+
+
 # answers ------------------------------------------------------------------------------------
-class QuotaRulePublic(BaseModel):
+class ReadModel(BaseModel):
+    """An answer, validated from a table row's attributes (or a JSON column's dicts)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class QuotaRulePublic(ReadModel):
     direction: Direction
     regions: list[str]
     min_count: int | None = None
@@ -105,7 +125,7 @@ class QuotaRulePublic(BaseModel):
     max_share: str | None = None
 
 
-class BatchPublic(BaseModel):
+class BatchPublic(ReadModel):
     id: str
     name: str
     year: int
@@ -115,7 +135,8 @@ class BatchPublic(BaseModel):
     allow_unpaired: bool
     needed_specialties: list[str]
     performance_top_share: str
-    performance_year: int
+    # the points year ranked: Batch.ranked_year (the year named, else the year before)
+    performance_year: int = Field(validation_alias=AliasChoices("ranked_year", "performance_year"))
     quota_rules: list[QuotaRulePublic]
     state: Literal["open", "approved"]
     version: int
@@ -128,13 +149,18 @@ class BatchPublic(BaseModel):
 class BatchApproved(BatchPublic):
     approved: int = Field(description="how many secondments were approved")
 
+    @classmethod
+    def of(cls, batch: object, approved: int) -> BatchApproved:
+        """The batch's read model (from its row) with how many secondments it approved."""
+        return cls(**dict(BatchPublic.model_validate(batch)), approved=approved)
 
-class BatchPage(BaseModel):
+
+class BatchPage(ReadModel):
     items: list[BatchPublic]
     next_cursor: str | None
 
 
-class PairPublic(BaseModel):
+class PairPublic(ReadModel):
     id: str
     batch_id: str
     city_organ_id: str
@@ -146,13 +172,13 @@ class PairPublic(BaseModel):
     created_at: dt.datetime
 
 
-class RulePublic(BaseModel):
+class RulePublic(ReadModel):
     rule: str
     passed: bool
     detail: str
 
 
-class EligibilityPublic(BaseModel):
+class EligibilityPublic(ReadModel):
     cadre_id: str
     direction: Direction
     to_unit_id: str
@@ -160,7 +186,7 @@ class EligibilityPublic(BaseModel):
     rules: list[RulePublic]
 
 
-class VettingPublic(BaseModel):
+class VettingPublic(ReadModel):
     political_quality: Verdict | None
     moral_quality: Verdict | None
     results: Verdict | None
@@ -178,7 +204,18 @@ class VettingPublic(BaseModel):
     updated_at: dt.datetime
 
 
-class SecondmentPublic(BaseModel):
+class ExtensionPublic(ReadModel):
+    """One extension of the term, as kept in the secondment's JSON column."""
+
+    months: int
+    reason: str
+    previous_ends_on: dt.date
+    ends_on: dt.date
+    by: str
+    at: str = Field(description="when, as recorded (ISO 8601 with its UTC offset)")
+
+
+class SecondmentPublic(ReadModel):
     id: str
     batch_id: str
     pair_id: str | None
@@ -205,7 +242,7 @@ class SecondmentPublic(BaseModel):
     end_kind: str | None
     end_reason: str | None
     days_served: int | None
-    extensions: list[dict[str, Any]]
+    extensions: list[ExtensionPublic]
     withdraw_reason: str | None
     version: int
     nominated_by: str
@@ -214,12 +251,12 @@ class SecondmentPublic(BaseModel):
     vetting: VettingPublic | None = None
 
 
-class SecondmentPage(BaseModel):
+class SecondmentPage(ReadModel):
     items: list[SecondmentPublic]
     next_cursor: str | None
 
 
-class ReservePublic(BaseModel):
+class ReservePublic(ReadModel):
     id: str
     cadre_id: str
     cadre_name: str
@@ -229,12 +266,12 @@ class ReservePublic(BaseModel):
     created_at: dt.datetime
 
 
-class ReservePage(BaseModel):
+class ReservePage(ReadModel):
     items: list[ReservePublic]
     next_cursor: str | None
 
 
-class ReviewPublic(BaseModel):
+class ReviewPublic(ReadModel):
     id: str
     secondment_id: str
     cadre_id: str
@@ -249,8 +286,14 @@ class ReviewPublic(BaseModel):
 class ReviewRecorded(ReviewPublic):
     reserve_entry: ReservePublic | None = Field(description="set when an end-of-term 'excellent' added the cadre")
 
+    @classmethod
+    def of(cls, review: object, entry: object | None) -> ReviewRecorded:
+        """The review's read model (from its row) with the reserve entry it made, if any."""
+        reserve_entry = None if entry is None else ReservePublic.model_validate(entry)
+        return cls(**dict(ReviewPublic.model_validate(review)), reserve_entry=reserve_entry)
 
-class GroupStats(BaseModel):
+
+class GroupStats(ReadModel):
     count: int
     average_age: str | None = Field(description="ages in whole years at the batch's start, averaged to one decimal")
     non_party: int
@@ -259,7 +302,7 @@ class GroupStats(BaseModel):
     by_unit_kind: dict[str, int]
 
 
-class BatchStats(BaseModel):
+class BatchStats(ReadModel):
     batch_id: str
     name: str
     age_on: dt.date

@@ -15,7 +15,11 @@ SERVICES = ROOT / "services"
 # Services still in the old shape: each is taken off as it is reshaped (issue 16 lands service
 # by service). strict: the marker fails as soon as the service passes, so it cannot linger.
 ALL = {"roster", "matching", "scoring", "secondment"}
-NOT_YET = {"shape": ALL, "lines": {"roster", "matching", "scoring"}, "names": ALL}
+NOT_YET = {
+    "shape": {"roster", "matching", "scoring"},
+    "lines": {"roster", "matching", "scoring"},
+    "names": {"roster", "matching", "scoring"},
+}
 
 
 def _modules(service: str) -> set[str]:

@@ -11,14 +11,14 @@ from fastapi import Depends, Request
 from cadrekit import scope
 from cadrekit.auth import Principal, Role, require_roles
 from cadrekit.scope import Scope
-from services.secondment.service import Secondments
+from services.secondment.service.context import Context
 
 
-def get_secondments(request: Request) -> Secondments:
-    return request.app.state.secondments  # type: ignore[no-any-return]
+def get_context(request: Request) -> Context:
+    return request.app.state.context  # type: ignore[no-any-return]
 
 
-SecondmentsDep = Annotated[Secondments, Depends(get_secondments)]
+ContextDep = Annotated[Context, Depends(get_context)]
 
 # roles -------------------------------------------------------------------------------------
 # The cadre office runs the programme; the portal may read it.

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import InvalidInput
-from services.secondment import archive, service, transitions
 from services.secondment.api.deps import (
+    ContextDep,
     Office,
     PersonalDataReader,
     SecondmentInPath,
-    SecondmentsDep,
     SecondmentsFiltered,
     UnitReader,
 )
@@ -29,14 +28,15 @@ from services.secondment.schemas import (
     VettingPublic,
     WithdrawIn,
 )
+from services.secondment.service import secondments, transitions
 
 router = APIRouter(prefix="/api/v1/secondment/secondments", tags=["secondments"], dependencies=[Depends(authenticate)])
 
 
 @router.get("", response_model=SecondmentPage, summary="List secondments")
 async def list_secondments(
-    r: SecondmentsDep,
-    who: UnitReader,
+    ctx: ContextDep,
+    principal: UnitReader,
     scope: SecondmentsFiltered,
     # No scope rule of their own: the filters narrow the rows in scope. A secondment is in
     # scope through its home or host unit, not the cadre's unit today, so a cadre of another
@@ -49,17 +49,17 @@ async def list_secondments(
     direction: Annotated[str | None, Query(pattern="^(city_to_grassroots|grassroots_to_city)$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict[str, Any]:
-    return await service.list_secondments(
-        r, scope, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
+) -> SecondmentPage:
+    return await secondments.list_secondments(
+        ctx, scope, batch_id=batch_id, cadre_id=cadre_id, state=state, direction=direction, limit=limit, cursor=cursor
     )
 
 
 @router.get("/{secondment_id}", response_model=SecondmentPublic)
 async def get_secondment(
-    secondment_id: str, r: SecondmentsDep, who: UnitReader, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await service.get_secondment(r, secondment_id)
+    secondment_id: str, ctx: ContextDep, principal: UnitReader, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await secondments.get_secondment(ctx, secondment_id)
 
 
 @router.post(
@@ -68,9 +68,9 @@ async def get_secondment(
     summary="Record vetting (in parts); complete and sound → vetted",
 )
 async def vet(
-    secondment_id: str, body: VettingIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await transitions.record_vetting(r, who, secondment_id, body.model_dump(exclude_unset=True))
+    secondment_id: str, body: VettingIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await transitions.record_vetting(ctx, principal, secondment_id, body)
 
 
 @router.get(
@@ -80,18 +80,18 @@ async def vet(
 )
 async def read_vetting(
     secondment_id: str,
-    r: SecondmentsDep,
-    who: PersonalDataReader,
+    ctx: ContextDep,
+    principal: PersonalDataReader,
     scope: SecondmentInPath,
     reveal: bool = False,
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
-) -> dict[str, Any]:
+) -> VettingPublic:
     if reveal and not reason:
         raise InvalidInput(
             "a reason is required to read the discipline opinion",
             errors=[{"field": "reason", "message": "required with reveal"}],
         )
-    return await transitions.read_vetting(r, who, secondment_id, reveal=reveal, reason=reason)
+    return await transitions.read_vetting(ctx, principal, secondment_id, reveal=reveal, reason=reason)
 
 
 @router.post(
@@ -100,18 +100,18 @@ async def read_vetting(
     summary="Start (default: the batch's start date); ends after the term",
 )
 async def start(
-    secondment_id: str, body: StartIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await transitions.start(r, who, secondment_id, body.model_dump())
+    secondment_id: str, body: StartIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await transitions.start(ctx, principal, secondment_id, body)
 
 
 @router.post(
     "/{secondment_id}/extend", response_model=SecondmentPublic, summary="Extend the term (a reason is required)"
 )
 async def extend(
-    secondment_id: str, body: ExtendIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await transitions.extend(r, who, secondment_id, body.model_dump())
+    secondment_id: str, body: ExtendIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await transitions.extend(ctx, principal, secondment_id, body)
 
 
 @router.post(
@@ -120,18 +120,18 @@ async def extend(
     summary="Complete at the term's end, or end early with a reason",
 )
 async def end(
-    secondment_id: str, body: EndIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await transitions.end(r, who, secondment_id, body.model_dump())
+    secondment_id: str, body: EndIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await transitions.end(ctx, principal, secondment_id, body)
 
 
 @router.post(
     "/{secondment_id}/withdraw", response_model=SecondmentPublic, summary="Withdraw a nomination before the start"
 )
 async def withdraw(
-    secondment_id: str, body: WithdrawIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await transitions.withdraw(r, who, secondment_id, body.model_dump())
+    secondment_id: str, body: WithdrawIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> SecondmentPublic:
+    return await transitions.withdraw(ctx, principal, secondment_id, body)
 
 
 @router.post(
@@ -141,13 +141,13 @@ async def withdraw(
     summary="Routine, annual or end-of-term review",
 )
 async def review(
-    secondment_id: str, body: ReviewIn, r: SecondmentsDep, who: Office, scope: SecondmentInPath
-) -> dict[str, Any]:
-    return await archive.record_review(r, who, secondment_id, body.model_dump())
+    secondment_id: str, body: ReviewIn, ctx: ContextDep, principal: Office, scope: SecondmentInPath
+) -> ReviewRecorded:
+    return await secondments.record_review(ctx, principal, secondment_id, body)
 
 
 @router.get("/{secondment_id}/reviews", response_model=list[ReviewPublic])
 async def reviews(
-    secondment_id: str, r: SecondmentsDep, who: UnitReader, scope: SecondmentInPath
-) -> list[dict[str, Any]]:
-    return await archive.list_reviews(r, secondment_id)
+    secondment_id: str, ctx: ContextDep, principal: UnitReader, scope: SecondmentInPath
+) -> list[ReviewPublic]:
+    return await secondments.list_reviews(ctx, secondment_id)

@@ -31,18 +31,17 @@ from services.secondment.models import (
     Secondment,
     mirror,
 )
-from services.secondment.service import (
-    Secondments,
+from services.secondment.schemas import Candidacy, EligibilityPublic, Nomination, RulePublic, SecondmentPublic
+from services.secondment.service.context import Context
+from services.secondment.service.queries import (
     load_batch,
     mirrored_unit,
-    performance_year,
     require_open,
-    secondment_public,
+    secondment_read,
     top_share,
 )
 
 
-# nominations -------------------------------------------------------------------------------
 @dataclass
 class Placement:
     """Where a nominee would go, worked out from the pair (or the unpaired target)."""
@@ -54,14 +53,16 @@ class Placement:
     pair: Pair | None
 
 
-async def _placement(s: AsyncSession, batch: Batch, cadre: rm.MirroredCadre, data: dict[str, Any]) -> Placement:
+async def _placement(
+    s: AsyncSession, batch: Batch, cadre: rm.MirroredCadre, request: Nomination | Candidacy
+) -> Placement:
     home = await rm.get_unit(s, mirror, cadre.unit_id)
     if home is None:
         raise field_error("cadre_id", f"the cadre's unit {cadre.unit_id} is not known here")
-    if data.get("pair_id"):
-        pair = await s.get(Pair, data["pair_id"])
+    if request.pair_id:
+        pair = await s.get(Pair, request.pair_id)
         if pair is None or pair.batch_id != batch.id:
-            raise field_error("pair_id", f"no pair {data['pair_id']} in this batch")
+            raise field_error("pair_id", f"no pair {request.pair_id} in this batch")
         organ = await mirrored_unit(s, pair.city_organ_id, "pair_id")
         grassroots = await mirrored_unit(s, pair.grassroots_unit_id, "pair_id")
         if home.path.startswith(organ.path):
@@ -71,9 +72,9 @@ async def _placement(s: AsyncSession, batch: Batch, cadre: rm.MirroredCadre, dat
         raise field_error("cadre_id", f"the cadre works in neither {organ.name} nor {grassroots.name}")
     if not batch.allow_unpaired:
         raise field_error("pair_id", "required: this batch places cadres in pairs only")
-    if not data.get("to_unit_id"):
+    if not request.to_unit_id:
         raise field_error("to_unit_id", "required for an unpaired placement")
-    to = await mirrored_unit(s, data["to_unit_id"], "to_unit_id")
+    to = await mirrored_unit(s, request.to_unit_id, "to_unit_id")
     if home.kind == "city_organ" and to.kind in GRASSROOTS_KINDS:
         return Placement(el.Direction.down, home, to, to, None)
     if home.kind in GRASSROOTS_KINDS and to.kind == "city_organ":
@@ -90,7 +91,7 @@ async def _open_secondment_of(s: AsyncSession, cadre_id: str) -> Secondment | No
 
 async def _performance(s: AsyncSession, batch: Batch, cadre_id: str, judgement: str | None) -> el.Performance:
     """The cadre's points of the ranked year against every scored grassroots cadre's."""
-    year = performance_year(batch)
+    year = batch.ranked_year
     c, u = mirror.cadres, mirror.units
     totals_q = (
         select(col(CadreScore.cadre_id), col(CadreScore.total))
@@ -108,17 +109,17 @@ async def _performance(s: AsyncSession, batch: Batch, cadre_id: str, judgement: 
 
 
 async def _assess(
-    s: AsyncSession, batch: Batch, data: dict[str, Any]
+    s: AsyncSession, batch: Batch, request: Nomination | Candidacy
 ) -> tuple[rm.MirroredCadre, Placement, el.Verdict, int]:
-    cadre = await rm.get_cadre(s, mirror, data["cadre_id"])
+    cadre = await rm.get_cadre(s, mirror, request.cadre_id)
     if cadre is None:
-        raise field_error("cadre_id", f"cadre {data['cadre_id']} is not known (from roster events)", "unknown cadre")
-    months = data.get("term_months") or batch.term_months
+        raise field_error("cadre_id", f"cadre {request.cadre_id} is not known (from roster events)", "unknown cadre")
+    months = request.term_months or batch.term_months
     try:
         ends_on = term_end(batch.starts_on, months)
     except TermError as exc:
         raise field_error(exc.field, exc.message) from None
-    where = await _placement(s, batch, cadre, data)
+    where = await _placement(s, batch, cadre, request)
     held = await _open_secondment_of(s, cadre.cadre_id)
     candidate = el.Candidate(
         direction=where.direction,
@@ -130,7 +131,7 @@ async def _assess(
         retirement_date=cadre.retirement_date,
         open_secondment_id=held.id if held else None,
         assignments=await _assignments(s, cadre.cadre_id),
-        performance=await _performance(s, batch, cadre.cadre_id, data.get("performance_judgement"))
+        performance=await _performance(s, batch, cadre.cadre_id, request.performance_judgement)
         if where.direction is el.Direction.up
         else el.Performance(),
     )
@@ -139,7 +140,7 @@ async def _assess(
         ends_on=ends_on,
         needed_specialties=tuple(batch.needed_specialties),
         performance_top_share=top_share(batch.performance_top_share),
-        performance_year=performance_year(batch),
+        performance_year=batch.ranked_year,
     )
     return cadre, where, el.assess(candidate, criteria), months
 
@@ -150,28 +151,29 @@ async def _assignments(s: AsyncSession, cadre_id: str) -> tuple[el.Assignment, .
 
 
 def _rules(verdict: el.Verdict) -> list[dict[str, Any]]:
+    """The verdict rule by rule, as stored in the secondment's JSON column (and in a 422)."""
     return [{"rule": x.rule, "passed": x.passed, "detail": x.detail} for x in verdict.rules]
 
 
-async def check_eligibility(r: Secondments, batch_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    async with r.uow() as uow:
+async def check_eligibility(ctx: Context, batch_id: str, candidacy: Candidacy) -> EligibilityPublic:
+    async with ctx.uow() as uow:
         batch = await load_batch(uow.session, batch_id)
-        cadre, where, verdict, _months = await _assess(uow.session, batch, data)
-        return {
-            "cadre_id": cadre.cadre_id,
-            "direction": where.direction.value,
-            "to_unit_id": where.to.unit_id,
-            "eligible": verdict.eligible,
-            "rules": _rules(verdict),
-        }
+        cadre, where, verdict, _months = await _assess(uow.session, batch, candidacy)
+        return EligibilityPublic(
+            cadre_id=cadre.cadre_id,
+            direction=where.direction.value,
+            to_unit_id=where.to.unit_id,
+            eligible=verdict.eligible,
+            rules=[RulePublic.model_validate(x) for x in verdict.rules],
+        )
 
 
-async def nominate(r: Secondments, principal: Principal, batch_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    async with r.uow() as uow:
+async def nominate(ctx: Context, principal: Principal, batch_id: str, body: Nomination) -> SecondmentPublic:
+    async with ctx.uow() as uow:
         s = uow.session
         batch = await load_batch(s, batch_id)
         require_open(batch)
-        cadre, where, verdict, months = await _assess(s, batch, data)
+        cadre, where, verdict, months = await _assess(s, batch, body)
         held = await _open_secondment_of(s, cadre.cadre_id)
         if held is not None:
             raise Conflict(
@@ -215,9 +217,9 @@ async def nominate(r: Secondments, principal: Principal, batch_id: str, data: di
             to_unit_name=where.to.name,
             to_unit_kind=where.to.kind,
             region=where.grassroots_side.region,
-            title_held=data["title_held"],
+            title_held=body.title_held,
             eligibility=_rules(verdict),
-            performance_judgement=data.get("performance_judgement"),
+            performance_judgement=body.performance_judgement,
             term_months=months,
             nominated_by=principal.sub,
         )
@@ -230,4 +232,4 @@ async def nominate(r: Secondments, principal: Principal, batch_id: str, data: di
             raise Conflict(
                 "the cadre was nominated concurrently", errors=[{"field": "cadre_id", "message": "already nominated"}]
             ) from None
-        return secondment_public(sec)
+        return secondment_read(sec)

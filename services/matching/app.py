@@ -15,7 +15,7 @@ from cadrekit.runtime import ServiceRuntime
 from services.matching import events
 from services.matching.api import cadres, campaigns, runs, training
 from services.matching.models import Run, metadata, mirror
-from services.matching.service import Matching
+from services.matching.service.context import Context
 from services.matching.settings import MatchingSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +26,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    matching = Matching(runtime)
+    context = Context(runtime)
 
     # A run stores its result in one transaction: one cut off by a restart stored nothing.
     fail_interrupted_runs = fail_interrupted(Run, error={"title": "interrupted by a restart; start it again"})
@@ -45,5 +45,5 @@ def create_app(
         scope=mirror_scope_resolver(mirror),
     )
     runtime.add_consumer("matching.inbound", events.INBOUND_TOPICS, events.inbound_handlers())
-    app.state.matching = matching
+    app.state.context = context
     return app

@@ -29,7 +29,17 @@ from cadrekit.db import utcnow
 from cadrekit.events import Event
 from cadrekit.inbox import Handler
 from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
-from services.matching.models import CadrePoints, Secondment, mirror
+from services.matching.models import (
+    CadrePoints,
+    Campaign,
+    GrowthIndex,
+    Placement,
+    Post,
+    Run,
+    Secondment,
+    TutorAssignment,
+    mirror,
+)
 
 CAMPAIGN_OPENED = "matching.campaign.opened"
 RUN_COMPLETED = "matching.run.completed"
@@ -40,7 +50,7 @@ SECONDMENT_TOPIC = "secondment.events"
 INBOUND_TOPICS = [ROSTER_TOPIC, SCORING_TOPIC, SECONDMENT_TOPIC]
 
 
-def campaign_opened(campaign: Any, posts: int, seats: int) -> Event:
+def campaign_opened(campaign: Campaign, posts: int, seats: int) -> Event:
     data = {
         "campaign_id": campaign.id,
         "name": campaign.name,
@@ -52,13 +62,18 @@ def campaign_opened(campaign: Any, posts: int, seats: int) -> Event:
     return Event(CAMPAIGN_OPENED, f"campaign/{campaign.id}", campaign.id, data)
 
 
-def run_completed(run: Any) -> Event:
-    data = {"campaign_id": run.campaign_id, "run_id": run.id, "method": run.method, "what_if": run.what_if}
+def run_completed(run: Run) -> Event:
+    data: dict[str, Any] = {
+        "campaign_id": run.campaign_id,
+        "run_id": run.id,
+        "method": run.method,
+        "what_if": run.what_if,
+    }
     data.update(run.summary or {})
     return Event(RUN_COMPLETED, f"campaign/{run.campaign_id}", run.campaign_id, data)
 
 
-def placement_confirmed(placement: Any, post: Any) -> Event:
+def placement_confirmed(placement: Placement, post: Post) -> Event:
     data = {
         "campaign_id": placement.campaign_id,
         "cadre_id": placement.cadre_id,
@@ -161,12 +176,12 @@ TUTOR_ASSIGNED = "matching.tutor.assigned"
 GROWTH_INDEX_UPDATED = "matching.growth_index.updated"
 
 
-def tutor_assigned(a: Any) -> Event:
+def tutor_assigned(a: TutorAssignment) -> Event:
     data = {"campaign_id": a.campaign_id, "trainee_id": a.trainee_id, "tutor_id": a.tutor_id}
     return Event(TUTOR_ASSIGNED, f"cadre/{a.trainee_id}", a.trainee_id, data)
 
 
-def growth_index_updated(g: Any) -> Event:
+def growth_index_updated(g: GrowthIndex) -> Event:
     data = {"campaign_id": g.campaign_id, "cadre_id": g.trainee_id, "value": g.value, "inspections": g.inspections}
     return Event(GROWTH_INDEX_UPDATED, f"cadre/{g.trainee_id}", g.trainee_id, data)
 

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
 from services.matching.domain.fit import TERMS
+from services.matching.schemas import BalanceTable
 
 HEADERS = [
     "岗位",
@@ -38,32 +39,32 @@ HEADERS = [
 KIND_ZH = {"standing": "常态化中心工作", "phased": "阶段性重点工作", "training": "练兵岗"}
 
 
-def balance_workbook(table: dict[str, Any]) -> bytes:
+def balance_workbook(table: BalanceTable) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("选配平衡表")
     append_row(ws, HEADERS)
-    for post in table["posts"]:
-        flags = "；".join(f["message"] for f in post["flags"])
+    for post in table.posts:
+        flags = "；".join(f.message for f in post.flags)
         head = [
-            post["title"],
-            post["category"],
-            KIND_ZH.get(post["kind"], post["kind"]),
-            post["seats"],
-            post["applicants"],
+            post.title,
+            post.category,
+            KIND_ZH.get(post.kind, post.kind),
+            post.seats,
+            post.applicants,
         ]
-        if not post["shortlist"]:
+        if not post.shortlist:
             append_row(ws, [*head, *([None] * 11), flags])
-        for n, row in enumerate(post["shortlist"]):
-            b = row["breakdown"]
+        for n, row in enumerate(post.shortlist):
+            b = row.breakdown
             append_row(
                 ws,
                 [
                     *head,
-                    row["rank"],
-                    row["name"],
-                    "是" if row["ranked_post"] else "否",
-                    row["cadre_rank"],
-                    _number(row["fit"]),
+                    row.rank,
+                    row.name,
+                    "是" if row.ranked_post else "否",
+                    row.cadre_rank,
+                    _number(row.fit),
                     *(_number(b[t]["contribution"]) for t in TERMS),
                     flags if n == 0 else None,
                 ],

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cadrekit.schemas import NO_NUL, Id, Name, Reason, Strict, Tag
 
@@ -16,6 +16,12 @@ CampaignKind = Literal["placement", "training", "general"]
 PostKind = Literal["standing", "phased", "training"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Weight = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class Public(BaseModel):
+    """A read model: built from a table row (or a use case's result) by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class WeightsIn(Strict):
@@ -64,7 +70,7 @@ class CampaignUpdate(Strict):
     ratio: int | None = Field(default=None, ge=1, le=10)
 
 
-class CampaignPublic(BaseModel):
+class CampaignPublic(Public):
     id: str
     name: str
     kind: str
@@ -81,7 +87,7 @@ class CampaignPublic(BaseModel):
     updated_at: dt.datetime
 
 
-class CampaignPage(BaseModel):
+class CampaignPage(Public):
     items: list[CampaignPublic]
     next_cursor: str | None
 
@@ -104,7 +110,7 @@ class PostCreate(Strict):
         return self
 
 
-class PostPublic(BaseModel):
+class PostPublic(Public):
     id: str
     campaign_id: str
     title: str
@@ -137,21 +143,21 @@ class PoolRequest(Strict):
         return self
 
 
-class PoolMemberPublic(BaseModel):
+class PoolMemberPublic(Public):
     cadre_id: str
     name: str
     unit_id: str | None = None
     ranking: list[str] | None = None
 
 
-class ExcludedPublic(BaseModel):
+class ExcludedPublic(Public):
     cadre_id: str
     name: str
     reason: str
     detail: str
 
 
-class PoolPublic(BaseModel):
+class PoolPublic(Public):
     campaign_id: str
     eligible: list[PoolMemberPublic]
     excluded: list[ExcludedPublic]
@@ -159,6 +165,11 @@ class PoolPublic(BaseModel):
 
 class CadrePreference(Strict):
     posts: list[Id] = Field(max_length=500, description="post ids, best first")
+
+
+class CadrePreferencePublic(Public):
+    cadre_id: str
+    posts: list[str]
 
 
 class PostPreference(Strict):
@@ -185,7 +196,7 @@ class RunCreate(Strict):
     what_if: bool = Field(default=False, description="a what-if run leaves the campaign as it is")
 
 
-class RunPublic(BaseModel):
+class RunPublic(Public):
     id: str
     campaign_id: str
     method: str
@@ -201,7 +212,7 @@ class RunPublic(BaseModel):
     finished_at: dt.datetime | None
 
 
-class RunResultPublic(BaseModel):
+class RunResultPublic(Public):
     cadre_id: str
     post_id: str | None
     fit: str | None
@@ -213,7 +224,7 @@ class RunResultPublic(BaseModel):
     overridden: bool
 
 
-class RunResultPage(BaseModel):
+class RunResultPage(Public):
     items: list[RunResultPublic]
     next_cursor: str | None
 
@@ -224,7 +235,7 @@ class OverrideCreate(Strict):
     reason: Reason
 
 
-class OverridePublic(BaseModel):
+class OverridePublic(Public):
     run_id: str
     cadre_id: str
     from_post_id: str | None
@@ -238,13 +249,13 @@ class ConfirmRequest(Strict):
     run_id: Id | None = Field(default=None, description="default: the latest completed run that is not a what-if")
 
 
-class ConfirmPublic(BaseModel):
+class ConfirmPublic(Public):
     campaign: CampaignPublic
     run_id: str
     placements: int
 
 
-class ShortlistRow(BaseModel):
+class ShortlistRow(Public):
     rank: int
     cadre_id: str
     name: str
@@ -254,12 +265,12 @@ class ShortlistRow(BaseModel):
     breakdown: dict[str, Any]
 
 
-class FlagPublic(BaseModel):
+class FlagPublic(Public):
     code: str
     message: str
 
 
-class BalanceRow(BaseModel):
+class BalanceRow(Public):
     post_id: str
     title: str
     category: str
@@ -270,7 +281,7 @@ class BalanceRow(BaseModel):
     flags: list[FlagPublic]
 
 
-class BalanceTable(BaseModel):
+class BalanceTable(Public):
     campaign_id: str
     ratio: int
     posts: list[BalanceRow]
@@ -282,7 +293,7 @@ class TutorAssign(Strict):
     reason: Reason | None = None
 
 
-class TutorPublic(BaseModel):
+class TutorPublic(Public):
     campaign_id: str
     trainee_id: str
     tutor_id: str
@@ -291,7 +302,7 @@ class TutorPublic(BaseModel):
     assigned_at: dt.datetime
 
 
-class TutorSuggestion(BaseModel):
+class TutorSuggestion(Public):
     cadre_id: str
     name: str
     field_match: bool
@@ -312,7 +323,7 @@ class PlanIn(Strict):
         return self
 
 
-class PlanPublic(BaseModel):
+class PlanPublic(Public):
     campaign_id: str
     trainee_id: str
     tutor_id: str
@@ -341,7 +352,7 @@ class InspectionIn(Strict):
     notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] | None = None
 
 
-class InspectionPublic(BaseModel):
+class InspectionPublic(Public):
     id: str
     campaign_id: str
     trainee_id: str
@@ -353,7 +364,7 @@ class InspectionPublic(BaseModel):
     recorded_at: dt.datetime
 
 
-class GrowthPublic(BaseModel):
+class GrowthPublic(Public):
     campaign_id: str
     trainee_id: str
     value: str | None
@@ -362,7 +373,7 @@ class GrowthPublic(BaseModel):
     method: str
 
 
-class PlacementPublic(BaseModel):
+class PlacementPublic(Public):
     campaign_id: str
     campaign_name: str
     year: int
@@ -375,6 +386,6 @@ class PlacementPublic(BaseModel):
     confirmed_at: dt.datetime
 
 
-class CadrePlacements(BaseModel):
+class CadrePlacements(Public):
     cadre_id: str
     items: list[PlacementPublic]

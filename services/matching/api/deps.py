@@ -7,14 +7,14 @@ from fastapi import Depends, Request
 from cadrekit import scope
 from cadrekit.auth import Principal, Role, require_roles
 from cadrekit.scope import Scope
-from services.matching.service import Matching
+from services.matching.service.context import Context
 
 
-def get_matching(request: Request) -> Matching:
-    return request.app.state.matching  # type: ignore[no-any-return]
+def get_context(request: Request) -> Context:
+    return request.app.state.context  # type: ignore[no-any-return]
 
 
-MatchingDep = Annotated[Matching, Depends(get_matching)]
+ContextDep = Annotated[Context, Depends(get_context)]
 # Campaigns are the cadre office's work; the portal reads them. Unit HR and auditors have
 # no part in this slice (a unit's view of a campaign belongs to the gateway's role matrix).
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer, Role.portal))]

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from services.matching import service
-from services.matching.api.deps import MatchingDep, Office, PlacementsFiltered, Reader, RunStatus, WholeRun
+from services.matching.api.deps import ContextDep, Office, PlacementsFiltered, Reader, RunStatus, WholeRun
+from services.matching.models import Run, RunOverride, RunResult
 from services.matching.schemas import (
     ConfirmPublic,
     ConfirmRequest,
@@ -18,6 +18,7 @@ from services.matching.schemas import (
     RunResultPage,
     RunResultPublic,
 )
+from services.matching.service import confirmation, runs
 
 router = APIRouter(prefix="/api/v1/matching/campaigns", tags=["runs"], dependencies=[Depends(authenticate)])
 
@@ -29,21 +30,21 @@ router = APIRouter(prefix="/api/v1/matching/campaigns", tags=["runs"], dependenc
     summary="Start an assignment run (stable or optimal); a job with progress",
 )
 async def start_run(
-    campaign_id: str, body: RunCreate, m: MatchingDep, who: Office, _scope: WholeRun, response: Response
-) -> dict:
-    run = await service.start_run(m, who, campaign_id, body.model_dump())
-    response.headers["Location"] = f"/api/v1/matching/campaigns/{campaign_id}/runs/{run['id']}"
+    campaign_id: str, body: RunCreate, ctx: ContextDep, principal: Office, _scope: WholeRun, response: Response
+) -> Run:
+    run = await runs.start_run(ctx, principal, campaign_id, body)
+    response.headers["Location"] = f"/api/v1/matching/campaigns/{campaign_id}/runs/{run.id}"
     return run
 
 
 @router.get("/{campaign_id}/runs", response_model=list[RunPublic])
-async def list_runs(campaign_id: str, m: MatchingDep, who: Reader, _scope: RunStatus) -> list:
-    return await service.list_runs(m, campaign_id)
+async def list_runs(campaign_id: str, ctx: ContextDep, principal: Reader, _scope: RunStatus) -> list[Run]:
+    return await runs.list_runs(ctx, campaign_id)
 
 
 @router.get("/{campaign_id}/runs/{run_id}", response_model=RunPublic, summary="A run's status, progress and summary")
-async def get_run(campaign_id: str, run_id: str, m: MatchingDep, who: Reader, _scope: RunStatus) -> dict:
-    return await service.get_run(m, campaign_id, run_id)
+async def get_run(campaign_id: str, run_id: str, ctx: ContextDep, principal: Reader, _scope: RunStatus) -> Run:
+    return await runs.get_run(ctx, campaign_id, run_id)
 
 
 @router.get(
@@ -54,14 +55,14 @@ async def get_run(campaign_id: str, run_id: str, m: MatchingDep, who: Reader, _s
 async def run_results(
     campaign_id: str,
     run_id: str,
-    m: MatchingDep,
-    who: Reader,
+    ctx: ContextDep,
+    principal: Reader,
     scope: PlacementsFiltered,
     reason: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict:
-    return await service.run_results(m, campaign_id, run_id, scope, reason=reason, limit=limit, cursor=cursor)
+) -> RunResultPage:
+    return await runs.run_results(ctx, campaign_id, run_id, scope, reason=reason, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -70,14 +71,16 @@ async def run_results(
     summary="Change one placement of a run, with a reason (kept in its history)",
 )
 async def override(
-    campaign_id: str, run_id: str, body: OverrideCreate, m: MatchingDep, who: Office, _scope: WholeRun
-) -> dict:
-    return await service.override(m, who, campaign_id, run_id, body.model_dump())
+    campaign_id: str, run_id: str, body: OverrideCreate, ctx: ContextDep, principal: Office, _scope: WholeRun
+) -> RunResult:
+    return await confirmation.override(ctx, principal, campaign_id, run_id, body)
 
 
 @router.get("/{campaign_id}/runs/{run_id}/overrides", response_model=list[OverridePublic])
-async def list_overrides(campaign_id: str, run_id: str, m: MatchingDep, who: Reader, scope: PlacementsFiltered) -> list:
-    return await service.list_overrides(m, campaign_id, run_id, scope)
+async def list_overrides(
+    campaign_id: str, run_id: str, ctx: ContextDep, principal: Reader, scope: PlacementsFiltered
+) -> list[RunOverride]:
+    return await confirmation.list_overrides(ctx, campaign_id, run_id, scope)
 
 
 @router.post(
@@ -85,5 +88,7 @@ async def list_overrides(campaign_id: str, run_id: str, m: MatchingDep, who: Rea
     response_model=ConfirmPublic,
     summary="Fix a run's result: one matching.placement.confirmed per placed cadre",
 )
-async def confirm(campaign_id: str, body: ConfirmRequest, m: MatchingDep, who: Office, _scope: WholeRun) -> dict:
-    return await service.confirm(m, who, campaign_id, body.run_id)
+async def confirm(
+    campaign_id: str, body: ConfirmRequest, ctx: ContextDep, principal: Office, _scope: WholeRun
+) -> ConfirmPublic:
+    return await confirmation.confirm(ctx, principal, campaign_id, body)

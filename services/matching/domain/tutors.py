@@ -34,7 +34,9 @@ def proximity(trainee: Person, tutor: Person) -> int:
     return 0
 
 
-def suggest(trainee: Person, candidates: Iterable[Person], *, excluded: set[str], limit: int = 10) -> list[dict]:
+def suggest(
+    trainee: Person, candidates: Iterable[Person], *, excluded: set[str], limit: int = 10
+) -> list[dict[str, object]]:
     ranked = []
     for t in candidates:
         if t.cadre_id == trainee.cadre_id or t.cadre_id in excluded:

@@ -4,21 +4,23 @@ and the growth index derived from them."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, NotFound, PreconditionFailed, field_error
-from cadrekit.roster_mirror import get_units, list_cadres
+from cadrekit.roster_mirror import MirroredCadre, MirroredUnit, get_units, list_cadres
 from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import growth, tutors
 from services.matching.domain.growth import GrowthWeights
 from services.matching.models import Campaign, GrowthIndex, InspectionRecord, TrainingPlan, TutorAssignment, mirror
-from services.matching.service import Matching, _cadres, _campaign, _members, evaluate_pool
+from services.matching.schemas import GrowthPublic, InspectionIn, PlanIn, TutorAssign, TutorSuggestion
+from services.matching.service.context import Context
+from services.matching.service.queries import cadres_by_id, campaign_of, evaluate_pool, members_of
 
 METHOD = (
     "per inspection and aspect, the mean rating of each role present weighted by the role weights; "
@@ -32,13 +34,13 @@ def _training(c: Campaign) -> None:
         raise Conflict("tutors, plans and inspections belong to training campaigns")
 
 
-async def _trainee(s: Any, c: Campaign, trainee_id: str) -> None:
+async def _trainee(s: AsyncSession, c: Campaign, trainee_id: str) -> None:
     state = await evaluate_pool(s, c)
     if trainee_id not in {mb.cadre_id for mb, _ in state.eligible}:
         raise NotFound(f"cadre {trainee_id} is not an eligible trainee of this campaign")
 
 
-def _person(cadre: Any, units: dict[str, Any]) -> tutors.Person:
+def _person(cadre: MirroredCadre, units: dict[str, MirroredUnit]) -> tutors.Person:
     unit = units.get(cadre.unit_id)
     return tutors.Person(
         cadre.cadre_id,
@@ -52,15 +54,15 @@ def _person(cadre: Any, units: dict[str, Any]) -> tutors.Person:
 
 
 async def suggest_tutors(
-    m: Matching, campaign_id: str, trainee_id: str, scope: Scope, limit: int
-) -> list[dict[str, Any]]:
+    ctx: Context, campaign_id: str, trainee_id: str, scope: Scope, limit: int
+) -> list[TutorSuggestion]:
     """Tutors from the token's units only: a suggestion names the cadre."""
-    async with m.uow() as uow:
+    async with ctx.uow() as uow:
         s = uow.session
-        c = await _campaign(s, campaign_id)
+        c = await campaign_of(s, campaign_id)
         _training(c)
         await _trainee(s, c, trainee_id)
-        pool = {mb.cadre_id for mb in await _members(s, c.id)}
+        pool = {mb.cadre_id for mb in await members_of(s, c.id)}
         counts = dict(
             (
                 await s.execute(
@@ -77,29 +79,30 @@ async def suggest_tutors(
             if cd.retirement_date is None or cd.retirement_date.year > c.year
         ]
         units = await get_units(s, mirror, sorted({cd.unit_id for cd in candidates}))
-        trainee = (await _cadres(s, [trainee_id]))[trainee_id]
-        return tutors.suggest(
+        trainee = (await cadres_by_id(s, [trainee_id]))[trainee_id]
+        ranked = tutors.suggest(
             _person(trainee, units), (_person(cd, units) for cd in candidates), excluded=pool | full, limit=limit
         )
+        return [TutorSuggestion.model_validate(row) for row in ranked]
 
 
 async def assign_tutor(
-    m: Matching, who: Principal, campaign_id: str, trainee_id: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    async with m.uow() as uow:
+    ctx: Context, principal: Principal, campaign_id: str, trainee_id: str, body: TutorAssign
+) -> TutorAssignment:
+    async with ctx.uow() as uow:
         s = uow.session
-        c = await _campaign(s, campaign_id, lock=True)  # assignments of one campaign go one at a time
+        c = await campaign_of(s, campaign_id, lock=True)  # assignments of one campaign go one at a time
         _training(c)
         await _trainee(s, c, trainee_id)
-        tutor_id = data["tutor_id"]
-        if tutor_id in {mb.cadre_id for mb in await _members(s, c.id)}:
+        tutor_id = body.tutor_id
+        if tutor_id in {mb.cadre_id for mb in await members_of(s, c.id)}:
             raise field_error("tutor_id", "a trainee of this campaign cannot be a tutor in it")
-        tutor = (await _cadres(s, [tutor_id])).get(tutor_id)
+        tutor = (await cadres_by_id(s, [tutor_id])).get(tutor_id)
         if tutor is None or tutor.status != "active":
             raise field_error("tutor_id", "unknown or departed cadre")
         current = await s.get(TutorAssignment, (c.id, trainee_id))
         if current is not None and current.tutor_id == tutor_id:
-            return current.model_dump()
+            return current
         taken = (
             await s.execute(
                 select(func.count()).where(
@@ -111,19 +114,21 @@ async def assign_tutor(
         if taken >= c.tutor_capacity:
             raise Conflict(f"this tutor already has {taken} trainee(s) in the campaign (allowed: {c.tutor_capacity})")
         if current is None:
-            current = TutorAssignment(campaign_id=c.id, trainee_id=trainee_id, tutor_id=tutor_id, assigned_by=who.sub)
+            current = TutorAssignment(
+                campaign_id=c.id, trainee_id=trainee_id, tutor_id=tutor_id, assigned_by=principal.sub
+            )
             s.add(current)
-        current.tutor_id, current.reason, current.assigned_by = tutor_id, data.get("reason"), who.sub
+        current.tutor_id, current.reason, current.assigned_by = tutor_id, body.reason, principal.sub
         current.assigned_at = utcnow()
         uow.record(events.tutor_assigned(current))
         await uow.commit()
-        return current.model_dump()
+        return current
 
 
-async def list_tutors(m: Matching, campaign_id: str, scope: Scope) -> list[dict[str, Any]]:
+async def list_tutors(ctx: Context, campaign_id: str, scope: Scope) -> list[TutorAssignment]:
     """A pair is in scope when the trainee's unit or the tutor's is."""
-    async with m.uow() as uow:
-        await _campaign(uow.session, campaign_id)
+    async with ctx.uow() as uow:
+        await campaign_of(uow.session, campaign_id)
         trainee, tutor = mirror.cadres.alias("trainee"), mirror.cadres.alias("tutor")
         stmt = (
             select(TutorAssignment)
@@ -135,15 +140,15 @@ async def list_tutors(m: Matching, campaign_id: str, scope: Scope) -> list[dict[
             )
             .order_by(col(TutorAssignment.trainee_id))
         )
-        return [a.model_dump() for a in (await uow.session.execute(stmt)).scalars()]
+        return list((await uow.session.execute(stmt)).scalars())
 
 
 async def set_plan(
-    m: Matching, who: Principal, campaign_id: str, trainee_id: str, if_match: int | None, data: dict[str, Any]
-) -> dict[str, Any]:
-    async with m.uow() as uow:
+    ctx: Context, principal: Principal, campaign_id: str, trainee_id: str, if_match: int | None, body: PlanIn
+) -> TrainingPlan:
+    async with ctx.uow() as uow:
         s = uow.session
-        c = await _campaign(s, campaign_id)
+        c = await campaign_of(s, campaign_id)
         _training(c)
         tutor = await s.get(TutorAssignment, (c.id, trainee_id))
         if tutor is None:
@@ -151,34 +156,41 @@ async def set_plan(
         plan = await s.get(TrainingPlan, (c.id, trainee_id), with_for_update=True)
         if plan is None:
             plan = TrainingPlan(
-                campaign_id=c.id, trainee_id=trainee_id, tutor_id=tutor.tutor_id, agreed_by=who.sub, **data
+                campaign_id=c.id,
+                trainee_id=trainee_id,
+                tutor_id=tutor.tutor_id,
+                agreed_by=principal.sub,
+                duties=list(body.duties),
+                goals=list(body.goals),
+                starts_on=body.starts_on,
+                ends_on=body.ends_on,
             )
             s.add(plan)
         else:
             if if_match is None or if_match != plan.version:
                 raise PreconditionFailed(f"the plan is at version {plan.version}", current_version=plan.version)
-            for k, v in data.items():
-                setattr(plan, k, v)
+            plan.duties, plan.goals = list(body.duties), list(body.goals)
+            plan.starts_on, plan.ends_on = body.starts_on, body.ends_on
             plan.tutor_id, plan.agreed_by, plan.version, plan.updated_at = (
                 tutor.tutor_id,
-                who.sub,
+                principal.sub,
                 plan.version + 1,
                 utcnow(),
             )
         await uow.commit()
-        return plan.model_dump()
+        return plan
 
 
-async def get_plan(m: Matching, campaign_id: str, trainee_id: str) -> dict[str, Any]:
-    async with m.uow() as uow:
-        await _campaign(uow.session, campaign_id)
+async def get_plan(ctx: Context, campaign_id: str, trainee_id: str) -> TrainingPlan:
+    async with ctx.uow() as uow:
+        await campaign_of(uow.session, campaign_id)
         plan = await uow.session.get(TrainingPlan, (campaign_id, trainee_id))
         if plan is None:
             raise NotFound("no training plan for this trainee yet")
-        return plan.model_dump()
+        return plan
 
 
-async def _inspections(s: Any, campaign_id: str, trainee_id: str) -> list[InspectionRecord]:
+async def _inspections(s: AsyncSession, campaign_id: str, trainee_id: str) -> list[InspectionRecord]:
     stmt = (
         select(InspectionRecord)
         .where(col(InspectionRecord.campaign_id) == campaign_id, col(InspectionRecord.trainee_id) == trainee_id)
@@ -194,24 +206,24 @@ def _domain(rec: InspectionRecord) -> growth.Inspection:
 
 
 async def record_inspection(
-    m: Matching, who: Principal, campaign_id: str, trainee_id: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    async with m.uow() as uow:
+    ctx: Context, principal: Principal, campaign_id: str, trainee_id: str, body: InspectionIn
+) -> InspectionRecord:
+    async with ctx.uow() as uow:
         s = uow.session
-        c = await _campaign(s, campaign_id, lock=True)
+        c = await campaign_of(s, campaign_id, lock=True)
         _training(c)
         if await s.get(TutorAssignment, (c.id, trainee_id)) is None:
             raise Conflict("the trainee has no tutor yet; inspection groups include the tutor")
         weights = GrowthWeights.from_dict(c.growth_weights)
-        ratings = [dict(r) for r in data["ratings"]]
+        ratings = [r.model_dump() for r in body.ratings]  # the JSON column
         rec = InspectionRecord(
             campaign_id=c.id,
             trainee_id=trainee_id,
-            inspected_on=data["inspected_on"],
+            inspected_on=body.inspected_on,
             ratings=ratings,
-            notes=data.get("notes"),
+            notes=body.notes,
             score="0",
-            recorded_by=who.sub,
+            recorded_by=principal.sub,
         )
         rec.score = str(growth.inspection_score(_domain(rec), weights).quantize(Decimal("0.01")))
         everything = [*await _inspections(s, c.id, trainee_id), rec]  # read before adding: no autoflush twice
@@ -224,25 +236,25 @@ async def record_inspection(
         g.value, g.inspections, g.updated_at = str(value), len(everything), utcnow()
         uow.record(events.growth_index_updated(g))
         await uow.commit()
-        return rec.model_dump()
+        return rec
 
 
-async def list_inspections(m: Matching, campaign_id: str, trainee_id: str) -> list[dict[str, Any]]:
-    async with m.uow() as uow:
-        await _campaign(uow.session, campaign_id)
-        return [r.model_dump() for r in await _inspections(uow.session, campaign_id, trainee_id)]
+async def list_inspections(ctx: Context, campaign_id: str, trainee_id: str) -> list[InspectionRecord]:
+    async with ctx.uow() as uow:
+        await campaign_of(uow.session, campaign_id)
+        return await _inspections(uow.session, campaign_id, trainee_id)
 
 
-async def get_growth(m: Matching, campaign_id: str, trainee_id: str) -> dict[str, Any]:
-    async with m.uow() as uow:
-        c = await _campaign(uow.session, campaign_id)
+async def get_growth(ctx: Context, campaign_id: str, trainee_id: str) -> GrowthPublic:
+    async with ctx.uow() as uow:
+        c = await campaign_of(uow.session, campaign_id)
         _training(c)
         g = await uow.session.get(GrowthIndex, (c.id, trainee_id))
-        return {
-            "campaign_id": c.id,
-            "trainee_id": trainee_id,
-            "value": g.value if g else None,
-            "inspections": g.inspections if g else 0,
-            "weights": GrowthWeights.from_dict(c.growth_weights).as_dict(),
-            "method": METHOD,
-        }
+        return GrowthPublic(
+            campaign_id=c.id,
+            trainee_id=trainee_id,
+            value=g.value if g else None,
+            inspections=g.inspections if g else 0,
+            weights=GrowthWeights.from_dict(c.growth_weights).as_dict(),
+            method=METHOD,
+        )

@@ -64,13 +64,16 @@ from bench.results import Figures
 from cadrekit.auth import Principal, Role, StaticKeySource
 from cadrekit.migrate import upgrade
 from cadrekit.scope import WHOLE_TREE
-from services.roster import importing
 from services.roster.app import MIGRATIONS, create_app
+from services.roster.domain.cells import is_blank
+from services.roster.domain.columns import HEADERS
 from services.roster.domain.id_numbers import with_check_digit
 from services.roster.domain.people import RetirementRule
-from services.roster.domain.sheet import HEADERS, RowValidator, is_blank
+from services.roster.domain.sheet import RowValidator
 from services.roster.domain.units import child_path
+from services.roster.importing import pipeline, writer
 from services.roster.models import Cadre
+from services.roster.service import imports
 from services.roster.settings import RosterSettings
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -454,9 +457,9 @@ class Probes:
     """Timestamps (and the traced heap, when tracemalloc runs) at the import's phase edges.
 
     For one import it wraps a few functions the real path calls: ``open_sheet``,
-    ``create_job`` and ``run_job`` in services.roster.importing, the job's per-slice
+    ``create_job`` and ``run_job`` in services.roster.service.imports, the job's per-slice
     Python work (``RowChecker.check_next``: convert, validate and check rows;
-    ``_RowBuilder.prepare``: table rows and events) and asyncpg's ``copy_records_to_table``.
+    ``RowBuilder.prepare``: table rows and events) and asyncpg's ``copy_records_to_table``.
     The job streams in chunks, so those last three are summed over their calls; the COPYs
     overlap the Python work of the next chunk. The wrappers only record ``perf_counter``;
     the path and its work are unchanged, and nothing is edited on disk.
@@ -542,11 +545,11 @@ class Probes:
         return wrapper
 
     def __enter__(self) -> Probes:
-        self._swap(importing, "open_sheet", self._sync("parse"))
-        self._swap(importing, "create_job", self._async("create_job"))
-        self._swap(importing, "run_job", self._async("job"))
-        self._swap(importing.RowChecker, "check_next", self._sync("check"))
-        self._swap(importing._RowBuilder, "prepare", self._sync("prepare"))
+        self._swap(pipeline, "open_sheet", self._sync("parse"))
+        self._swap(imports, "create_job", self._async("create_job"))
+        self._swap(imports, "run_job", self._async("job"))
+        self._swap(pipeline.RowChecker, "check_next", self._sync("check"))
+        self._swap(writer.RowBuilder, "prepare", self._sync("prepare"))
         self._swap(asyncpg.connection.Connection, "copy_records_to_table", self._copy)
         gc.callbacks.append(self._on_gc)
         return self
@@ -652,7 +655,7 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
     src = await asyncpg.connect(asyncpg_dsn(source_url))
     try:
         # column names are the constants above, never input
-        cadres = [tuple(r) for r in await src.fetch(select_sql("cadres", importing.CADRE_COLUMNS))]
+        cadres = [tuple(r) for r in await src.fetch(select_sql("cadres", writer.CADRE_COLUMNS))]
         changes = [tuple(r) for r in await src.fetch(select_sql("cadre_changes", CHANGE_COLUMNS))]
         outbox = [tuple(r) for r in await src.fetch(select_sql("outbox", OUTBOX_COLUMNS))]
     finally:
@@ -663,14 +666,14 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
         gc.collect()
         t0 = time.perf_counter()
         async with dst.transaction():
-            await dst.copy_records_to_table("cadres", columns=list(importing.CADRE_COLUMNS), records=cadres)
+            await dst.copy_records_to_table("cadres", columns=list(writer.CADRE_COLUMNS), records=cadres)
         copy_cadres = time.perf_counter() - t0
         await dst.execute("TRUNCATE cadre_changes, cadres")
 
         gc.collect()
         t0 = time.perf_counter()
         async with dst.transaction():
-            await dst.copy_records_to_table("cadres", columns=list(importing.CADRE_COLUMNS), records=cadres)
+            await dst.copy_records_to_table("cadres", columns=list(writer.CADRE_COLUMNS), records=cadres)
             await dst.copy_records_to_table("cadre_changes", columns=list(CHANGE_COLUMNS), records=changes)
             await dst.copy_records_to_table("outbox", columns=list(OUTBOX_COLUMNS), records=outbox)
         copy_all = time.perf_counter() - t0
@@ -681,7 +684,7 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
         gc.collect()
         t0 = time.perf_counter()
         async with dst.transaction():
-            await dst.copy_records_to_table("cadres_bare", columns=list(importing.CADRE_COLUMNS), records=cadres)
+            await dst.copy_records_to_table("cadres_bare", columns=list(writer.CADRE_COLUMNS), records=cadres)
         copy_bare_table = time.perf_counter() - t0
         await dst.execute("DROP TABLE cadres_bare")
     finally:
@@ -690,9 +693,9 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
 
     executemany_s = None
     if executemany:
-        json_cols = importing.JSON_COLUMNS
+        json_cols = writer.JSON_COLUMNS
         dicts = [
-            {c: (orjson.loads(v) if c in json_cols else v) for c, v in zip(importing.CADRE_COLUMNS, row, strict=True)}
+            {c: (orjson.loads(v) if c in json_cols else v) for c, v in zip(writer.CADRE_COLUMNS, row, strict=True)}
             for row in cadres
         ]
         engine = create_async_engine(target_url)
@@ -707,7 +710,7 @@ async def reference(source_url: str, target_url: str, *, executemany: bool) -> R
     return Reference(copy_cadres, copy_all, copy_bare_table, executemany_s)
 
 
-def validate_rows(upload: importing.Upload) -> tuple[int, int]:
+def validate_rows(upload: pipeline.Upload) -> tuple[int, int]:
     """Every row of the sheet through the row rules alone: (rows with content, invalid)."""
     validator = RowValidator(upload.columns, today(), upload.sheet.first_column)
     rows = bad = 0
@@ -731,11 +734,11 @@ def profile_text(prof: cProfile.Profile, sort: str, limit: int) -> str:
 
 async def profile_import(svc: Service, filename: str, content: bytes) -> None:
     """The job body under cProfile, called directly (validation's thread is profiled apart)."""
-    r = svc.app.state.roster
+    ctx = svc.app.state.context
     principal = Principal(sub="admin-user", role=Role.admin, unit_scope=None, client_id="admin-client")
     prof = cProfile.Profile()
     prof.enable()
-    upload = importing.parse_upload(filename, content, svc.settings.import_max_rows)
+    upload = pipeline.parse_upload(filename, content, svc.settings.import_max_rows)
     prof.disable()
     print("\n=== cProfile: parse_upload (tottime) ===")
     print(profile_text(prof, "tottime", 12))
@@ -747,13 +750,19 @@ async def profile_import(svc: Service, filename: str, content: bytes) -> None:
     print("=== cProfile: validation alone (tottime) ===")
     print(profile_text(prof, "tottime", 25))
 
-    job = await importing.create_job(
-        r, principal, filename=filename, mode="insert", dry_run=False, create_units=False, rows_total=upload.rows_total
+    job = await imports.create_job(
+        ctx,
+        principal,
+        filename=filename,
+        mode="insert",
+        dry_run=False,
+        create_units=False,
+        rows_total=upload.rows_total,
     )
     prof = cProfile.Profile()
     prof.enable()
     t0 = time.perf_counter()
-    await importing.run_job(r, principal, WHOLE_TREE, job.id, upload)
+    await imports.run_job(ctx, principal, WHOLE_TREE, job.id, upload)
     wall = time.perf_counter() - t0
     prof.disable()
     print(f"=== cProfile: run_job, event-loop thread ({wall:.2f} s wall; all of the job's Python runs there) ===")
@@ -873,7 +882,7 @@ async def bench(args: argparse.Namespace, filename: str, content: bytes, gen_s: 
         # 2. parse and validation alone, on this thread
         gc.collect()
         t0 = time.perf_counter()
-        upload = importing.parse_upload(filename, content, 10**9)
+        upload = pipeline.parse_upload(filename, content, 10**9)
         parse_s = time.perf_counter() - t0
         gc.collect()
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from services.roster.domain.people import RetirementRule
 from services.roster.events import SCHEMAS as EVENT_SCHEMAS
 from services.roster.models import ImportJob, metadata
 from services.roster.protection import load_sealer
-from services.roster.service import Roster
+from services.roster.service.context import Context
 from services.roster.settings import RosterSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,8 +28,11 @@ def create_app(
 ) -> FastAPI:
     settings = settings or RosterSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    roster = Roster(
-        runtime, load_sealer(settings), RetirementRule(settings.retirement_age_male, settings.retirement_age_female)
+    ctx = Context(
+        runtime,
+        settings,
+        load_sealer(settings),
+        RetirementRule(settings.retirement_age_male, settings.retirement_age_female),
     )
 
     # An import is one transaction: one cut off by a restart wrote nothing.
@@ -37,9 +40,9 @@ def create_app(
 
     async def start_resealing(rt: ServiceRuntime) -> None:
         if settings.reseal_interval_seconds > 0:
-            spawn(rt, resealing.run_forever(rt, roster.sealer, settings.reseal_interval_seconds), name="resealing")
+            spawn(rt, resealing.run_forever(rt, ctx.sealer, settings.reseal_interval_seconds), name="resealing")
             # ID numbers stored before they had one normal form (migration 0004): checked once.
-            spawn(rt, renormalising.run_at_startup(roster, settings.reseal_interval_seconds), name="renormalising")
+            spawn(rt, renormalising.run_at_startup(ctx, settings.reseal_interval_seconds), name="renormalising")
 
     app = build_service_app(
         runtime,
@@ -52,8 +55,8 @@ def create_app(
         event_schemas=EVENT_SCHEMAS,
         scope=RosterScope(),
     )
-    topics, handlers = reactions.topics_and_handlers(roster)
+    topics, handlers = reactions.topics_and_handlers(ctx)
     if topics:
         runtime.add_consumer("roster.reactions", topics, handlers)
-    app.state.roster = roster
+    app.state.context = ctx
     return app

@@ -5,25 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
 from cadrekit.scope import Scope
 from services.roster.domain.sheet import export_row
 from services.roster.domain.units import path_ids
-from services.roster.models import Unit, kit
+from services.roster.models import Cadre, Unit, kit
 from services.roster.protection import Sealed
-from services.roster.service import TRACKED, CadreFilter, Roster, _filtered
+from services.roster.service.context import Context
+from services.roster.service.queries import CadreFilter, filtered_cadres
+from services.roster.service.rules import TRACKED
 from services.roster.spreadsheets import write_workbook
 
 MAX_EXPORT = 200_000
 
 
 async def export_cadres(
-    r: Roster, principal: Principal, f: CadreFilter, scope: Scope, *, reveal_reason: str | None
+    ctx: Context, principal: Principal, f: CadreFilter, scope: Scope, *, reveal_reason: str | None
 ) -> bytes:
     """The cadres of ``scope``'s units the filter names (``principal``: for the audit)."""
-    async with r.uow() as uow:
+    async with ctx.uow() as uow:
         s = uow.session
         units = {u.id: u for u in (await s.execute(select(Unit))).scalars()}
 
@@ -31,14 +34,14 @@ async def export_cadres(
             unit = units[unit_id]
             return "/".join(units[p].name for p in path_ids(unit.path))
 
-        stmt = await _filtered(s, f, scope)
-        rows = (await s.execute(stmt.order_by(*_order()).limit(MAX_EXPORT))).all()
+        stmt = await filtered_cadres(s, f, scope)
+        rows = (await s.execute(stmt.order_by(col(Cadre.name), col(Cadre.id)).limit(MAX_EXPORT))).all()
         out: list[list[Any]] = []
         for cadre, _ in rows:
-            if f.strength and f.strength not in (cadre.strengths or []):
+            if not f.keeps(cadre):
                 continue
             idn = (
-                r.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
+                ctx.sealer.open(Sealed(cadre.id_number_kid, cadre.id_number_sealed))
                 if reveal_reason
                 else cadre.id_number_masked
             )
@@ -54,15 +57,9 @@ async def export_cadres(
                 action="export_id_numbers",
                 subject_type="cadre",
                 # only the cadres in the file: the strength filter runs after the query
-                subject_ids=[c.id for c, _ in rows if not f.strength or f.strength in (c.strengths or [])],
+                subject_ids=[c.id for c, _ in rows if f.keeps(c)],
                 fields=["id_number", "birth_date"],
                 reason=reveal_reason,
             )
             await uow.commit()
     return write_workbook(out)
-
-
-def _order() -> tuple[Any, ...]:
-    from services.roster.models import Cadre
-
-    return (Cadre.name, Cadre.id)

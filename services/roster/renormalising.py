@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import func, select, update
@@ -30,11 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from cadrekit.db import utcnow
+from cadrekit.uow import UnitOfWork
 from services.roster import events
 from services.roster.domain import id_numbers
 from services.roster.models import ID_FORM_NORMAL, ID_FORM_TWIN, ID_FORM_UNCHECKED, Cadre, CadreChange, Unit
 from services.roster.protection import Sealed
-from services.roster.service import Roster
+from services.roster.schemas import TwinCadre, TwinGroup
+from services.roster.service.context import Context
 
 log = logging.getLogger("roster.renormalising")
 
@@ -59,19 +60,19 @@ class Pass:
             setattr(self, key, getattr(self, key) + value)
 
 
-async def pending(r: Roster) -> int:
+async def pending(ctx: Context) -> int:
     """Numbers not yet checked."""
-    async with r.runtime.sessions() as s:
+    async with ctx.runtime.sessions() as s:
         stmt = select(func.count()).select_from(Cadre).where(col(Cadre.id_number_form) == ID_FORM_UNCHECKED)
         return int((await s.execute(stmt)).scalar_one())
 
 
-async def renormalise_batch(r: Roster, after: str, limit: int = 500) -> tuple[str | None, Pass]:
+async def renormalise_batch(ctx: Context, after: str, limit: int = 500) -> tuple[str | None, Pass]:
     """Checks up to ``limit`` unchecked numbers with ids after ``after``; returns the last id
     looked at (None when there were none) and what was done. Rows that fail stay unchecked
     and are passed by, so they never block the ones behind them."""
     done = Pass()
-    async with r.runtime.sessions() as s:
+    async with ctx.runtime.sessions() as s:
         rows = (
             await s.execute(
                 select(col(Cadre.id), col(Cadre.id_number_kid), col(Cadre.id_number_sealed))
@@ -86,7 +87,7 @@ async def renormalise_batch(r: Roster, after: str, limit: int = 500) -> tuple[st
     dirty: list[str] = []
     for cadre_id, kid, blob in rows:
         done.checked += 1
-        normal = _normal_form(r, cadre_id, kid, blob)
+        normal = _normal_form(ctx, cadre_id, kid, blob)
         if normal is None:
             done.failed += 1
         elif normal[0] == normal[1]:
@@ -94,7 +95,7 @@ async def renormalise_batch(r: Roster, after: str, limit: int = 500) -> tuple[st
         else:
             dirty.append(cadre_id)
     if clean:
-        async with r.runtime.sessions() as s:
+        async with ctx.runtime.sessions() as s:
             # A number changed meanwhile through the API is normal already (seal_into).
             await s.execute(
                 update(Cadre)
@@ -104,7 +105,7 @@ async def renormalise_batch(r: Roster, after: str, limit: int = 500) -> tuple[st
             )
             await s.commit()
     for cadre_id in dirty:
-        outcome = await _renormalise_one(r, cadre_id, (ID_FORM_UNCHECKED,))
+        outcome = await _renormalise_one(ctx, cadre_id, (ID_FORM_UNCHECKED,))
         if outcome == "renormalised":
             done.renormalised += 1
         elif outcome == "twin":
@@ -112,13 +113,13 @@ async def renormalise_batch(r: Roster, after: str, limit: int = 500) -> tuple[st
     return rows[-1][0], done
 
 
-def _normal_form(r: Roster, cadre_id: str, kid: str, blob: bytes) -> tuple[str, str] | None:
+def _normal_form(ctx: Context, cadre_id: str, kid: str, blob: bytes) -> tuple[str, str] | None:
     """(stored, normal) or None, logged, when the number cannot be opened or normalised."""
-    if kid not in r.sealer.keys:
+    if kid not in ctx.sealer.keys:
         log.error("ID number sealed under a key no longer configured", extra={"kid": kid, "cadre_id": cadre_id})
         return None
     try:
-        stored = r.sealer.open(Sealed(kid, blob))
+        stored = ctx.sealer.open(Sealed(kid, blob))
     except (InvalidTag, UnicodeDecodeError) as exc:
         log.error("a sealed ID number does not open", extra={"cadre_id": cadre_id, "problem": type(exc).__name__})
         return None
@@ -129,22 +130,22 @@ def _normal_form(r: Roster, cadre_id: str, kid: str, blob: bytes) -> tuple[str, 
         return None
 
 
-async def _renormalise_one(r: Roster, cadre_id: str, forms: tuple[int, ...]) -> str | None:
+async def _renormalise_one(ctx: Context, cadre_id: str, forms: tuple[int, ...]) -> str | None:
     """Brings one cadre's number into the normal form, as its own transaction: "renormalised"
     (it holds the normal form's blind index now), "twin" (another cadre holds it), or None
     when there was nothing to do (the row moved on meanwhile, or a twin's holder is there)."""
     for _attempt in range(2):  # a concurrent registration may take the index: then a twin
-        async with r.uow() as uow:
+        async with ctx.uow() as uow:
             s = uow.session
             stmt = select(Cadre).where(col(Cadre.id) == cadre_id, col(Cadre.id_number_form).in_(forms))
             cadre = (await s.execute(stmt.with_for_update())).scalar_one_or_none()
             if cadre is None:
                 return None
-            normal = _normal_form(r, cadre.id, cadre.id_number_kid, cadre.id_number_sealed)
+            normal = _normal_form(ctx, cadre.id, cadre.id_number_kid, cadre.id_number_sealed)
             if normal is None:
                 return None
             stored, number = normal
-            index = r.sealer.index(number)
+            index = ctx.sealer.index(number)
             holder = (
                 await s.execute(
                     select(col(Cadre.id)).where(col(Cadre.id_number_index) == index, col(Cadre.id) != cadre.id)
@@ -156,7 +157,7 @@ async def _renormalise_one(r: Roster, cadre_id: str, forms: tuple[int, ...]) -> 
                 # normal already (a twin whose holder has another number now): only the index
                 cadre.id_number_index, cadre.id_number_form = index, ID_FORM_NORMAL
             else:
-                _reseal(r, uow, cadre, number, index if holder is None else None, holder)
+                _reseal(ctx, uow, cadre, number, index if holder is None else None, holder)
             try:
                 await uow.commit()
             except IntegrityError:
@@ -165,10 +166,10 @@ async def _renormalise_one(r: Roster, cadre_id: str, forms: tuple[int, ...]) -> 
     return None
 
 
-def _reseal(r: Roster, uow: Any, cadre: Cadre, number: str, index: str | None, holder: str | None) -> None:
+def _reseal(ctx: Context, uow: UnitOfWork, cadre: Cadre, number: str, index: str | None, holder: str | None) -> None:
     """The number re-sealed in its normal form, as a change of the cadre's number: a history
     line, a new version, an event. ``index`` None: a twin of ``holder``, with a placeholder."""
-    sealed = r.sealer.seal(number)
+    sealed = ctx.sealer.seal(number)
     old_masked = cadre.id_number_masked
     cadre.id_number_sealed, cadre.id_number_kid = sealed.blob, sealed.kid
     cadre.id_number_masked = id_numbers.mask(number)
@@ -192,31 +193,31 @@ def _reseal(r: Roster, uow: Any, cadre: Cadre, number: str, index: str | None, h
     uow.record(events.cadre_updated(cadre, {"id_number": True}))
 
 
-async def renormalise_all(r: Roster, limit: int = 500) -> Pass:
+async def renormalise_all(ctx: Context, limit: int = 500) -> Pass:
     """Checks every unchecked number, then gives the blind index back to any twin whose
     holder holds another number now."""
     total = Pass()
     after = ""
     while True:
-        last, done = await renormalise_batch(r, after, limit)
+        last, done = await renormalise_batch(ctx, after, limit)
         total.add(done)
         if last is None:
             break
         after = last
-    async with r.runtime.sessions() as s:
+    async with ctx.runtime.sessions() as s:
         stmt = select(col(Cadre.id)).where(col(Cadre.id_number_form) == ID_FORM_TWIN)
         twin_ids = (await s.execute(stmt)).scalars().all()
     for cadre_id in twin_ids:
-        if await _renormalise_one(r, cadre_id, (ID_FORM_TWIN,)) == "renormalised":
+        if await _renormalise_one(ctx, cadre_id, (ID_FORM_TWIN,)) == "renormalised":
             total.released += 1
     return total
 
 
-async def run_at_startup(r: Roster, retry_seconds: float) -> None:
+async def run_at_startup(ctx: Context, retry_seconds: float) -> None:
     """The background task: one pass, repeated after a failure (a database outage)."""
     while True:
         try:
-            done = await renormalise_all(r)
+            done = await renormalise_all(ctx)
         except Exception:
             log.exception("re-normalising ID numbers failed")
             await asyncio.sleep(retry_seconds)
@@ -226,10 +227,10 @@ async def run_at_startup(r: Roster, retry_seconds: float) -> None:
         return
 
 
-async def twins(r: Roster) -> list[dict[str, Any]]:
+async def twins(ctx: Context) -> list[TwinGroup]:
     """Cadres that share one ID number in its normal form: the cadre that holds it (found by
     the blind index) first, then its twins. Masked numbers only."""
-    async with r.runtime.sessions() as s:
+    async with ctx.runtime.sessions() as s:
         rows = (
             await s.execute(
                 select(Cadre, col(Unit.name))
@@ -240,9 +241,9 @@ async def twins(r: Roster) -> list[dict[str, Any]]:
         ).all()
         groups: dict[str, list[tuple[Cadre, str]]] = {}
         for cadre, unit_name in rows:
-            normal = _normal_form(r, cadre.id, cadre.id_number_kid, cadre.id_number_sealed)
+            normal = _normal_form(ctx, cadre.id, cadre.id_number_kid, cadre.id_number_sealed)
             if normal is not None:
-                groups.setdefault(r.sealer.index(normal[1]), []).append((cadre, unit_name))
+                groups.setdefault(ctx.sealer.index(normal[1]), []).append((cadre, unit_name))
         if not groups:
             return []
         holders = {
@@ -261,18 +262,18 @@ async def twins(r: Roster) -> list[dict[str, Any]]:
         cadres = ([_twin_public(*holder, holds=True)] if holder else []) + [
             _twin_public(c, unit_name, holds=False) for c, unit_name in members
         ]
-        out.append({"id_number": members[0][0].id_number_masked, "cadres": cadres})
+        out.append(TwinGroup(id_number=members[0][0].id_number_masked, cadres=cadres))
     return out
 
 
-def _twin_public(cadre: Cadre, unit_name: str, *, holds: bool) -> dict[str, Any]:
-    return {
-        "id": cadre.id,
-        "name": cadre.name,
-        "unit_id": cadre.unit_id,
-        "unit_name": unit_name,
-        "status": cadre.status,
-        "created_at": cadre.created_at,
+def _twin_public(cadre: Cadre, unit_name: str, *, holds: bool) -> TwinCadre:
+    return TwinCadre(
+        id=cadre.id,
+        name=cadre.name,
+        unit_id=cadre.unit_id,
+        unit_name=unit_name,
+        status=cadre.status,
+        created_at=cadre.created_at,
         # the one lookups by the number find; the others are its twins
-        "holds_number": holds,
-    }
+        holds_number=holds,
+    )

@@ -16,19 +16,20 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlmodel import col
 
+from cadrekit.runtime import ServiceRuntime
 from services.roster.models import Cadre
 from services.roster.protection import IdSealer, Sealed
 
 log = logging.getLogger("roster.resealing")
 
 
-async def pending(runtime: Any, sealer: IdSealer) -> int:
+async def pending(runtime: ServiceRuntime, sealer: IdSealer) -> int:
     async with runtime.sessions() as s:
         stmt = select(func.count()).select_from(Cadre).where(col(Cadre.id_number_kid) != sealer.active)
         return int((await s.execute(stmt)).scalar_one())
 
 
-async def reseal_batch(runtime: Any, sealer: IdSealer, limit: int = 500) -> int:
+async def reseal_batch(runtime: ServiceRuntime, sealer: IdSealer, limit: int = 500) -> int:
     """Re-seal up to ``limit`` values sealed under an older key; returns how many."""
     async with runtime.sessions() as s:
         rows = (
@@ -55,7 +56,7 @@ async def reseal_batch(runtime: Any, sealer: IdSealer, limit: int = 500) -> int:
     return done
 
 
-async def reseal_all(runtime: Any, sealer: IdSealer, limit: int = 500) -> int:
+async def reseal_all(runtime: ServiceRuntime, sealer: IdSealer, limit: int = 500) -> int:
     total = 0
     while True:
         n = await reseal_batch(runtime, sealer, limit)
@@ -64,7 +65,7 @@ async def reseal_all(runtime: Any, sealer: IdSealer, limit: int = 500) -> int:
             return total
 
 
-async def run_forever(runtime: Any, sealer: IdSealer, interval: float) -> None:
+async def run_forever(runtime: ServiceRuntime, sealer: IdSealer, interval: float) -> None:
     """The background loop: a pass now and then; quiet when nothing is left."""
     while True:
         try:

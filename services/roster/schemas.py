@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from cadrekit.dates import today
 from cadrekit.schemas import NO_NUL, Reason, Strict, Tag, Text
 from services.roster.domain import id_numbers
+from services.roster.domain.units import path_ids
 
 # Unit ids are looked up as given: a NUL would reach PostgreSQL, which cannot hold it, and an
 # empty id is refused here (a move to parent "" would otherwise store it and fail the foreign key).
@@ -44,20 +45,35 @@ class UnitMove(Strict):
     reason: Reason | None = None
 
 
-class UnitPublic(BaseModel):
+class ReadModel(BaseModel):
+    """A response: read from a table row's attributes, or built by a use case."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Timestamps as ``datetime.isoformat`` writes them ("+00:00"), where the JSON always had that.
+IsoDateTime = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json")]
+
+
+class UnitPublic(ReadModel):
     id: str
     name: str
     kind: str
     region: str | None
     body: str | None
     parent_id: str | None
-    path: list[str]
+    path: list[str]  # the unit ids from the root down to the unit itself
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return path_ids(value) if isinstance(value, str) else value  # a row holds "/root/…/self/"
 
-class UnitChangePublic(BaseModel):
+
+class UnitChangePublic(ReadModel):
     at: dt.datetime
     actor: str
     acting_client: str | None
@@ -171,13 +187,19 @@ class CadreExit(Strict):
     reason: Reason
 
 
-class AvailabilityPublic(BaseModel):
+class ExitPublic(ReadModel):
+    kind: str | None
+    date: dt.date | None
+    reason: str | None
+
+
+class AvailabilityPublic(ReadModel):
     year: int
     status: str
     reason: str | None
 
 
-class CadrePublic(BaseModel):
+class CadrePublic(ReadModel):
     id: str
     name: str
     gender: str
@@ -202,14 +224,14 @@ class CadrePublic(BaseModel):
     retirement_date: dt.date
     retirement_date_is_set: bool
     status: str
-    exit: dict[str, Any] | None
+    exit: ExitPublic | None
     availability: AvailabilityPublic | None = None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
-class CadreChangePublic(BaseModel):
+class CadreChangePublic(ReadModel):
     at: dt.datetime
     actor: str
     acting_client: str | None
@@ -218,31 +240,31 @@ class CadreChangePublic(BaseModel):
     reason: str | None
 
 
-class ExcludedCadre(BaseModel):
+class ExcludedCadre(ReadModel):
     cadre_id: str
     name: str
     status: str
     reason: str | None
 
 
-class CadrePage(BaseModel):
+class CadrePage(ReadModel):
     items: list[CadrePublic]
     next_cursor: str | None
     excluded: list[ExcludedCadre] | None = None
 
 
-class UnitPage(BaseModel):
+class UnitPage(ReadModel):
     items: list[UnitPublic]
     next_cursor: str | None
 
 
-class IdNumberReveal(BaseModel):
+class IdNumberReveal(ReadModel):
     cadre_id: str
     id_number: str
     birth_date: dt.date
 
 
-class ImportJobPublic(BaseModel):
+class ImportJobPublic(ReadModel):
     id: str
     filename: str
     mode: str
@@ -261,7 +283,7 @@ class ImportJobPublic(BaseModel):
     finished_at: dt.datetime | None
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(ReadModel):
     at: dt.datetime
     actor: str
     acting_client: str | None
@@ -272,3 +294,60 @@ class AuditEntry(BaseModel):
     fields: str
     reason: str
     request_id: str | None
+
+
+# statistics -------------------------------------------------------------------------------
+class StructureStats(ReadModel):
+    year: int
+    unit_id: str | None
+    total: int
+    by: dict[str, dict[str, int]]  # dimension → value → count
+
+
+# operations -------------------------------------------------------------------------------
+class EventsRepublished(ReadModel):
+    republishing: int
+
+
+class EventsSnapshot(ReadModel):
+    events: int
+
+
+class SealingStatus(ReadModel):
+    active_kid: str
+    pending: int
+
+
+class Resealed(ReadModel):
+    resealed: int
+    active_kid: str
+    pending: int
+
+
+class TwinCadre(ReadModel):
+    id: str
+    name: str
+    unit_id: str
+    unit_name: str
+    status: str
+    created_at: IsoDateTime
+    holds_number: bool  # the one lookups by the number find; the others are its twins
+
+
+class TwinGroup(ReadModel):
+    id_number: str  # masked
+    cadres: list[TwinCadre]
+
+
+class IdNumberTwins(ReadModel):
+    pending: int
+    twins: list[TwinGroup]
+
+
+class Renormalised(ReadModel):
+    checked: int
+    renormalised: int
+    twins: int
+    failed: int
+    released: int
+    pending: int

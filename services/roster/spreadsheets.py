@@ -1,4 +1,4 @@
-"""Reading and writing the department's sheets (I/O edge; the rules are in domain/sheet.py).
+"""Reading and writing the department's sheets (I/O edge; the rules are in domain/sheet.py, columns.py and cells.py).
 
 python-calamine parses XLSX about ten times faster than openpyxl; openpyxl (write-only)
 writes exports and the template, every row through the kit's rule (cadrekit.spreadsheets):
@@ -20,7 +20,8 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from cadrekit.spreadsheets import append_row
-from services.roster.domain.sheet import COLUMNS, HEADERS, is_blank
+from services.roster.domain.cells import is_blank
+from services.roster.domain.columns import COLUMNS, HEADERS
 
 MAX_UNZIPPED = 400 * 1024 * 1024
 MAX_RATIO = 150
@@ -106,7 +107,7 @@ def _xlsx_rows(sheet: Any, header: list[Any]) -> SheetRows:
     start = sheet.start or (0, 0)
 
     def walk() -> Iterator[list[Any]]:
-        rows = sheet.iter_rows()  # from the first row and column holding a value
+        rows: Iterator[list[Any]] = sheet.iter_rows()  # from the first row and column holding a value
         if start[0] == 0:
             next(rows, None)  # the header
         return rows

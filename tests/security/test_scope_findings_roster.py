@@ -19,7 +19,7 @@ import httpx
 import openpyxl
 import pytest
 
-from services.roster.service import DUPLICATE_ID
+from services.roster.service.rules import DUPLICATE_ID
 from tests.conftest import RosterHarness
 from tests.factories import cadre_body
 from tests.roster.service.test_imports import person, row_of, run_import, upload, wait_for, xlsx

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -7,19 +8,17 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from cadrekit.auth import authenticate
 from cadrekit.etags import etag, parse_if_match
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import Forbidden, InvalidInput
-from services.roster import service
 from services.roster.api.deps import (
     CadreInPath,
     CadresInScope,
+    ContextDep,
     PersonalDataReader,
     Reader,
-    RosterDep,
     UnitInBody,
     UnitInQuery,
     Writer,
 )
-from services.roster.exporting import export_cadres
+from services.roster.models import CadreChange
 from services.roster.schemas import (
     CadreChangePublic,
     CadreCreate,
@@ -32,6 +31,8 @@ from services.roster.schemas import (
     IdNumberReveal,
     LeadershipStatus,
 )
+from services.roster.service import cadres
+from services.roster.service.queries import CadreFilter
 
 router = APIRouter(prefix="/api/v1/roster/cadres", tags=["cadres"], dependencies=[Depends(authenticate)])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,8 +55,8 @@ def filters(
             ge=1950, le=2200, description="only cadres available that year; the excluded ones are listed with reasons"
         ),
     ] = None,
-) -> service.CadreFilter:
-    return service.CadreFilter(
+) -> CadreFilter:
+    return CadreFilter(
         unit_id=unit_id,
         name=name,
         gender=gender,
@@ -69,28 +70,30 @@ def filters(
     )
 
 
-Filters = Annotated[service.CadreFilter, Depends(filters)]
+Filters = Annotated[CadreFilter, Depends(filters)]
 
 
 @router.post("", status_code=201, response_model=CadrePublic, summary="Register a cadre")
-async def register(body: CadreCreate, r: RosterDep, who: Writer, _unit: UnitInBody, response: Response) -> dict:
-    out = await service.register_cadre(r, who, body.model_dump())
-    response.headers["ETag"] = etag(out["version"])
-    response.headers["Location"] = f"/api/v1/roster/cadres/{out['id']}"
+async def register(
+    body: CadreCreate, ctx: ContextDep, principal: Writer, _unit: UnitInBody, response: Response
+) -> CadrePublic:
+    out = await cadres.register_cadre(ctx, principal, body)
+    response.headers["ETag"] = etag(out.version)
+    response.headers["Location"] = f"/api/v1/roster/cadres/{out.id}"
     return out
 
 
 @router.get("", response_model=CadrePage, summary="List cadres (filters; unit_id means its subtree)")
 async def list_cadres(
-    r: RosterDep,
-    who: Reader,
+    ctx: ContextDep,
+    principal: Reader,
     scope: CadresInScope,
     _unit: UnitInQuery,
     f: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> dict:
-    return await service.list_cadres(r, f, scope, limit=limit, cursor=cursor)
+) -> CadrePage:
+    return await cadres.list_cadres(ctx, f, scope, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -100,37 +103,29 @@ async def list_cadres(
     response_class=Response,
 )
 async def export(
-    r: RosterDep,
-    who: Reader,
+    ctx: ContextDep,
+    principal: Reader,
     scope: CadresInScope,
     _unit: UnitInQuery,
     f: Filters,
     reveal_id_numbers: bool = False,
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
 ) -> Response:
-    if reveal_id_numbers:
-        if who.role.value not in ("admin", "officer"):
-            raise Forbidden("your role may not read full ID numbers")
-        if not reason:
-            raise InvalidInput(
-                "a reason is required to export full ID numbers",
-                errors=[{"field": "reason", "message": "required with reveal_id_numbers"}],
-            )
-    content = await export_cadres(r, who, f, scope, reveal_reason=reason if reveal_id_numbers else None)
+    content = await cadres.export_cadres(ctx, principal, f, scope, reveal_id_numbers=reveal_id_numbers, reason=reason)
     return Response(content, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="cadres.xlsx"'})
 
 
 @router.get("/{cadre_id}", response_model=CadrePublic)
 async def get_cadre(
     cadre_id: str,
-    r: RosterDep,
-    who: Reader,
+    ctx: ContextDep,
+    principal: Reader,
     _scope: CadreInPath,
     response: Response,
     year: Annotated[int | None, Query(ge=1950, le=2200, description="add availability for this year")] = None,
-) -> dict:
-    out = await service.get_cadre(r, cadre_id, year)
-    response.headers["ETag"] = etag(out["version"])
+) -> CadrePublic:
+    out = await cadres.get_cadre(ctx, cadre_id, year)
+    response.headers["ETag"] = etag(out.version)
     return out
 
 
@@ -138,16 +133,16 @@ async def get_cadre(
 async def update_cadre(
     cadre_id: str,
     body: CadreUpdate,
-    r: RosterDep,
-    who: Writer,
+    ctx: ContextDep,
+    principal: Writer,
     _scope: CadreInPath,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
-) -> dict:
+) -> CadrePublic:
     version = parse_if_match(if_match, what="a cadre")
     assert version is not None
-    out = await service.update_cadre(r, who, cadre_id, version, body.model_dump(exclude_unset=True))
-    response.headers["ETag"] = etag(out["version"])
+    out = await cadres.update_cadre(ctx, principal, cadre_id, version, body)
+    response.headers["ETag"] = etag(out.version)
     return out
 
 
@@ -155,28 +150,29 @@ async def update_cadre(
 async def move(
     cadre_id: str,
     body: CadreMove,
-    r: RosterDep,
-    who: Writer,
+    ctx: ContextDep,
+    principal: Writer,
     _cadre: CadreInPath,
     _unit: UnitInBody,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
-) -> dict:
-    out = await service.move_cadre(
-        r, who, cadre_id, parse_if_match(if_match, what="a cadre", required=False), body.model_dump()
-    )
-    response.headers["ETag"] = etag(out["version"])
+) -> CadrePublic:
+    version = parse_if_match(if_match, what="a cadre", required=False)
+    out = await cadres.move_cadre(ctx, principal, cadre_id, version, body)
+    response.headers["ETag"] = etag(out.version)
     return out
 
 
 @router.post("/{cadre_id}/exit", response_model=CadrePublic, summary="Record that a cadre left the roster")
-async def exit_roster(cadre_id: str, body: CadreExit, r: RosterDep, who: Writer, _scope: CadreInPath) -> dict:
-    return await service.exit_cadre(r, who, cadre_id, body.model_dump())
+async def exit_roster(
+    cadre_id: str, body: CadreExit, ctx: ContextDep, principal: Writer, _scope: CadreInPath
+) -> CadrePublic:
+    return await cadres.exit_cadre(ctx, principal, cadre_id, body)
 
 
 @router.get("/{cadre_id}/history", response_model=list[CadreChangePublic])
-async def history(cadre_id: str, r: RosterDep, who: Reader, _scope: CadreInPath) -> list:
-    return await service.cadre_history(r, cadre_id)
+async def history(cadre_id: str, ctx: ContextDep, principal: Reader, _scope: CadreInPath) -> Sequence[CadreChange]:
+    return await cadres.cadre_history(ctx, cadre_id)
 
 
 @router.get(
@@ -184,5 +180,7 @@ async def history(cadre_id: str, r: RosterDep, who: Reader, _scope: CadreInPath)
     response_model=IdNumberReveal,
     summary="The full ID number and birth date (audited; cadre office only)",
 )
-async def reveal(cadre_id: str, reason: Reason, r: RosterDep, who: PersonalDataReader, _scope: CadreInPath) -> dict:
-    return await service.reveal_id_number(r, who, cadre_id, reason)
+async def reveal(
+    cadre_id: str, reason: Reason, ctx: ContextDep, principal: PersonalDataReader, _scope: CadreInPath
+) -> IdNumberReveal:
+    return await cadres.reveal_id_number(ctx, principal, cadre_id, reason)

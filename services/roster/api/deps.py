@@ -11,14 +11,15 @@ from cadrekit import scope
 from cadrekit.auth import Principal, Role, require_roles
 from cadrekit.scope import Scope, TableScopeResolver
 from services.roster.models import Cadre, ImportJob, Unit
-from services.roster.service import Roster
+from services.roster.service.context import Context
 
 
-def get_roster(request: Request) -> Roster:
-    return request.app.state.roster  # type: ignore[no-any-return]
+def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
 
 
-RosterDep = Annotated[Roster, Depends(get_roster)]
+ContextDep = Annotated[Context, Depends(get_context)]
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer, Role.unit_hr, Role.portal))]
 Writer = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer, Role.unit_hr))]
 Office = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer))]
@@ -59,7 +60,7 @@ CadreInPath = Annotated[Scope, Depends(scope.in_path("cadre", "cadre_id"))]
 UnitInPath = Annotated[Scope, Depends(scope.in_path("unit", "unit_id"))]
 ImportInPath = Annotated[Scope, Depends(scope.in_path("import", "job_id"))]
 UnitInBody = Annotated[Scope, Depends(scope.in_body("unit", "unit_id"))]
-# A missing parent is the top of the tree: service.create_unit/move_unit apply that rule.
+# A missing parent is the top of the tree: service.units.create_unit/move_unit apply that rule.
 ParentInBody = Annotated[Scope, Depends(scope.in_body("unit", "parent_id"))]
 UnitInQuery = Annotated[Scope, Depends(scope.in_query("unit", "unit_id"))]
 ParentInQuery = Annotated[Scope, Depends(scope.in_query("unit", "parent_id"))]

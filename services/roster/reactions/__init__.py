@@ -1,5 +1,5 @@
 """What roster does when other services' events arrive: one module per source service,
-each exposing ``TOPIC`` and ``handlers(roster)``. Wired into one consumer by the app."""
+each exposing ``TOPIC`` and ``handlers(ctx)``. Wired into one consumer by the app."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from cadrekit.inbox import Handler
 
 if TYPE_CHECKING:
-    from services.roster.service import Roster
+    from services.roster.service.context import Context
 
 SOURCES: list[str] = ["secondment", "matching"]
 
 
-def topics_and_handlers(roster: Roster) -> tuple[list[str], dict[str, Handler]]:
+def topics_and_handlers(ctx: Context) -> tuple[list[str], dict[str, Handler]]:
     import importlib
 
     topics: list[str] = []
@@ -21,5 +21,5 @@ def topics_and_handlers(roster: Roster) -> tuple[list[str], dict[str, Handler]]:
     for name in SOURCES:
         module = importlib.import_module(f"services.roster.reactions.{name}")
         topics.append(module.TOPIC)
-        handlers.update(module.handlers(roster))
+        handlers.update(module.handlers(ctx))
     return topics, handlers

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +18,8 @@ from cadrekit.dates import today
 from cadrekit.inbox import Handler
 from services.roster import events
 from services.roster.models import Cadre, CadreChange, Unit
-
-if TYPE_CHECKING:
-    from services.roster.service import Roster
+from services.roster.service.context import Context
+from services.roster.service.rules import claim_version
 
 TOPIC = "matching.events"
 ACTOR = "matching-service"
@@ -31,9 +30,7 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10]) if value else None
 
 
-def handlers(roster: Roster) -> dict[str, Handler]:
-    from services.roster.service import claim_version
-
+def handlers(ctx: Context) -> dict[str, Handler]:
     async def placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
         d = event["data"]
         cadre = await session.get(Cadre, d["cadre_id"])
@@ -59,7 +56,7 @@ def handlers(roster: Roster) -> dict[str, Handler]:
                 "campaign_id": d["campaign_id"],
             }
             session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="moved", changes=changes, reason=reason))
-            await roster.runtime.emit_from_handler(session, [events.cadre_moved(cadre, old_unit, starts_on, reason)])
+            await ctx.runtime.emit_from_handler(session, [events.cadre_moved(cadre, old_unit, starts_on, reason)])
             return
         until = _date(d.get("ends_on"))
         if until is None:
@@ -75,6 +72,6 @@ def handlers(roster: Roster) -> dict[str, Handler]:
             "campaign_id": d["campaign_id"],
         }
         session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="updated", changes=changes, reason=reason))
-        await roster.runtime.emit_from_handler(session, [events.cadre_updated(cadre, {"on_assignment_until": until})])
+        await ctx.runtime.emit_from_handler(session, [events.cadre_updated(cadre, {"on_assignment_until": until})])
 
     return {"matching.placement.confirmed": placement_confirmed}

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
 from services.roster import events
 from services.roster.models import Cadre, CadreChange
-
-if TYPE_CHECKING:
-    from services.roster.service import Roster
+from services.roster.service.context import Context
+from services.roster.service.rules import claim_version, derive, plain_periods
 
 TOPIC = "secondment.events"
 GRASSROOTS_KINDS = ("town", "village")
@@ -34,9 +33,7 @@ def _date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
-def handlers(roster: Roster) -> dict[str, Handler]:
-    from services.roster.service import _plain_periods, claim_version, derive
-
+def handlers(ctx: Context) -> dict[str, Handler]:
     async def change(session: AsyncSession, cadre_id: str, kind: str, reason: str, apply: Any) -> None:
         cadre = await session.get(Cadre, cadre_id)
         if cadre is None:
@@ -48,14 +45,14 @@ def handlers(roster: Roster) -> dict[str, Handler]:
             "grassroots_years": cadre.grassroots_years,
         }
         apply(cadre)
-        derive(roster, cadre)
+        derive(ctx, cadre)
         changed = {k: getattr(cadre, k) for k, v in before.items() if getattr(cadre, k) != v}
         if not changed:
             return
         await claim_version(session, cadre, cadre.version)
         history = {k: [_iso(before[k]), _iso(v)] for k, v in changed.items()}
         session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind=kind, changes=history, reason=reason))
-        await roster.runtime.emit_from_handler(session, [events.cadre_updated(cadre, changed)])
+        await ctx.runtime.emit_from_handler(session, [events.cadre_updated(cadre, changed)])
 
     async def started(session: AsyncSession, event: dict[str, Any]) -> None:
         d = event["data"]
@@ -88,7 +85,7 @@ def handlers(roster: Roster) -> dict[str, Handler]:
             cadre.seconded_until = None
             held = {(p["start"], p.get("end")) for p in cadre.grassroots_periods}
             if period is not None and (period["start"], period["end"]) not in held:
-                cadre.grassroots_periods = _plain_periods([*cadre.grassroots_periods, period])
+                cadre.grassroots_periods = plain_periods([*cadre.grassroots_periods, period])
 
         what = "completed" if d["end_kind"] == "completed" else f"ended early: {d.get('reason')}"
         await change(session, d["cadre_id"], "returned", f"secondment {what}", apply)

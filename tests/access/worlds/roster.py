@@ -17,8 +17,8 @@ import httpx
 
 from cadrekit.auth import Principal, Role
 from cadrekit.testing.plugin import Signer
-from services.roster import importing
 from services.roster.app import MIGRATIONS, create_app
+from services.roster.service import imports
 from tests.access.world import Ids, World
 from tests.conftest import roster_settings
 from tests.factories import cadre_body
@@ -56,12 +56,12 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
             a_cadre = await cadre(a["id"], "甲区干部")
             b_cadre = await cadre(b["id"], "乙区干部")
 
-        roster = app.state.roster
+        ctx = app.state.context
         jobs = {}
         for side, district in (("a", a), ("b", b)):
             importer = Principal(sub=f"officer-{side}", role=Role.officer, unit_scope=(district["id"],))
-            job = await importing.create_job(
-                roster,
+            job = await imports.create_job(
+                ctx,
                 importer,
                 filename=f"{district['name']}名册.xlsx",
                 mode="insert",

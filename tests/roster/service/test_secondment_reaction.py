@@ -30,7 +30,7 @@ def secondment_event(kind: str, cadre_id: str, unit_id: str, **data: Any) -> dic
 
 
 async def apply(roster: RosterHarness, event: dict[str, Any]) -> None:
-    topics, handlers = topics_and_handlers(roster.app.state.roster)
+    topics, handlers = topics_and_handlers(roster.app.state.context)
     assert "secondment.events" in topics
     async with roster.app.state.runtime.sessions() as session:
         await handlers[event["type"]](session, event)

@@ -6,7 +6,7 @@ import pytest
 
 from cadrekit.scope import WHOLE_TREE, Scope
 from services.roster.domain.units import TopLevelRefused, check_top_level, child_path
-from services.roster.importing import UnitResolver
+from services.roster.importing.pipeline import UnitResolver
 from services.roster.models import Unit
 
 

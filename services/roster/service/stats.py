@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -12,7 +11,9 @@ from sqlmodel import col
 from cadrekit.scope import Scope
 from services.roster.domain.people import age_band, age_on
 from services.roster.models import Cadre, Unit
-from services.roster.service import Roster, _unit
+from services.roster.schemas import StructureStats
+from services.roster.service.context import Context
+from services.roster.service.queries import find_unit
 
 DIMENSIONS = (
     "age_band",
@@ -27,9 +28,9 @@ DIMENSIONS = (
 )
 
 
-async def structure(r: Roster, scope: Scope, *, unit_id: str | None, year: int) -> dict[str, Any]:
+async def structure(ctx: Context, scope: Scope, *, unit_id: str | None, year: int) -> StructureStats:
     """Ages are taken on 31 December of ``year``; only the cadres of units in ``scope`` count."""
-    async with r.uow() as uow:
+    async with ctx.uow() as uow:
         s = uow.session
         stmt = (
             select(
@@ -47,7 +48,7 @@ async def structure(r: Roster, scope: Scope, *, unit_id: str | None, year: int) 
             .where(col(Cadre.status) == "active", scope.clause(col(Cadre.unit_id)))
         )
         if unit_id:
-            root = await _unit(s, unit_id)
+            root = await find_unit(s, unit_id)
             stmt = stmt.where(col(Unit.path).like(root.path + "%"))
         counters = {d: Counter[str]() for d in DIMENSIONS}
         on = dt.date(year, 12, 31)
@@ -64,9 +65,9 @@ async def structure(r: Roster, scope: Scope, *, unit_id: str | None, year: int) 
             counters["professional_field"][field or "unknown"] += 1
             counters["unit_kind"][kind] += 1
             counters["region"][region or "unknown"] += 1
-        return {
-            "year": year,
-            "unit_id": unit_id,
-            "total": total,
-            "by": {d: dict(sorted(c.items())) for d, c in counters.items()},
-        }
+        return StructureStats(
+            year=year,
+            unit_id=unit_id,
+            total=total,
+            by={d: dict(sorted(c.items())) for d, c in counters.items()},
+        )

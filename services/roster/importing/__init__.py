@@ -1,0 +1,1 @@
+"""Bulk import: ``pipeline`` (parse, validate, plan) and ``writer`` (table rows, COPY)."""

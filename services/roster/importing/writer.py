@@ -1,0 +1,337 @@
+"""Bulk import, the writer: checked records become table rows, written all in one transaction.
+
+The job streams: each chunk of checked records is turned into rows (``RowBuilder``) and
+written. On PostgreSQL the cadres, their history rows and their outbox events go in by
+COPY, all in one transaction, and the server ingests chunk k while Python prepares chunk
+k+1. So neither the raw sheet nor all prepared rows are ever held in Python at once. All
+or nothing: chunks are written only while every row so far has passed; after the first
+bad row the rest is still checked, for the report, and the transaction is rolled back.
+
+The Python work runs on the event loop in slices, not on a worker thread: a thread fought
+the loop for the GIL, and each time the loop gave it up to send COPY data it waited up to
+the 5 ms switch interval to get it back while the server ran dry. Between slices the COPY
+in flight sends more data, and other requests are answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from cadrekit.auth import Principal
+from cadrekit.dates import today
+from cadrekit.db import utcnow
+from cadrekit.events import Event, dumps, envelope
+from cadrekit.uow import UnitOfWork
+from services.roster import events
+from services.roster.domain import id_numbers
+from services.roster.importing.pipeline import Checked, record_fields
+from services.roster.models import Cadre, CadreChange, OrderedIds, kit
+from services.roster.service.context import Context
+from services.roster.service.rules import TRACKED, iso
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an import runs.
+
+    An import allocates millions of small objects (cells, records, row tuples) that live
+    for a chunk and are freed by reference counting; the collector found nothing among
+    them but its passes over them, full ones included, cost seconds. The pause covers the
+    whole process (the collector is global), so it is counted: the last import to finish
+    turns collection back on, and only if it was on before the first began.
+    """
+    with _gc_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses: list[Any] = [0, False]  # imports running, whether collection was on before them
+
+
+@dataclass
+class Prepared:
+    """Rows for ``cadres``, ``cadre_changes`` and ``outbox``, one each per new cadre, in
+    CADRE_COLUMNS / CHANGE_COLUMNS / OUTBOX_COLUMNS order (JSON columns as JSON text)."""
+
+    cadres: list[tuple[Any, ...]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def extend(self, more: Prepared) -> None:
+        self.cadres += more.cadres
+        self.changes += more.changes
+        self.outbox += more.outbox
+
+    def without(self, skip: set[int]) -> Prepared:
+        keep = [i for i in range(len(self.cadres)) if i not in skip]
+        return Prepared([self.cadres[i] for i in keep], [self.changes[i] for i in keep], [self.outbox[i] for i in keep])
+
+
+CADRE_COLUMNS = (
+    "id",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number_sealed",
+    "id_number_kid",
+    "id_number_index",
+    "id_number_masked",
+    "unit_id",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "grassroots_years",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+    "retirement_date_override",
+    "retirement_date",
+    "status",
+    "version",
+)
+# created_at, updated_at (and cadre_changes.at) are left to the database's default: the
+# transaction's start time (see models.Cadre)
+STAMPED_COLUMNS = {"cadres": ("created_at", "updated_at"), "cadre_changes": ("at",)}
+JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
+CHANGE_COLUMNS = ("cadre_id", "actor", "acting_client", "kind", "changes", "reason")
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
+
+
+class RowBuilder:
+    """Table rows for new cadres, as ``Cadre`` plus ``cadre_registered`` would make them."""
+
+    def __init__(self, ctx: Context, principal: Principal, uow: UnitOfWork, job_id: str) -> None:
+        self.ctx = ctx
+        self.now = utcnow()
+        self.actor, self.acting_client = principal.sub, principal.act
+        self.job_id = job_id
+        self.topic = uow.topic
+        # Ids that grow keep the B-tree inserts at the right edge (see OrderedIds).
+        self.ids = OrderedIds()
+        # One envelope for the import's events: the kit's own shape, time and correlation
+        # id, with each event's id, subject and data put in (the keys keep their places).
+        self.envelope = envelope(uow.source, Event(events.CADRE_REGISTERED, "", "", {}))
+        self.changes_of_unit: dict[str, str] = {}
+        self.json_texts: dict[tuple[Any, ...], str] = {}
+        self.retirements: dict[tuple[dt.date, str], dt.date] = {}
+
+    def prepare(self, records: list[Checked]) -> Prepared:
+        out = Prepared()
+        add_cadre, add_change, add_event = out.cadres.append, out.changes.append, out.outbox.append
+        count = len(records)
+        cadre_ids, event_ids = self.ids.take(count), self.ids.take(count)
+        blobs = self.ctx.sealer.seal_many(checked[0].id_number for checked in records)
+        kid, now, topic, envelope_, json_of = self.ctx.sealer.active, self.now, self.topic, self.envelope, self._json
+        for (rec, index, unit_id), cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
+            (
+                _,
+                name,
+                gender,
+                birth_date,
+                id_number,
+                _,
+                _,
+                post_title,
+                rank,
+                party_member,
+                education,
+                years_of_service,
+                periods,
+                grassroots_years,
+                strengths,
+                post_wishes,
+                professional_field,
+                willingness,
+                leadership_status,
+                health,
+                retirement_override,
+            ) = rec
+            assert unit_id is not None
+            retirement = retirement_override or self._retirement(birth_date, gender)
+            periods_json = orjson.dumps(periods)
+            add_cadre(
+                (
+                    cadre_id,
+                    name,
+                    gender,
+                    birth_date,
+                    blob,
+                    kid,
+                    index,
+                    id_numbers.mask(id_number),
+                    unit_id,
+                    post_title,
+                    rank,
+                    party_member,
+                    education,
+                    years_of_service,
+                    periods_json.decode(),
+                    grassroots_years,
+                    json_of(strengths),
+                    json_of(post_wishes),
+                    professional_field,
+                    json_of(willingness),
+                    leadership_status,
+                    health,
+                    retirement_override,
+                    retirement,
+                    "active",
+                    1,
+                )
+            )
+            add_change((cadre_id, self.actor, self.acting_client, "registered", self._changes(unit_id), None))
+            data = events.cadre_data(
+                cadre_id,
+                1,
+                (
+                    name,
+                    gender,
+                    birth_date.isoformat(),
+                    unit_id,
+                    post_title,
+                    rank,
+                    party_member,
+                    education,
+                    years_of_service,
+                    orjson.Fragment(periods_json),  # serialised once, for the column and the event
+                    grassroots_years,
+                    strengths,
+                    post_wishes,
+                    professional_field,
+                    willingness,
+                    leadership_status,
+                    health,
+                    retirement.isoformat(),
+                    "active",
+                ),
+            )
+            payload = dumps({**envelope_, "id": event_id, "subject": f"cadre/{cadre_id}", "data": data})
+            add_event((event_id, topic, cadre_id, events.CADRE_REGISTERED, payload.decode(), now, None))
+        return out
+
+    def _json(self, value: tuple[str, ...] | dict[str, bool]) -> str:
+        """JSON text of a list or willingness, which rows share: each serialised once."""
+        key = value if type(value) is tuple else tuple(value.items())  # type: ignore[union-attr]
+        got = self.json_texts.get(key)
+        if got is None:
+            got = self.json_texts[key] = orjson.dumps(value).decode()
+        return got
+
+    def _retirement(self, birth_date: dt.date, gender: str) -> dt.date:
+        """The rule's retirement date; birth dates repeat, so each is worked out once."""
+        got = self.retirements.get((birth_date, gender))
+        if got is None:
+            got = self.retirements[birth_date, gender] = self.ctx.retirement.retirement_date(birth_date, gender)
+        return got
+
+    def _changes(self, unit_id: str) -> str:
+        """The history row's ``changes``, the same for every cadre of a unit."""
+        got = self.changes_of_unit.get(unit_id)
+        if got is None:
+            got = self.changes_of_unit[unit_id] = orjson.dumps({"unit_id": unit_id, "import_job": self.job_id}).decode()
+        return got
+
+
+class Writer:
+    """New cadres with their history rows and events: COPY on PostgreSQL, else executemany."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.now = utcnow()  # on SQLite, for the columns PostgreSQL stamps itself
+
+    async def copy(self, rows: Prepared) -> None:
+        conn = await self.uow.session.connection()
+        if conn.dialect.name == "postgresql":
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.copy_records_to_table("cadres", columns=CADRE_COLUMNS, records=rows.cadres)
+            await raw.copy_records_to_table("cadre_changes", columns=CHANGE_COLUMNS, records=rows.changes)
+            await raw.copy_records_to_table("outbox", columns=OUTBOX_COLUMNS, records=rows.outbox)
+            return
+        stamps = {table: dict.fromkeys(columns, self.now) for table, columns in STAMPED_COLUMNS.items()}
+        await conn.execute(
+            Cadre.__table__.insert(),  # type: ignore[attr-defined]
+            as_dicts(CADRE_COLUMNS, rows.cadres, JSON_COLUMNS, stamps["cadres"]),
+        )
+        await conn.execute(
+            CadreChange.__table__.insert(),  # type: ignore[attr-defined]
+            as_dicts(CHANGE_COLUMNS, rows.changes, {"changes"}, stamps["cadre_changes"]),
+        )
+        await conn.execute(kit.outbox.insert(), as_dicts(OUTBOX_COLUMNS, rows.outbox, set(), {}))
+
+
+def as_dicts(
+    columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: set[str], more: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Rows as the dicts SQLAlchemy binds, JSON text back to values for its JSON type."""
+    out = []
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        for name in json_columns:
+            values[name] = orjson.loads(values[name])
+        values.update(more)
+        out.append(values)
+    return out
+
+
+def apply_update(ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cadre, checked: Checked) -> bool:
+    fields = record_fields(ctx, checked)
+    history: dict[str, Any] = {}
+    changed: dict[str, Any] = {}
+    for key in (*TRACKED, "retirement_date_override"):
+        if getattr(cadre, key) != fields[key]:
+            history[key] = [iso(getattr(cadre, key)), iso(fields[key])]
+            changed[key] = fields[key]
+            setattr(cadre, key, fields[key])
+    moved_from = None
+    if cadre.unit_id != fields["unit_id"]:
+        history["unit_id"] = [cadre.unit_id, fields["unit_id"]]
+        moved_from = cadre.unit_id
+        cadre.unit_id = fields["unit_id"]
+    for key in ("retirement_date", "grassroots_years"):
+        if getattr(cadre, key) != fields[key]:
+            changed[key] = fields[key]
+            setattr(cadre, key, fields[key])
+    if not history:
+        return False
+    cadre.version += 1
+    cadre.updated_at = utcnow()
+    uow.session.add(
+        CadreChange(
+            cadre_id=cadre.id,
+            actor=principal.sub,
+            acting_client=principal.act,
+            kind="imported",
+            changes=history,
+            reason="spreadsheet import (upsert)",
+        )
+    )
+    if moved_from is not None:
+        uow.record(events.cadre_moved(cadre, moved_from, today(), "spreadsheet import"))
+    if changed:
+        uow.record(events.cadre_updated(cadre, changed))
+    return True

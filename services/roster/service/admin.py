@@ -1,0 +1,67 @@
+"""Operations: re-publishing and snapshots of events, ID-number sealing and normal form."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from services.roster import events, renormalising, resealing
+from services.roster.models import Cadre, Unit
+from services.roster.schemas import (
+    EventsRepublished,
+    EventsSnapshot,
+    IdNumberTwins,
+    Renormalised,
+    Resealed,
+    SealingStatus,
+)
+from services.roster.service.context import Context
+
+
+async def republish(ctx: Context, since: dt.datetime) -> EventsRepublished:
+    """``since``: in UTC."""
+    return EventsRepublished(republishing=await ctx.runtime.relay.mark_for_republish(since))
+
+
+async def snapshot(ctx: Context) -> EventsSnapshot:
+    """Current state as events, so a late subscriber or a lost read model catches up."""
+    n = 0
+    async with ctx.uow() as uow:
+        s = uow.session
+        for unit in (await s.execute(select(Unit).order_by(col(Unit.path)))).scalars():
+            uow.record(events.unit_created(unit, snapshot=True))
+            n += 1
+        for cadre in (await s.execute(select(Cadre).order_by(col(Cadre.created_at), col(Cadre.id)))).scalars():
+            uow.record(events.cadre_registered(cadre, snapshot=True))
+            n += 1
+        await uow.commit()
+    return EventsSnapshot(events=n)
+
+
+async def sealing(ctx: Context) -> SealingStatus:
+    return SealingStatus(active_kid=ctx.sealer.active, pending=await resealing.pending(ctx.runtime, ctx.sealer))
+
+
+async def reseal(ctx: Context) -> Resealed:
+    done = await resealing.reseal_all(ctx.runtime, ctx.sealer)
+    pending = await resealing.pending(ctx.runtime, ctx.sealer)
+    return Resealed(resealed=done, active_kid=ctx.sealer.active, pending=pending)
+
+
+async def id_number_twins(ctx: Context) -> IdNumberTwins:
+    # Names and units from the whole roster: not for a token limited to some units.
+    return IdNumberTwins(pending=await renormalising.pending(ctx), twins=await renormalising.twins(ctx))
+
+
+async def renormalise(ctx: Context) -> Renormalised:
+    done = await renormalising.renormalise_all(ctx)
+    return Renormalised(
+        checked=done.checked,
+        renormalised=done.renormalised,
+        twins=done.twins,
+        failed=done.failed,
+        released=done.released,
+        pending=await renormalising.pending(ctx),
+    )

@@ -1,0 +1,22 @@
+"""The context every roster use case gets as ``ctx``: its runtime and collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadrekit.runtime import ServiceRuntime
+from cadrekit.uow import UnitOfWork
+from services.roster.domain.people import RetirementRule
+from services.roster.protection import IdSealer
+from services.roster.settings import RosterSettings
+
+
+@dataclass
+class Context:
+    runtime: ServiceRuntime
+    settings: RosterSettings
+    sealer: IdSealer
+    retirement: RetirementRule
+
+    def uow(self) -> UnitOfWork:
+        return self.runtime.uow()

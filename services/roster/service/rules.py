@@ -1,0 +1,124 @@
+"""The rules every writer of the roster applies: the API's use cases, the import, the
+reactions to other services' events and the re-normalising pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cadrekit.auth import Principal
+from cadrekit.dates import today
+from cadrekit.problems import Conflict, InvalidInput, PreconditionFailed
+from services.roster.domain import id_numbers
+from services.roster.domain.people import Period, grassroots_years
+from services.roster.models import ID_FORM_NORMAL, Cadre, UnitChange
+from services.roster.service.context import Context
+
+DUPLICATE_ID = "a cadre with this ID number is already on the roster"
+# The fields of a cadre that are typed in (and kept in its history when they change).
+TRACKED = (
+    "name",
+    "gender",
+    "birth_date",
+    "post_title",
+    "rank",
+    "party_member",
+    "education",
+    "years_of_service",
+    "grassroots_periods",
+    "strengths",
+    "post_wishes",
+    "professional_field",
+    "willingness",
+    "leadership_status",
+    "health",
+)
+
+
+def unit_change(principal: Principal, unit_id: str, kind: str, changes: dict[str, Any]) -> UnitChange:
+    """A line of a unit's history, naming the person (and the system acting for them)."""
+    return UnitChange(unit_id=unit_id, actor=principal.sub, acting_client=principal.act, kind=kind, changes=changes)
+
+
+def duplicate_id() -> Conflict:
+    return Conflict(DUPLICATE_ID, errors=[{"field": "id_number", "message": DUPLICATE_ID}])
+
+
+def derive(ctx: Context, cadre: Cadre) -> None:
+    """Recompute what is derived, never typed in: retirement date and grassroots years."""
+    cadre.retirement_date = cadre.retirement_date_override or ctx.retirement.retirement_date(
+        cadre.birth_date, cadre.gender
+    )
+    periods = [
+        Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p.get("end") else None)
+        for p in cadre.grassroots_periods
+    ]
+    cadre.grassroots_years = str(grassroots_years(periods, today()))
+
+
+def plain_periods(periods: Iterable[dict[str, Any] | BaseModel]) -> list[dict[str, Any]]:
+    """Grassroots periods as the JSON column holds them (ISO dates), sorted by start."""
+    out = []
+    for p in periods:
+        d = p if isinstance(p, dict) else p.model_dump()
+        out.append({"start": iso(d["start"]), "end": iso(d.get("end")), "unit_name": d.get("unit_name")})
+    return sorted(out, key=lambda x: str(x["start"]))
+
+
+def iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, dt.date) else v
+
+
+def check_id_consistency(id_number: str, birth: dt.date, gender: str) -> None:
+    errors = []
+    if id_numbers.birth_date_of(id_number) != birth:
+        errors.append({"field": "birth_date", "message": "does not match the birth date in id_number"})
+    if id_numbers.gender_of(id_number) != gender:
+        errors.append({"field": "gender", "message": "does not match the sex digit of id_number"})
+    if errors:
+        raise InvalidInput(f"{len(errors)} fields are inconsistent with id_number", errors=errors)
+
+
+def seal_into(ctx: Context, cadre: Cadre, id_number: str) -> None:
+    # Only the normal form is sealed and indexed, or the same person could be there twice
+    # under two spellings of one number (issue 15): callers pass id_numbers.validate's result.
+    if not id_numbers.is_normal(id_number):
+        raise ValueError("an ID number must be normalised (id_numbers.validate) before it is sealed")
+    sealed = ctx.sealer.seal(id_number)
+    cadre.id_number_sealed = sealed.blob
+    cadre.id_number_kid = sealed.kid
+    cadre.id_number_index = ctx.sealer.index(id_number)
+    cadre.id_number_masked = id_numbers.mask(id_number)
+    cadre.id_number_form = ID_FORM_NORMAL
+
+
+async def is_duplicate_id(s: AsyncSession, index: str, except_id: str | None = None) -> bool:
+    stmt = select(col(Cadre.id)).where(col(Cadre.id_number_index) == index)
+    if except_id:
+        stmt = stmt.where(col(Cadre.id) != except_id)
+    return (await s.execute(stmt)).first() is not None
+
+
+async def claim_version(s: AsyncSession, cadre: Cadre, old_version: int) -> None:
+    """Compare-and-set on the version column: of concurrent writers holding the same
+    version, exactly one matches the row; the others get 412 and lose nothing."""
+    result = cast(
+        CursorResult[Any],
+        await s.execute(
+            update(Cadre)
+            .where(col(Cadre.id) == cadre.id, col(Cadre.version) == old_version)
+            .values(version=old_version + 1)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        raise PreconditionFailed("the cadre was changed concurrently; fetch it again")
+    cadre.version = old_version + 1
+    cadre.updated_at = dt.datetime.now(dt.UTC)

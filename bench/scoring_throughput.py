@@ -202,7 +202,7 @@ async def seed(url: str, signer: Signer, n_cadres: int) -> None:
     settings = ScoringSettings(database_url=url, kafka_enabled=False, mode="test")
     app = create_app(settings, key_source=signer.key_source, configure_logs=False)
     async with app.router.lifespan_context(app):
-        async with app.state.scoring.runtime.sessions() as s:
+        async with app.state.context.runtime.sessions() as s:
             city = unit_state("平湖市", None, "city")
             units = [unit_state(f"单位{k:02d}", city, "city_organ") for k in range(20)]
             for u in (city, *units):

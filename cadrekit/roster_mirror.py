@@ -193,7 +193,9 @@ async def upsert_cadre(session: AsyncSession, tables: MirrorTables, state: dict[
     return True
 
 
-async def _merge_cadre(session: AsyncSession, tables: MirrorTables, cadre_id: str, version: int, changes: dict[str, Any]) -> None:
+async def _merge_cadre(
+    session: AsyncSession, tables: MirrorTables, cadre_id: str, version: int, changes: dict[str, Any]
+) -> None:
     t = tables.cadres
     row = (
         await session.execute(select(t.c.state, t.c.version).where(t.c.cadre_id == cadre_id).with_for_update())

@@ -24,6 +24,12 @@ Reason = Annotated[Text, Field(min_length=2, max_length=500)]
 LongText = Annotated[Text, Field(max_length=5000)]
 
 
+class ReadModel(BaseModel):
+    """An answer: validated from a table row's attributes, or built by a use case."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are a 422, not silently dropped."""
 

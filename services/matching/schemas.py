@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from cadrekit.schemas import NO_NUL, Id, Name, Reason, Strict, Tag
+from cadrekit.schemas import NO_NUL, Id, Name, ReadModel, Reason, Strict, Tag
 
 # The five post categories of domain.md (五大类别), as the roster's post wishes name them.
 Category = Literal["党政群团", "经济管理", "城建交通", "社会管理", "民生事业"]
@@ -16,12 +16,6 @@ CampaignKind = Literal["placement", "training", "general"]
 PostKind = Literal["standing", "phased", "training"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Weight = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-
-
-class Public(BaseModel):
-    """A read model: built from a table row (or a use case's result) by attribute."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 class WeightsIn(Strict):
@@ -70,7 +64,7 @@ class CampaignUpdate(Strict):
     ratio: int | None = Field(default=None, ge=1, le=10)
 
 
-class CampaignPublic(Public):
+class CampaignPublic(ReadModel):
     id: str
     name: str
     kind: str
@@ -87,7 +81,7 @@ class CampaignPublic(Public):
     updated_at: dt.datetime
 
 
-class CampaignPage(Public):
+class CampaignPage(ReadModel):
     items: list[CampaignPublic]
     next_cursor: str | None
 
@@ -110,7 +104,7 @@ class PostCreate(Strict):
         return self
 
 
-class PostPublic(Public):
+class PostPublic(ReadModel):
     id: str
     campaign_id: str
     title: str
@@ -143,21 +137,21 @@ class PoolRequest(Strict):
         return self
 
 
-class PoolMemberPublic(Public):
+class PoolMemberPublic(ReadModel):
     cadre_id: str
     name: str
     unit_id: str | None = None
     ranking: list[str] | None = None
 
 
-class ExcludedPublic(Public):
+class ExcludedPublic(ReadModel):
     cadre_id: str
     name: str
     reason: str
     detail: str
 
 
-class PoolPublic(Public):
+class PoolPublic(ReadModel):
     campaign_id: str
     eligible: list[PoolMemberPublic]
     excluded: list[ExcludedPublic]
@@ -167,7 +161,7 @@ class CadrePreference(Strict):
     posts: list[Id] = Field(max_length=500, description="post ids, best first")
 
 
-class CadrePreferencePublic(Public):
+class CadrePreferencePublic(ReadModel):
     cadre_id: str
     posts: list[str]
 
@@ -196,7 +190,7 @@ class RunCreate(Strict):
     what_if: bool = Field(default=False, description="a what-if run leaves the campaign as it is")
 
 
-class RunPublic(Public):
+class RunPublic(ReadModel):
     id: str
     campaign_id: str
     method: str
@@ -212,7 +206,7 @@ class RunPublic(Public):
     finished_at: dt.datetime | None
 
 
-class RunResultPublic(Public):
+class RunResultPublic(ReadModel):
     cadre_id: str
     post_id: str | None
     fit: str | None
@@ -224,7 +218,7 @@ class RunResultPublic(Public):
     overridden: bool
 
 
-class RunResultPage(Public):
+class RunResultPage(ReadModel):
     items: list[RunResultPublic]
     next_cursor: str | None
 
@@ -235,7 +229,7 @@ class OverrideCreate(Strict):
     reason: Reason
 
 
-class OverridePublic(Public):
+class OverridePublic(ReadModel):
     run_id: str
     cadre_id: str
     from_post_id: str | None
@@ -249,13 +243,13 @@ class ConfirmRequest(Strict):
     run_id: Id | None = Field(default=None, description="default: the latest completed run that is not a what-if")
 
 
-class ConfirmPublic(Public):
+class ConfirmPublic(ReadModel):
     campaign: CampaignPublic
     run_id: str
     placements: int
 
 
-class ShortlistRow(Public):
+class ShortlistRow(ReadModel):
     rank: int
     cadre_id: str
     name: str
@@ -265,12 +259,12 @@ class ShortlistRow(Public):
     breakdown: dict[str, Any]
 
 
-class FlagPublic(Public):
+class FlagPublic(ReadModel):
     code: str
     message: str
 
 
-class BalanceRow(Public):
+class BalanceRow(ReadModel):
     post_id: str
     title: str
     category: str
@@ -281,7 +275,7 @@ class BalanceRow(Public):
     flags: list[FlagPublic]
 
 
-class BalanceTable(Public):
+class BalanceTable(ReadModel):
     campaign_id: str
     ratio: int
     posts: list[BalanceRow]
@@ -293,7 +287,7 @@ class TutorAssign(Strict):
     reason: Reason | None = None
 
 
-class TutorPublic(Public):
+class TutorPublic(ReadModel):
     campaign_id: str
     trainee_id: str
     tutor_id: str
@@ -302,7 +296,7 @@ class TutorPublic(Public):
     assigned_at: dt.datetime
 
 
-class TutorSuggestion(Public):
+class TutorSuggestion(ReadModel):
     cadre_id: str
     name: str
     field_match: bool
@@ -323,7 +317,7 @@ class PlanIn(Strict):
         return self
 
 
-class PlanPublic(Public):
+class PlanPublic(ReadModel):
     campaign_id: str
     trainee_id: str
     tutor_id: str
@@ -352,7 +346,7 @@ class InspectionIn(Strict):
     notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] | None = None
 
 
-class InspectionPublic(Public):
+class InspectionPublic(ReadModel):
     id: str
     campaign_id: str
     trainee_id: str
@@ -364,7 +358,7 @@ class InspectionPublic(Public):
     recorded_at: dt.datetime
 
 
-class GrowthPublic(Public):
+class GrowthPublic(ReadModel):
     campaign_id: str
     trainee_id: str
     value: str | None
@@ -373,7 +367,7 @@ class GrowthPublic(Public):
     method: str
 
 
-class PlacementPublic(Public):
+class PlacementPublic(ReadModel):
     campaign_id: str
     campaign_name: str
     year: int
@@ -386,6 +380,6 @@ class PlacementPublic(Public):
     confirmed_at: dt.datetime
 
 
-class CadrePlacements(Public):
+class CadrePlacements(ReadModel):
     cadre_id: str
     items: list[PlacementPublic]

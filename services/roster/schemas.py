@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import Field, PlainSerializer, field_validator
 
 from cadrekit.dates import today
-from cadrekit.schemas import NO_NUL, Reason, Strict, Tag, Text
+from cadrekit.schemas import NO_NUL, ReadModel, Reason, Strict, Tag, Text
 from services.roster.domain import id_numbers
 from services.roster.domain.units import path_ids
 
@@ -43,12 +43,6 @@ class UnitUpdate(Strict):
 class UnitMove(Strict):
     parent_id: str | None = Field(min_length=1, max_length=36, pattern=NO_NUL)  # null: top level
     reason: Reason | None = None
-
-
-class ReadModel(BaseModel):
-    """A response: read from a table row's attributes, or built by a use case."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 # Timestamps as ``datetime.isoformat`` writes them ("+00:00"), where the JSON always had that.

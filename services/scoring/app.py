@@ -13,7 +13,7 @@ from cadrekit.runtime import ServiceRuntime
 from services.scoring.api import catalogues, excellence, ledger
 from services.scoring.events import SCHEMAS as EVENT_SCHEMAS
 from services.scoring.models import metadata, mirror
-from services.scoring.scoring import Scoring, scope_resolver
+from services.scoring.service.context import Context, scope_resolver
 from services.scoring.settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,5 +35,5 @@ def create_app(
         event_schemas=EVENT_SCHEMAS,
         scope=scope_resolver(),
     )
-    app.state.scoring = Scoring(runtime, settings)
+    app.state.context = Context(runtime, settings)
     return app

@@ -8,9 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, Field
 
-from cadrekit.schemas import Id, LongText, Name, Reason, Strict, Tag, Text
+from cadrekit.schemas import Id, LongText, Name, ReadModel, Reason, Strict, Tag, Text
 from services.secondment.domain.terms import MAX_TERM_MONTHS, MIN_TERM_MONTHS
 
 Share = Annotated[Text, Field(min_length=1, max_length=20)]
@@ -110,12 +110,6 @@ class Candidacy:
 
 
 # answers ------------------------------------------------------------------------------------
-class ReadModel(BaseModel):
-    """An answer, validated from a table row's attributes (or a JSON column's dicts)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
 class QuotaRulePublic(ReadModel):
     direction: Direction
     regions: list[str]

@@ -12,14 +12,6 @@ from tests.architecture.layout import COMMON, MAX_LINES, OPTIONAL, SHAPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
-# Services still in the old shape: each is taken off as it is reshaped (issue 16 lands service
-# by service). strict: the marker fails as soon as the service passes, so it cannot linger.
-ALL = {"roster", "matching", "scoring", "secondment"}
-NOT_YET = {
-    "shape": {"scoring"},
-    "lines": {"scoring"},
-    "names": {"scoring"},
-}
 
 
 def _modules(service: str) -> set[str]:
@@ -31,18 +23,12 @@ def _modules(service: str) -> set[str]:
     }
 
 
-def _marks(service: str, test: str) -> list[pytest.MarkDecorator]:
-    if service in NOT_YET[test]:
-        return [pytest.mark.xfail(strict=True, reason=f"{service} is not reshaped yet (issue 16)")]
-    return []
-
-
 def test_every_service_folder_is_declared() -> None:
     found = {p.name for p in SERVICES.iterdir() if p.is_dir() and (p / "app.py").exists()}
     assert found == set(SHAPES)
 
 
-@pytest.mark.parametrize("service", [pytest.param(s, marks=_marks(s, "shape")) for s in SHAPES])
+@pytest.mark.parametrize("service", sorted(SHAPES))
 def test_the_service_has_the_declared_modules_and_no_others(service: str) -> None:
     modules = _modules(service)
     shape = SHAPES[service]
@@ -56,7 +42,7 @@ def test_the_service_has_the_declared_modules_and_no_others(service: str) -> Non
     assert not unknown, f"{service} has modules the layout does not declare: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("service", [pytest.param(s, marks=_marks(s, "lines")) for s in SHAPES])
+@pytest.mark.parametrize("service", sorted(SHAPES))
 def test_no_module_of_the_service_is_longer_than_the_limit(service: str) -> None:
     long = {
         m: n
@@ -66,7 +52,7 @@ def test_no_module_of_the_service_is_longer_than_the_limit(service: str) -> None
     assert not long, f"{service}: modules over {MAX_LINES} lines: {long}"
 
 
-@pytest.mark.parametrize("service", [pytest.param(s, marks=_marks(s, "names")) for s in SHAPES])
+@pytest.mark.parametrize("service", sorted(SHAPES))
 def test_use_cases_take_ctx_and_principal(service: str) -> None:
     """The same names for the same roles: the context is ``ctx``, the caller ``principal``."""
     context = SERVICES / service / "service" / "context.py"

@@ -43,7 +43,7 @@ async def test_an_approval_reaches_a_subscriber_as_a_score_change(
     cadre = (await live_roster.cadre(unit["id"], leadership_status="second_line"))["id"]
 
     async def mirrored() -> bool:
-        async with live_scoring.app.state.scoring.runtime.sessions() as s:
+        async with live_scoring.app.state.context.runtime.sessions() as s:
             return await get_cadre(s, mirror, cadre) is not None
 
     await eventually(mirrored, what="the cadre in scoring's mirror")

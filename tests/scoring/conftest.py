@@ -45,7 +45,7 @@ class ScoringHarness:
             "path": path,
             "version": 1,
         }
-        async with self.app.state.scoring.runtime.sessions() as s:
+        async with self.app.state.context.runtime.sessions() as s:
             await upsert_unit(s, mirror, state)
             await s.commit()
         return state
@@ -64,7 +64,7 @@ class ScoringHarness:
             "retirement_date": "2026-05-01",
         }
         state = mirrored_cadre(unit["unit_id"], cadre_id=cadre_id, **{**defaults, **fields})
-        async with self.app.state.scoring.runtime.sessions() as s:
+        async with self.app.state.context.runtime.sessions() as s:
             await upsert_cadre(s, mirror, state)
             await s.commit()
         return cadre_id
@@ -111,7 +111,7 @@ class ScoringHarness:
 
         from services.scoring.models import kit
 
-        async with self.app.state.scoring.runtime.engine.connect() as conn:
+        async with self.app.state.context.runtime.engine.connect() as conn:
             rows = (await conn.execute(kit.outbox.select().order_by(kit.outbox.c.id))).all()
         return [orjson.loads(r.payload) for r in rows]
 

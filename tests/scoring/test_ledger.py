@@ -132,7 +132,7 @@ async def test_bad_entries_name_the_field_and_write_nothing(scoring: ScoringHarn
         assert resp.status_code == 422, (change, resp.text)
         assert resp.headers["content-type"].startswith("application/problem+json")
         assert resp.json()["errors"][0]["field"] == field, (change, resp.json())
-    async with scoring.app.state.scoring.runtime.sessions() as s:
+    async with scoring.app.state.context.runtime.sessions() as s:
         from services.scoring.models import Entry
 
         assert (await s.execute(select(func.count()).select_from(Entry))).scalar_one() == 0
@@ -152,7 +152,7 @@ async def test_sanction_text_is_masked_and_its_reading_audited(scoring: ScoringH
     assert portal.status_code == 403
     revealed = await scoring.ledger(cadre, reveal="true")
     assert revealed["lines"][0]["evidence"] == "因违反规定被诫勉谈话"
-    async with scoring.app.state.scoring.runtime.engine.connect() as conn:
+    async with scoring.app.state.context.runtime.engine.connect() as conn:
         reads = (await conn.execute(select(kit.audit.c.actor, kit.audit.c.subject_id))).all()
     assert [r.actor for r in reads] == ["officer-a"]
     assert reads[0].subject_id == revealed["lines"][0]["id"]

@@ -66,7 +66,7 @@ def _unit_hr(scoring: ScoringHarness, city: City) -> dict[str, str]:
 
 
 async def _rows(scoring: ScoringHarness) -> dict[str, list[str]]:
-    runtime = scoring.app.state.scoring.runtime
+    runtime = scoring.app.state.context.runtime
     async with runtime.sessions() as s:
         return {
             t.name: sorted(repr(tuple(r)) for r in (await s.execute(select(t))).all())

@@ -8,14 +8,14 @@ from fastapi import Depends, Request
 from cadrekit import scope
 from cadrekit.auth import Principal, Role, require_roles
 from cadrekit.scope import Scope
-from services.scoring.scoring import Scoring
+from services.scoring.service.context import Context
 
 
-def get_scoring(request: Request) -> Scoring:
-    return request.app.state.scoring  # type: ignore[no-any-return]
+def get_context(request: Request) -> Context:
+    return request.app.state.context  # type: ignore[no-any-return]
 
 
-ScoringDep = Annotated[Scoring, Depends(get_scoring)]
+ContextDep = Annotated[Context, Depends(get_context)]
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer, Role.unit_hr, Role.portal, Role.auditor))]
 Proposer = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer, Role.unit_hr))]
 Office = Annotated[Principal, Depends(require_roles(Role.admin, Role.officer))]

@@ -7,36 +7,54 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from services.scoring import approval, entries, views
 from services.scoring.api.deps import (
     CadreInBody,
     CadreInPath,
     CadreInQuery,
+    ContextDep,
     EntriesInScope,
     EntryInPath,
     Office,
     Proposer,
     RankedInScope,
     Reader,
-    ScoringDep,
     UnitInQuery,
     Year,
 )
-from services.scoring.schemas import Decision, EntryIn, RestatementIn, ReversalIn, WaiverIn
+from services.scoring.models import Entry, Waiver
+from services.scoring.schemas import (
+    Decision,
+    EntryIn,
+    EntryPage,
+    EntryPublic,
+    RestatementIn,
+    RestatementPublic,
+    ReversalIn,
+    WaiverIn,
+    WaiverPublic,
+)
+from services.scoring.service import approval, queries
+from services.scoring.service import ledger as entries
+from services.scoring.service.queries import EligibilityPublic, LedgerPublic, RankingsPublic, StandingPublic
 
 router = APIRouter(prefix="/api/v1/scoring", tags=["ledger"], dependencies=[Depends(authenticate)])
 Reveal = Annotated[bool, Query(description="show sanction text (cadre office and auditors; the read is audited)")]
 
 
-@router.post("/entries", status_code=201, summary="Propose an entry (pending until an officer decides)")
-async def propose(body: EntryIn, sc: ScoringDep, who: Proposer, scope: CadreInBody) -> dict:
-    return views.entry_public(await entries.propose(sc, who, body.model_dump()), revealed=True)
+@router.post(
+    "/entries",
+    status_code=201,
+    summary="Propose an entry (pending until an officer decides)",
+    response_model=EntryPublic,
+)
+async def propose(body: EntryIn, ctx: ContextDep, principal: Proposer, scope: CadreInBody) -> Entry:
+    return await entries.propose(ctx, principal, body)
 
 
-@router.get("/entries", summary="List entries (e.g. the pending queue), newest first")
+@router.get("/entries", summary="List entries (e.g. the pending queue), newest first", response_model=EntryPage)
 async def list_entries(
-    sc: ScoringDep,
-    who: Office,
+    ctx: ContextDep,
+    principal: Office,
     scope: EntriesInScope,
     cadre_ref: CadreInQuery,
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected)$")] = None,
@@ -44,79 +62,109 @@ async def list_entries(
     cadre_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-) -> dict:
-    return await views.list_entries(sc, scope, status, year, cadre_id, limit, offset)
+) -> EntryPage:
+    return await queries.list_entries(ctx, scope, status, year, cadre_id, limit, offset)
 
 
-@router.get("/entries/{entry_id}")
-async def get_entry(entry_id: str, sc: ScoringDep, who: Reader, scope: EntryInPath, reveal: Reveal = False) -> dict:
-    return await views.entry_view(sc, who, entry_id, reveal)
+@router.get("/entries/{entry_id}", response_model=EntryPublic)
+async def get_entry(
+    entry_id: str, ctx: ContextDep, principal: Reader, scope: EntryInPath, reveal: Reveal = False
+) -> EntryPublic:
+    return await queries.entry_view(ctx, principal, entry_id, reveal)
 
 
-@router.post("/entries/{entry_id}/approve", summary="Approve (not by its proposer); the total moves once")
-async def approve(entry_id: str, sc: ScoringDep, who: Office, scope: EntryInPath, body: Decision | None = None) -> dict:
-    return views.entry_public(await approval.approve(sc, who, entry_id, body.note if body else None), revealed=True)
+@router.post(
+    "/entries/{entry_id}/approve",
+    summary="Approve (not by its proposer); the total moves once",
+    response_model=EntryPublic,
+)
+async def approve(
+    entry_id: str, ctx: ContextDep, principal: Office, scope: EntryInPath, body: Decision | None = None
+) -> Entry:
+    return await approval.approve(ctx, principal, entry_id, body.note if body else None)
 
 
-@router.post("/entries/{entry_id}/reject")
-async def reject(entry_id: str, sc: ScoringDep, who: Office, scope: EntryInPath, body: Decision | None = None) -> dict:
-    return views.entry_public(await entries.reject(sc, who, entry_id, body.note if body else None), revealed=True)
+@router.post("/entries/{entry_id}/reject", response_model=EntryPublic)
+async def reject(
+    entry_id: str, ctx: ContextDep, principal: Office, scope: EntryInPath, body: Decision | None = None
+) -> Entry:
+    return await entries.reject(ctx, principal, entry_id, body.note if body else None)
 
 
-@router.post("/entries/{entry_id}/reverse", status_code=201, summary="Undo an approved entry with a reversal entry")
-async def reverse(entry_id: str, body: ReversalIn, sc: ScoringDep, who: Office, scope: EntryInPath) -> dict:
-    return views.entry_public(await entries.reverse(sc, who, entry_id, body.reason), revealed=True)
+@router.post(
+    "/entries/{entry_id}/reverse",
+    status_code=201,
+    summary="Undo an approved entry with a reversal entry",
+    response_model=EntryPublic,
+)
+async def reverse(entry_id: str, body: ReversalIn, ctx: ContextDep, principal: Office, scope: EntryInPath) -> Entry:
+    return await entries.reverse(ctx, principal, entry_id, body.reason)
 
 
-@router.post("/entries/{entry_id}/waiver", status_code=201, summary="Fault tolerance: cancel a deduction's effect")
-async def waive(entry_id: str, body: WaiverIn, sc: ScoringDep, who: Office, scope: EntryInPath) -> dict:
-    w = await entries.waive(sc, who, entry_id, body.reference, body.reason)
-    return {
-        "id": w.id,
-        "entry_id": w.entry_id,
-        "cadre_id": w.cadre_id,
-        "year": w.year,
-        "reference": w.reference,
-        "reason": w.reason,
-        "granted_by": w.granted_by,
-        "granted_at": w.granted_at,
-    }
+@router.post(
+    "/entries/{entry_id}/waiver",
+    status_code=201,
+    summary="Fault tolerance: cancel a deduction's effect",
+    response_model=WaiverPublic,
+)
+async def waive(entry_id: str, body: WaiverIn, ctx: ContextDep, principal: Office, scope: EntryInPath) -> Waiver:
+    return await entries.waive(ctx, principal, entry_id, body)
 
 
-@router.get("/cadres/{cadre_id}/ledger", summary="Entries, reversals and waivers with the running total")
+@router.get(
+    "/cadres/{cadre_id}/ledger",
+    summary="Entries, reversals and waivers with the running total",
+    response_model=LedgerPublic,
+)
 async def ledger(
-    cadre_id: str, year: Year, sc: ScoringDep, who: Reader, scope: CadreInPath, reveal: Reveal = False
-) -> dict:
-    return await views.ledger(sc, who, cadre_id, year, reveal)
+    cadre_id: str, year: Year, ctx: ContextDep, principal: Reader, scope: CadreInPath, reveal: Reveal = False
+) -> LedgerPublic:
+    return await queries.ledger(ctx, principal, cadre_id, year, reveal)
 
 
-@router.get("/cadres/{cadre_id}/eligibility", summary="May the cadre be rated excellent / promoted? With reasons")
+@router.get(
+    "/cadres/{cadre_id}/eligibility",
+    summary="May the cadre be rated excellent / promoted? With reasons",
+    response_model=EligibilityPublic,
+)
 async def eligibility(
-    cadre_id: str, year: Year, sc: ScoringDep, who: Reader, scope: CadreInPath, on: dt.date | None = None
-) -> dict:
-    return await views.eligibility(sc, cadre_id, year, on)
+    cadre_id: str, year: Year, ctx: ContextDep, principal: Reader, scope: CadreInPath, on: dt.date | None = None
+) -> EligibilityPublic:
+    return await queries.eligibility(ctx, cadre_id, year, on)
 
 
-@router.get("/cadres/{cadre_id}/standing", summary="The year's total, its parts, counts and rank, in one answer")
-async def standing(cadre_id: str, year: Year, sc: ScoringDep, who: Reader, scope: CadreInPath) -> dict:
-    return await views.standing(sc, cadre_id, year)
+@router.get(
+    "/cadres/{cadre_id}/standing",
+    summary="The year's total, its parts, counts and rank, in one answer",
+    response_model=StandingPublic,
+)
+async def standing(cadre_id: str, year: Year, ctx: ContextDep, principal: Reader, scope: CadreInPath) -> StandingPublic:
+    return await queries.standing(ctx, cadre_id, year)
 
 
-@router.post("/cadres/{cadre_id}/restatements", summary="Recompute a year under a newer catalogue: preview, then apply")
-async def restate(cadre_id: str, body: RestatementIn, sc: ScoringDep, who: Office, scope: CadreInPath) -> dict:
-    return await entries.restatement(sc, who, cadre_id, body.year, body.version, body.apply, body.expected_difference)
+@router.post(
+    "/cadres/{cadre_id}/restatements",
+    summary="Recompute a year under a newer catalogue: preview, then apply",
+    response_model=RestatementPublic,
+)
+async def restate(
+    cadre_id: str, body: RestatementIn, ctx: ContextDep, principal: Office, scope: CadreInPath
+) -> RestatementPublic:
+    return await entries.restatement(ctx, principal, cadre_id, body)
 
 
-@router.get("/rankings", summary="Cadres ranked by the year's total (ties: see tie_rule)")
+@router.get(
+    "/rankings", summary="Cadres ranked by the year's total (ties: see tie_rule)", response_model=RankingsPublic
+)
 async def rankings(
     year: Year,
-    sc: ScoringDep,
-    who: Reader,
+    ctx: ContextDep,
+    principal: Reader,
     scope: RankedInScope,
     unit_ref: UnitInQuery,
     unit_id: Annotated[str | None, Query(max_length=36, description="the unit's whole subtree")] = None,
     leadership_status: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-) -> dict:
-    return await views.rankings(sc, scope, year, unit_id, leadership_status, limit, offset)
+) -> RankingsPublic:
+    return await queries.rankings(ctx, scope, year, unit_id, leadership_status, limit, offset)

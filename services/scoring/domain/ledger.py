@@ -62,6 +62,25 @@ def admit(rule: Rule, used: Decimal) -> Admission:
     return Admission(two_places(signed), magnitude < rule.points, room)
 
 
+@dataclass(frozen=True)
+class Sums:
+    """A cadre's year: the total and the effective sums of each direction (the ranking's ties)."""
+
+    total: Decimal
+    positive: Decimal
+    negative: Decimal
+
+
+def moved(sums: Sums, delta: Decimal, direction: str) -> Sums:
+    """The year after a line of ``direction`` adds ``delta`` (signed): the total moves, and so
+    does the sum of that direction (a reversal of an addition lowers ``positive``)."""
+    return Sums(
+        two_places(sums.total + delta),
+        sums.positive + (delta if direction == "positive" else ZERO),
+        sums.negative + (delta if direction == "negative" else ZERO),
+    )
+
+
 def effect(line: Line) -> Decimal:
     """What a line adds to the total: nothing when it is a waived deduction."""
     return ZERO if line.waived else line.points

@@ -1,9 +1,11 @@
-"""Approving an entry: the ledger's hot path, in SQLAlchemy Core on one connection.
+"""Approving an entry: the ledger's hot path, in SQLAlchemy Core on the unit of work's connection.
 
 The benchmark showed the service, not the database, as the limit: ~4 ms of CPU per
 approval, most of it building ORM statements again on every request. Here the statements
-are built once (bound parameters only) and run on a plain connection; the rules are the
-same as everywhere else in the ledger (lock the cadre's year, then claim the entry).
+are built once (bound parameters only) and run on the unit of work's connection; the rules
+are the domain's (``used_capacity``, ``admit``, ``moved``, ``open_period``) as everywhere
+else in the ledger: lock the cadre's year, then claim the entry. Its events go out through
+the unit of work, in the transaction of the change.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from sqlalchemy import Table, bindparam, func, select
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, Forbidden, NotFound
-from cadrekit.uow import write_events
 from services.scoring import events
 from services.scoring.domain.impact import open_period
-from services.scoring.domain.ledger import AWARD, admit
-from services.scoring.domain.money import ZERO, two_places
+from services.scoring.domain.ledger import Line, admit, moved, used_capacity
+from services.scoring.domain.money import ZERO
 from services.scoring.models import Catalogue as CatalogueRow
-from services.scoring.models import Entry, ImpactPeriodRow, Total
-from services.scoring.scoring import Scoring, catalogue_version, lock_year
+from services.scoring.models import Entry, ImpactPeriodRow
+from services.scoring.models import Total as TotalRow
+from services.scoring.service.context import Context, catalogue_version, lock_year
 
 E: Table = Entry.__table__  # type: ignore[attr-defined]
-T: Table = Total.__table__  # type: ignore[attr-defined]
+T: Table = TotalRow.__table__  # type: ignore[attr-defined]
 C: Table = CatalogueRow.__table__  # type: ignore[attr-defined]
 P: Table = ImpactPeriodRow.__table__  # type: ignore[attr-defined]
 
@@ -46,13 +48,12 @@ CLAIM = (
         version=E.c.version + 1,
     )
 )
-USED = select(E.c.points).where(
+# The rule's approved lines of the cadre's year, reversals included: what its cap has used.
+RULE_LINES = select(E.c.id, E.c.kind, E.c.rule_code, E.c.points, E.c.seq, E.c.reverses_id, E.c.waived).where(
     E.c.cadre_id == bindparam("b_cadre"),
     E.c.year == bindparam("b_year"),
     E.c.rule_code == bindparam("b_rule"),
     E.c.status == "approved",
-    E.c.kind == AWARD,
-    E.c.reversed_by_id.is_(None),
 )
 MOVE = (
     T.update()
@@ -68,39 +69,41 @@ MOVE = (
 )
 
 
-async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
+async def approve(ctx: Context, principal: Principal, entry_id: str, note: str | None) -> Entry:
     now = utcnow()
-    async with sc.runtime.engine.begin() as conn:
+    async with ctx.runtime.uow() as uow:
+        conn = await uow.session.connection()
         row = (await conn.execute(READ, {"b_id": entry_id})).first()
         if row is None:
             raise NotFound(f"entry {entry_id} does not exist")
         if row.status != "pending":
             raise Conflict(f"entry {entry_id} is already {row.status}", state=row.status)
-        if row.proposed_by == who.sub:
+        if row.proposed_by == principal.sub:
             raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
-        held = await lock_year(sc, conn, row.cadre_id, row.year)
+        held = await lock_year(ctx, conn, row.cadre_id, row.year)
         version = row.in_force
-        catalogue = sc._published.get((row.year, version))
-        if catalogue is None:  # read once per version: a published catalogue never changes
-            async with sc.runtime.sessions() as s:
-                catalogue = await catalogue_version(sc, s, row.year, version)
+        # Read once per version (a published catalogue never changes), then from memory.
+        catalogue = ctx.cached_catalogue(row.year, version) or await catalogue_version(
+            ctx, uow.session, row.year, version
+        )
         assert catalogue is not None  # an entry is only proposed under a published catalogue
         rule = catalogue.rule(row.rule_code)
         if rule is None:
             raise Conflict(f"rule {row.rule_code} is not in the {row.year} catalogue in force (v{version})")
         used = ZERO
         if rule.cap_per_year is not None:
-            points = (
-                await conn.execute(USED, {"b_cadre": row.cadre_id, "b_year": row.year, "b_rule": row.rule_code})
-            ).scalars()
-            used = sum((abs(p) for p in points if p is not None), ZERO)
+            found = await conn.execute(RULE_LINES, {"b_cadre": row.cadre_id, "b_year": row.year, "b_rule": rule.code})
+            lines = [
+                Line(r.id, r.kind, r.rule_code, r.points or ZERO, r.seq or 0, r.reverses_id, r.waived) for r in found
+            ]
+            used = used_capacity(lines, rule.code)
         admitted = admit(rule, used)
         seq = held.seq + 1
         claimed = await conn.execute(
             CLAIM,
             {
                 "b_id": entry_id,
-                "b_by": who.sub,
+                "b_by": principal.sub,
                 "b_at": now,
                 "b_note": note,
                 "b_version": version,
@@ -113,16 +116,15 @@ async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) 
         )
         if claimed.rowcount != 1:
             raise Conflict(f"entry {entry_id} was decided by someone else just now")
-        new_total = two_places(held.total + admitted.points)
-        positive = rule.direction == "positive"
+        after = moved(held.sums, admitted.points, rule.direction)
         await conn.execute(
             MOVE,
             {
                 "b_cadre": row.cadre_id,
                 "b_year": row.year,
-                "b_total": new_total,
-                "b_positive": held.positive + (admitted.points if positive else ZERO),
-                "b_negative": held.negative + (ZERO if positive else admitted.points),
+                "b_total": after.total,
+                "b_positive": after.positive,
+                "b_negative": after.negative,
                 "b_seq": seq,
                 "b_version": version,
                 "b_at": now,
@@ -143,30 +145,16 @@ async def approve(sc: Scoring, who: Principal, entry_id: str, note: str | None) 
                         lifted=False,
                     )
                 )
-        values = {k: v for k, v in row._mapping.items() if k != "in_force"}
-        values.update(
-            status="approved",
-            decided_by=who.sub,
-            decided_at=now,
-            decision_note=note,
-            catalogue_version=version,
-            rule_points=rule.points,
-            points=admitted.points,
-            capped=admitted.capped,
-            sanction_kind=rule.sanction_kind,
-            seq=seq,
-            version=row.version + 1,
+        entry = Entry.model_validate({k: v for k, v in row._mapping.items() if k != "in_force"})
+        entry.status, entry.decided_by, entry.decided_at, entry.decision_note = "approved", principal.sub, now, note
+        entry.catalogue_version, entry.rule_points, entry.points = version, rule.points, admitted.points
+        entry.capped, entry.sanction_kind, entry.seq, entry.version = (
+            admitted.capped,
+            rule.sanction_kind,
+            seq,
+            row.version + 1,
         )
-        entry = Entry(**values)
-        await write_events(
-            conn,  # type: ignore[arg-type]
-            sc.runtime.kit,
-            [
-                events.entry_approved(entry),
-                events.score_changed(row.cadre_id, row.year, new_total, held.total, entry_id, version, "approval"),
-            ],
-            source=sc.runtime.settings.service_name,
-            topic=sc.runtime.settings.topic,
-        )
-    sc.runtime.relay.wake()
+        uow.record(events.entry_approved(entry))
+        uow.record(events.score_changed(row.cadre_id, row.year, after.total, held.total, entry_id, version, "approval"))
+        await uow.commit()
     return entry

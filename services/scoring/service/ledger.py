@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.dates import today
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, field_error
+from cadrekit.problems import Conflict, field_error
 from services.scoring import events
-from services.scoring.domain.ledger import AWARD, REVERSAL, Line, restate, restated_total
+from services.scoring.domain.ledger import AWARD, REVERSAL, moved, restate, restated_total
 from services.scoring.domain.money import ZERO, text, two_places
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
-from services.scoring.scoring import (
-    Scoring,
+from services.scoring.schemas import EntryIn, RestatedLine, RestatementIn, RestatementPublic, WaiverIn
+from services.scoring.service.context import (
+    Context,
+    YearLock,
     catalogue_version,
     check_year,
     in_force,
@@ -32,27 +33,26 @@ from services.scoring.scoring import (
     lock_year,
     rowcount,
 )
+from services.scoring.service.queries import as_lines, entry_or_404, year_lines
 
-SANCTION_FIELDS = ("evidence", "reference", "decision_note")
 
-
-async def propose(sc: Scoring, who: Principal, body: dict[str, Any]) -> Entry:
-    year = check_year(body["year"])
-    occurred: dt.date = body["occurred_on"]
+async def propose(ctx: Context, principal: Principal, body: EntryIn) -> Entry:
+    year = check_year(body.year)
+    occurred: dt.date = body.occurred_on
     if occurred.year != year:
         raise field_error("occurred_on", f"{occurred} is not in {year}")
-    async with sc.runtime.uow() as uow:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
-        cadre = await known_cadre(sc, s, body["cadre_id"])
+        cadre = await known_cadre(ctx, s, body.cadre_id)
         if cadre.status != "active":
             raise field_error("cadre_id", f"cadre {cadre.cadre_id} has left the roster")
-        found = await in_force(sc, s, year)
+        found = await in_force(ctx, s, year)
         if found is None:
             raise field_error("year", f"no catalogue is published for {year}")
         version, catalogue = found
-        rule = catalogue.rule(body["rule_code"])
+        rule = catalogue.rule(body.rule_code)
         if rule is None:
-            raise field_error("rule_code", f"rule {body['rule_code']!r} is not in the {year} catalogue (v{version})")
+            raise field_error("rule_code", f"rule {body.rule_code!r} is not in the {year} catalogue (v{version})")
         entry = Entry(
             cadre_id=cadre.cadre_id,
             unit_id=cadre.unit_id,
@@ -61,51 +61,50 @@ async def propose(sc: Scoring, who: Principal, body: dict[str, Any]) -> Entry:
             direction=rule.direction,
             sanction_kind=rule.sanction_kind,
             occurred_on=occurred,
-            evidence=body.get("evidence") or "",
-            reference=body.get("reference"),
-            proposed_by=who.sub,
+            evidence=body.evidence or "",
+            reference=body.reference,
+            proposed_by=principal.sub,
         )
         s.add(entry)
         await uow.commit()
     return entry
 
 
-async def _entry(s: AsyncSession, entry_id: str) -> Entry:
-    entry = await s.get(Entry, entry_id)
-    if entry is None:
-        raise NotFound(f"entry {entry_id} does not exist")
-    return entry
-
-
 async def _move_total(
-    s: AsyncSession, cadre_id: str, year: int, held: Any, delta: Decimal, seq: int, version: int | None, direction: str
+    s: AsyncSession,
+    cadre_id: str,
+    year: int,
+    held: YearLock,
+    delta: Decimal,
+    seq: int,
+    version: int | None,
+    direction: str,
 ) -> Decimal:
-    """Move the held total; ``positive`` and ``negative`` keep the effective sums of the
-    two directions (a reversal of an addition lowers ``positive``), for the ranking's ties."""
-    new_total = two_places(held.total + delta)
+    """Move the held total by a line of ``direction`` (the domain's ``moved``)."""
+    after = moved(held.sums, delta, direction)
     await s.execute(
         update(Total)
         .where(col(Total.cadre_id) == cadre_id, col(Total.year) == year)
         .values(
-            total=new_total,
-            positive=held.positive + (delta if direction == "positive" else ZERO),
-            negative=held.negative + (delta if direction == "negative" else ZERO),
+            total=after.total,
+            positive=after.positive,
+            negative=after.negative,
             seq=seq,
             catalogue_version=version if version is not None else held.catalogue_version,
             updated_at=utcnow(),
         )
     )
-    return new_total
+    return after.total
 
 
-async def reject(sc: Scoring, who: Principal, entry_id: str, note: str | None) -> Entry:
-    async with sc.runtime.uow() as uow:
+async def reject(ctx: Context, principal: Principal, entry_id: str, note: str | None) -> Entry:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
-        entry = await _entry(s, entry_id)
+        entry = await entry_or_404(s, entry_id)
         done = await s.execute(
             update(Entry)
             .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
-            .values(status="rejected", decided_by=who.sub, decided_at=utcnow(), decision_note=note)
+            .values(status="rejected", decided_by=principal.sub, decided_at=utcnow(), decision_note=note)
             .execution_options(synchronize_session=False)
         )
         if rowcount(done) != 1:
@@ -115,15 +114,15 @@ async def reject(sc: Scoring, who: Principal, entry_id: str, note: str | None) -
     return entry
 
 
-async def reverse(sc: Scoring, who: Principal, entry_id: str, reason: str) -> Entry:
-    async with sc.runtime.uow() as uow:
+async def reverse(ctx: Context, principal: Principal, entry_id: str, reason: str) -> Entry:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
-        original = await _entry(s, entry_id)
+        original = await entry_or_404(s, entry_id)
         if original.kind == REVERSAL:
             raise Conflict("a reversal cannot be reversed; propose the entry again instead")
         if original.status != "approved":
             raise Conflict(f"only approved entries are reversed; this one is {original.status}", state=original.status)
-        year = await lock_year(sc, s, original.cadre_id, original.year)
+        year = await lock_year(ctx, s, original.cadre_id, original.year)
         await s.refresh(original)
         if original.reversed_by_id is not None:
             raise Conflict(f"entry {entry_id} is already reversed by {original.reversed_by_id}")
@@ -142,8 +141,8 @@ async def reverse(sc: Scoring, who: Principal, entry_id: str, reason: str) -> En
             occurred_on=today() if today().year == original.year else original.occurred_on,
             evidence=reason,
             reference=None,
-            proposed_by=who.sub,
-            decided_by=who.sub,
+            proposed_by=principal.sub,
+            decided_by=principal.sub,
             decided_at=utcnow(),
             decision_note=reason,
             catalogue_version=original.catalogue_version,
@@ -198,15 +197,15 @@ async def _lift(s: AsyncSession, entry_id: str, why: str) -> None:
     )
 
 
-async def waive(sc: Scoring, who: Principal, entry_id: str, reference: str, reason: str) -> Waiver:
-    async with sc.runtime.uow() as uow:
+async def waive(ctx: Context, principal: Principal, entry_id: str, body: WaiverIn) -> Waiver:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
-        entry = await _entry(s, entry_id)
+        entry = await entry_or_404(s, entry_id)
         if entry.direction != "negative" or entry.kind != AWARD:
             raise field_error("entry_id", "only a deduction can be waived (容错纠错); this entry adds points")
         if entry.status != "approved":
             raise Conflict(f"only approved deductions are waived; this one is {entry.status}", state=entry.status)
-        year = await lock_year(sc, s, entry.cadre_id, entry.year)
+        year = await lock_year(ctx, s, entry.cadre_id, entry.year)
         await s.refresh(entry)
         if entry.reversed_by_id is not None:
             raise Conflict("this deduction is reversed already; nothing is left to waive")
@@ -224,9 +223,9 @@ async def waive(sc: Scoring, who: Principal, entry_id: str, reference: str, reas
             entry_id=entry.id,
             cadre_id=entry.cadre_id,
             year=entry.year,
-            reference=reference,
-            reason=reason,
-            granted_by=who.sub,
+            reference=body.reference,
+            reason=body.reason,
+            granted_by=principal.sub,
             seq=seq,
         )
         s.add(waiver)
@@ -244,35 +243,17 @@ async def waive(sc: Scoring, who: Principal, entry_id: str, reference: str, reas
     return waiver
 
 
-async def year_lines(s: AsyncSession, cadre_id: str, year: int) -> list[Entry]:
-    return list(
-        (
-            await s.execute(
-                select(Entry)
-                .where(col(Entry.cadre_id) == cadre_id, col(Entry.year) == year, col(Entry.status) == "approved")
-                .order_by(col(Entry.seq))
-            )
-        ).scalars()
-    )
-
-
-def as_lines(entries: list[Entry]) -> list[Line]:
-    return [Line(e.id, e.kind, e.rule_code, e.points or ZERO, e.seq or 0, e.reverses_id, e.waived) for e in entries]
-
-
-async def restatement(
-    sc: Scoring, who: Principal, cadre_id: str, year: int, version: int, apply: bool, expect: Decimal | None
-) -> dict[str, Any]:
+async def restatement(ctx: Context, principal: Principal, cadre_id: str, body: RestatementIn) -> RestatementPublic:
     """Score a cadre's year again under catalogue ``version``: a preview, or (apply) a
     reversal and a re-issued entry for every line whose points change."""
-    check_year(year)
-    async with sc.runtime.uow() as uow:
+    year, version, apply, expect = check_year(body.year), body.version, body.apply, body.expected_difference
+    async with ctx.runtime.uow() as uow:
         s = uow.session
-        await known_cadre(sc, s, cadre_id, for_input=False)
-        newer = await catalogue_version(sc, s, year, version)
+        await known_cadre(ctx, s, cadre_id, for_input=False)
+        newer = await catalogue_version(ctx, s, year, version)
         if newer is None:
             raise field_error("version", f"no published catalogue v{version} for {year}")
-        held = await lock_year(sc, s, cadre_id, year) if apply else None
+        held = await lock_year(ctx, s, cadre_id, year) if apply else None
         entries = await year_lines(s, cadre_id, year)
         lines = as_lines(entries)
         stale = [e for e in entries if e.kind == AWARD and (e.catalogue_version or 0) > version]
@@ -281,25 +262,25 @@ async def restatement(
         changes = [r for r in restate(lines, newer) if r.changed or _older(entries, r.entry_id, version)]
         old_total = two_places(sum((ln.points for ln in lines if not ln.waived), ZERO))
         new_total = restated_total(lines, changes)
-        preview = {
-            "cadre_id": cadre_id,
-            "year": year,
-            "to_version": version,
-            "total": text(old_total),
-            "restated_total": text(new_total),
-            "difference": text(new_total - old_total),
-            "lines": [
-                {
-                    "entry_id": r.entry_id,
-                    "rule_code": r.rule_code,
-                    "points": text(r.old_points),
-                    "restated_points": text(r.new_points),
-                    "withdrawn": r.withdrawn,
-                }
+        preview = RestatementPublic(
+            cadre_id=cadre_id,
+            year=year,
+            to_version=version,
+            total=old_total,
+            restated_total=new_total,
+            difference=new_total - old_total,
+            lines=[
+                RestatedLine(
+                    entry_id=r.entry_id,
+                    rule_code=r.rule_code,
+                    points=r.old_points,
+                    restated_points=r.new_points,
+                    withdrawn=r.withdrawn,
+                )
                 for r in changes
             ],
-            "applied": False,
-        }
+            applied=False,
+        )
         if not apply:
             return preview
         assert held is not None
@@ -326,8 +307,8 @@ async def restatement(
                 status="approved",
                 occurred_on=original.occurred_on,
                 evidence=f"restated under catalogue v{version}",
-                proposed_by=who.sub,
-                decided_by=who.sub,
+                proposed_by=principal.sub,
+                decided_by=principal.sub,
                 decided_at=now,
                 catalogue_version=original.catalogue_version,
                 rule_points=original.rule_points,
@@ -355,7 +336,7 @@ async def restatement(
                 evidence=original.evidence,
                 reference=original.reference,
                 proposed_by=original.proposed_by,
-                decided_by=who.sub,
+                decided_by=principal.sub,
                 decided_at=now,
                 decision_note=f"restated under catalogue v{version}",
                 catalogue_version=version,
@@ -376,7 +357,7 @@ async def restatement(
                 for d in ("positive", "negative")
             }
             await _move_total(s, cadre_id, year, held, by_direction["positive"], seq, version, "positive")
-            held_after = await lock_year(sc, s, cadre_id, year)
+            held_after = await lock_year(ctx, s, cadre_id, year)
             await _move_total(s, cadre_id, year, held_after, by_direction["negative"], seq, version, "negative")
             uow.record(
                 events.score_changed(
@@ -384,7 +365,7 @@ async def restatement(
                 )
             )
         await uow.commit()
-    return {**preview, "applied": True}
+    return preview.model_copy(update={"applied": True})
 
 
 def _older(entries: list[Entry], entry_id: str, version: int) -> bool:
@@ -392,8 +373,3 @@ def _older(entries: list[Entry], entry_id: str, version: int) -> bool:
     stay the same, so every standing entry of the year ends up under one version."""
     e = next(x for x in entries if x.id == entry_id)
     return (e.catalogue_version or 0) < version
-
-
-async def get_entry(sc: Scoring, entry_id: str) -> Entry:
-    async with sc.runtime.sessions() as s:
-        return await _entry(s, entry_id)

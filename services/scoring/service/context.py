@@ -18,6 +18,7 @@ from cadrekit.roster_mirror import MirroredCadre, get_cadre, mirror_scope_resolv
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import TableScopeResolver
 from services.scoring.domain.catalogue import Catalogue, Category, Rule
+from services.scoring.domain.ledger import Sums
 from services.scoring.domain.money import as_points
 from services.scoring.models import Catalogue as CatalogueRow
 from services.scoring.models import Entry, KeyPost, Total, mirror
@@ -27,7 +28,9 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 @dataclass
-class Scoring:
+class Context:
+    """Scoring's runtime and collaborators, passed to every use case as ``ctx``."""
+
     runtime: ServiceRuntime
     settings: ScoringSettings
     # Published catalogues never change, so a version once read is kept.
@@ -36,6 +39,14 @@ class Scoring:
     @property
     def dialect(self) -> str:
         return self.runtime.engine.dialect.name
+
+    def cached_catalogue(self, year: int, version: int) -> Catalogue | None:
+        """A published version already read, without touching the database."""
+        return self._published.get((year, version))
+
+    def keep_catalogue(self, year: int, version: int, catalogue: Catalogue) -> Catalogue:
+        self._published[(year, version)] = catalogue
+        return catalogue
 
 
 def catalogue_of(row: CatalogueRow) -> Catalogue:
@@ -60,12 +71,12 @@ async def published_version(session: AsyncSession, year: int) -> int | None:
     stmt = select(func.max(CatalogueRow.version)).where(
         col(CatalogueRow.year) == year, col(CatalogueRow.status) == "published"
     )
-    return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def catalogue_version(sc: Scoring, session: AsyncSession, year: int, version: int) -> Catalogue | None:
-    key = (year, version)
-    if key not in sc._published:
+async def catalogue_version(ctx: Context, session: AsyncSession, year: int, version: int) -> Catalogue | None:
+    cached = ctx.cached_catalogue(year, version)
+    if cached is None:
         row = (
             await session.execute(
                 select(CatalogueRow).where(
@@ -77,16 +88,16 @@ async def catalogue_version(sc: Scoring, session: AsyncSession, year: int, versi
         ).scalar_one_or_none()
         if row is None:
             return None
-        sc._published[key] = catalogue_of(row)
-    return sc._published[key]
+        cached = ctx.keep_catalogue(year, version, catalogue_of(row))
+    return cached
 
 
-async def in_force(sc: Scoring, session: AsyncSession, year: int) -> tuple[int, Catalogue] | None:
+async def in_force(ctx: Context, session: AsyncSession, year: int) -> tuple[int, Catalogue] | None:
     """The newest published version of a year's catalogue."""
     version = await published_version(session, year)
     if version is None:
         return None
-    cat = await catalogue_version(sc, session, year, version)
+    cat = await catalogue_version(ctx, session, year, version)
     assert cat is not None
     return version, cat
 
@@ -110,19 +121,35 @@ def _lock_statement(dialect: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class YearLock:
+    """A cadre's year as it stood when its lock was taken."""
+
+    total: Decimal
+    positive: Decimal
+    negative: Decimal
+    seq: int
+    catalogue_version: int | None
+
+    @property
+    def sums(self) -> Sums:
+        return Sums(self.total, self.positive, self.negative)
+
+
 # Built once: every change to a cadre's year starts with it, approvals most of all.
 LOCK_YEAR = {"postgresql": _lock_statement("postgresql"), "sqlite": _lock_statement("sqlite")}
 
 
-async def lock_year(sc: Scoring, session: AsyncSession | AsyncConnection, cadre_id: str, year: int) -> Any:
+async def lock_year(ctx: Context, session: AsyncSession | AsyncConnection, cadre_id: str, year: int) -> YearLock:
     """Take (creating if need be) the row of a cadre's year and hold it until commit: every
     change to the year goes through here, so approvals are ordered and none is lost."""
     params = {"b_cadre": cadre_id, "b_year": year, "b_at": utcnow()}
-    return (await session.execute(LOCK_YEAR[sc.dialect], params)).one()
+    row = (await session.execute(LOCK_YEAR[ctx.dialect], params)).one()
+    return YearLock(row.total, row.positive, row.negative, row.seq, row.catalogue_version)
 
 
 async def known_cadre(
-    sc: Scoring, session: AsyncSession, cadre_id: str, field_name: str = "cadre_id", *, for_input: bool = True
+    ctx: Context, session: AsyncSession, cadre_id: str, field_name: str = "cadre_id", *, for_input: bool = True
 ) -> MirroredCadre:
     """The cadre from the mirror: unknown in a request body is invalid input (422), in a
     path it is a resource that does not exist (404)."""

@@ -6,56 +6,46 @@ freezes it. A correction is a new draft, published as a new version.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.problems import Conflict, NotFound, field_error
-from services.scoring.domain.catalogue import DEFAULT_CATALOGUE, CatalogueError, catalogue_dicts, parse_catalogue
+from services.scoring.domain.catalogue import (
+    DEFAULT_CATALOGUE,
+    Catalogue,
+    CatalogueError,
+    catalogue_dicts,
+    parse_catalogue,
+)
 from services.scoring.models import Catalogue as CatalogueRow
-from services.scoring.scoring import Scoring, catalogue_of, check_year, rowcount
+from services.scoring.schemas import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
+from services.scoring.service.context import Context, catalogue_of, check_year, rowcount
 
 
-def public(row: CatalogueRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "year": row.year,
-        "version": row.version,
-        "status": row.status,
-        "categories": row.categories,
-        "rules": row.rules,
-        "impact_months": row.impact_months,
-        "note": row.note,
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "published_by": row.published_by,
-        "published_at": row.published_at,
-        "row_version": row.row_version,
-        "counts": {
-            "positive_categories": sum(1 for c in row.categories if c["direction"] == "positive"),
-            "negative_categories": sum(1 for c in row.categories if c["direction"] == "negative"),
-            "rules": len(row.rules),
-            "department_defaults": sum(1 for r in row.rules if r.get("default")),
-        },
-    }
+def content_of(catalogue: Catalogue) -> CatalogueContent:
+    """A catalogue in the form it is stored in (and shown)."""
+    return CatalogueContent.model_validate(catalogue_dicts(catalogue))
 
 
-def _checked(data: dict[str, Any]) -> dict[str, Any]:
+def _checked(body: CatalogueIn | CatalogueEdit, *, exclude_none: bool) -> CatalogueContent:
+    """The body's content, checked. A draft's body leaves out what it does not set (a rule
+    without ``direction`` takes its category's); an edit's states every field."""
+    categories = [c.model_dump(exclude_none=exclude_none) for c in body.categories or []]
+    rules = [r.model_dump(exclude_none=exclude_none) for r in body.rules or []]
     try:
-        cat = parse_catalogue(data["categories"], data["rules"], data.get("impact_months") or {})
+        cat = parse_catalogue(categories, rules, body.impact_months or {})
     except CatalogueError as exc:
         raise field_error(exc.field, exc.message) from None
-    return catalogue_dicts(cat)
+    return content_of(cat)
 
 
-async def create_draft(sc: Scoring, who: Principal, year: int, body: dict[str, Any]) -> dict[str, Any]:
+async def create_draft(ctx: Context, principal: Principal, year: int, body: CatalogueIn | None) -> CataloguePublic:
     """A new draft for a year: from the given content, else a copy of the newest version,
     else the default catalogue."""
     check_year(year)
-    async with sc.runtime.uow() as uow:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
         if (
             await s.execute(
@@ -74,42 +64,51 @@ async def create_draft(sc: Scoring, who: Principal, year: int, body: dict[str, A
             .scalars()
             .first()
         )
-        if body.get("rules") is not None:
-            content = _checked(body)
+        if body is not None and body.rules is not None:
+            content = _checked(body, exclude_none=True)
         elif newest is not None:
-            content = catalogue_dicts(catalogue_of(newest))
+            content = content_of(catalogue_of(newest))
         else:
-            content = catalogue_dicts(DEFAULT_CATALOGUE)
+            content = content_of(DEFAULT_CATALOGUE)
         next_version = (
             await s.execute(
                 select(func.coalesce(func.max(CatalogueRow.version), 0)).where(col(CatalogueRow.year) == year)
             )
         ).scalar_one() + 1
-        row = CatalogueRow(year=year, version=next_version, created_by=who.sub, note=body.get("note"), **content)
+        row = CatalogueRow(
+            year=year,
+            version=next_version,
+            created_by=principal.sub,
+            note=body.note if body else None,
+            categories=content.categories,
+            rules=content.rules,
+            impact_months=content.impact_months,
+        )
         s.add(row)
         await uow.commit()
-    return public(row)
+    return CataloguePublic.model_validate(row)
 
 
-async def get(sc: Scoring, catalogue_id: str) -> CatalogueRow:
-    async with sc.runtime.sessions() as s:
+async def get(ctx: Context, catalogue_id: str) -> CataloguePublic:
+    async with ctx.runtime.sessions() as s:
         row = await s.get(CatalogueRow, catalogue_id)
     if row is None:
         raise NotFound(f"catalogue {catalogue_id} does not exist")
-    return row
+    return CataloguePublic.model_validate(row)
 
 
-async def list_for(sc: Scoring, year: int | None) -> list[dict[str, Any]]:
+async def list_for(ctx: Context, year: int | None) -> list[CataloguePublic]:
     stmt = select(CatalogueRow).order_by(col(CatalogueRow.year).desc(), col(CatalogueRow.version).desc())
     if year is not None:
         stmt = stmt.where(col(CatalogueRow.year) == year)
-    async with sc.runtime.sessions() as s:
-        return [public(r) for r in (await s.execute(stmt)).scalars()]
+    async with ctx.runtime.sessions() as s:
+        return [CataloguePublic.model_validate(r) for r in (await s.execute(stmt)).scalars()]
 
 
-async def edit_draft(sc: Scoring, who: Principal, catalogue_id: str, body: dict[str, Any], expected: int) -> dict:
-    content = _checked(body)
-    async with sc.runtime.uow() as uow:
+async def edit_draft(ctx: Context, principal: Principal, catalogue_id: str, body: CatalogueEdit) -> CataloguePublic:
+    content = _checked(body, exclude_none=False)
+    expected = body.row_version
+    async with ctx.runtime.uow() as uow:
         s = uow.session
         row = await s.get(CatalogueRow, catalogue_id)
         if row is None:
@@ -119,17 +118,23 @@ async def edit_draft(sc: Scoring, who: Principal, catalogue_id: str, body: dict[
         done = await s.execute(
             update(CatalogueRow)
             .where(col(CatalogueRow.id) == catalogue_id, col(CatalogueRow.row_version) == expected)
-            .values(**content, note=body.get("note", row.note), row_version=expected + 1)
+            .values(
+                categories=content.categories,
+                rules=content.rules,
+                impact_months=content.impact_months,
+                note=body.note,
+                row_version=expected + 1,
+            )
         )
         if rowcount(done) != 1:
             raise Conflict("the draft changed since you read it (row_version); read it again")
         await uow.commit()
         await s.refresh(row)
-    return public(row)
+    return CataloguePublic.model_validate(row)
 
 
-async def publish(sc: Scoring, who: Principal, catalogue_id: str) -> dict[str, Any]:
-    async with sc.runtime.uow() as uow:
+async def publish(ctx: Context, principal: Principal, catalogue_id: str) -> CataloguePublic:
+    async with ctx.runtime.uow() as uow:
         s = uow.session
         row = await s.get(CatalogueRow, catalogue_id)
         if row is None:
@@ -137,14 +142,16 @@ async def publish(sc: Scoring, who: Principal, catalogue_id: str) -> dict[str, A
         done = await s.execute(
             update(CatalogueRow)
             .where(col(CatalogueRow.id) == catalogue_id, col(CatalogueRow.status) == "draft")
-            .values(status="published", published_by=who.sub, published_at=utcnow(), row_version=row.row_version + 1)
+            .values(
+                status="published", published_by=principal.sub, published_at=utcnow(), row_version=row.row_version + 1
+            )
         )
         if rowcount(done) != 1:
             raise Conflict(f"catalogue {row.year} v{row.version} is already published")
         await uow.commit()
         await s.refresh(row)
-    return public(row)
+    return CataloguePublic.model_validate(row)
 
 
-def default_catalogue() -> dict[str, Any]:
-    return catalogue_dicts(DEFAULT_CATALOGUE)
+def default_catalogue() -> CatalogueContent:
+    return content_of(DEFAULT_CATALOGUE)

@@ -14,10 +14,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from cadrekit import revocation
 from cadrekit.audit import list_reads
 from cadrekit.auth import JWKSKeySource, KeySource, Principal, Role, TokenVerifier, authenticate, require_roles
+from cadrekit.errors import field_error
 from cadrekit.http import BodyLimitMiddleware, IdempotencyMiddleware, Metrics, RequestContextMiddleware
 from cadrekit.logs import configure_logging
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import field_error, install_problem_handlers, reject_nul_in_url
+from cadrekit.problems import install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import ScopeBinding, ScopeResolver, check_declared, whole_tree
 

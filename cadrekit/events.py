@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,9 +28,10 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default)
 
 
-@dataclass(frozen=True)
-class Event:
-    """An event about to be written to the outbox: what happened, to what, keyed by whom."""
+class Event(NamedTuple):
+    """An event about to be written to the outbox: what happened, to what, keyed by whom.
+    (A named tuple, not a frozen dataclass: the import makes one per row, and a frozen
+    dataclass takes four times as long to build.)"""
 
     type: str
     subject: str

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
-from cadrekit.problems import InvalidInput
+from cadrekit.errors import Invalid
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
@@ -37,7 +38,7 @@ def decode_cursor(cursor: str | None, arity: int, types: tuple[type, ...] | None
         padded = cursor + "=" * (-len(cursor) % 4)
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput(
+        raise Invalid(
             "cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}]
         ) from exc
     kinds = types if types is not None else (None,) * arity
@@ -47,5 +48,21 @@ def decode_cursor(cursor: str | None, arity: int, types: tuple[type, ...] | None
         or len(kinds) != arity
         or not all(_fits(v, k) for v, k in zip(values, kinds, strict=True))
     ):
-        raise InvalidInput("cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}])
+        raise Invalid("cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor from this API"}])
     return values
+
+
+T = TypeVar("T")
+
+
+def window(rows: Sequence[T], limit: int, key: Callable[[T], list[Any]]) -> tuple[list[T], str | None]:
+    """A page from ``limit + 1`` rows read in keyset order: the first ``limit``, and the
+    cursor after the last of them (its ``key`` values) when there were more."""
+    items = list(rows[:limit])
+    more = len(rows) > limit
+    return items, encode_cursor(key(items[-1])) if more and items else None
+
+
+def by_id(row: Any) -> list[Any]:
+    """The keyset of rows read in id order."""
+    return [row.id]

@@ -1,7 +1,9 @@
 """RFC 9457 problem details: the one error shape of every service and the gateway.
 
-Domain and service layers raise ``Problem`` subclasses; one set of handlers turns them,
-validation failures and anything unexpected into ``application/problem+json``.
+Use cases raise ``cadrekit.errors`` kinds, which know nothing of HTTP; the edges (tokens,
+the gateway, ETag headers) raise ``Problem`` subclasses, which do. One set of handlers turns
+both, validation failures and anything unexpected into ``application/problem+json``;
+``PROBLEM_OF`` is the one table that says which answer each domain kind gets.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cadrekit import context
+from cadrekit import context, errors
 
 log = logging.getLogger("cadrekit.problems")
 
@@ -57,11 +59,6 @@ class InvalidInput(Problem):
     status, slug, title, title_zh = 422, "validation", "Invalid request", "请求参数无效"
 
 
-def field_error(field: str, message: str, detail: str | None = None) -> InvalidInput:
-    """A 422 naming the one field at fault."""
-    return InvalidInput(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
 class Unauthorized(Problem):
     status, slug, title, title_zh = 401, "unauthorized", "Unauthorized", "未认证"
 
@@ -87,6 +84,23 @@ class PayloadTooLarge(Problem):
 
 class ServiceUnavailable(Problem):
     status, slug, title, title_zh = 503, "unavailable", "Service unavailable", "服务暂不可用"
+
+
+# The answer of each domain kind; a subclass (``CadreNotFound``) answers as its nearest
+# listed ancestor.
+PROBLEM_OF: dict[type[errors.DomainError], type[Problem]] = {
+    errors.NotFound: NotFound,
+    errors.Conflict: Conflict,
+    errors.Invalid: InvalidInput,
+    errors.StaleVersion: PreconditionFailed,
+    errors.NotPermitted: Forbidden,
+    errors.TooLarge: PayloadTooLarge,
+    errors.DomainError: Problem,
+}
+
+
+def problem_of(exc: errors.DomainError) -> type[Problem]:
+    return next(PROBLEM_OF[k] for k in type(exc).__mro__ if k in PROBLEM_OF)
 
 
 _ZH_MESSAGES = {
@@ -209,6 +223,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             extra=exc.extra,
         )
         return problem_response(body, exc.headers)
+
+    @app.exception_handler(errors.DomainError)
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
+        kind = problem_of(exc)
+        body = problem_body(
+            request,
+            status=kind.status,
+            slug=kind.slug,
+            title=kind.title_zh if wants_chinese(request) else kind.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            extra=exc.extra,
+        )
+        return problem_response(body)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

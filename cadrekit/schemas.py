@@ -8,9 +8,9 @@ would otherwise reach the foreign key).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -30,7 +30,24 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a NUL hides anywhere in a value: a string, or a list's or a mapping's."""
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_nul(v) for v in value)
+    return isinstance(value, str) and "\x00" in value
+
+
 class Strict(BaseModel):
-    """A request body: unknown fields are a 422, not silently dropped."""
+    """A request body: unknown fields are a 422, not silently dropped; and no field holds a
+    NUL, not even inside a list or a mapping (a field without ``Text``'s pattern too)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value

@@ -42,7 +42,8 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.auth import CurrentPrincipal, Principal
-from cadrekit.problems import Forbidden, NotFound, field_error
+from cadrekit.errors import field_error
+from cadrekit.problems import Forbidden, NotFound
 
 T = TypeVar("T")
 

@@ -6,6 +6,7 @@ as the change, and the relay publishes them after the commit.
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 from typing import Any
 
@@ -52,6 +53,11 @@ class UnitOfWork:
     def outbox_rows(self) -> list[dict[str, Any]]:
         return outbox_rows(self.pending, source=self.source, topic=self.topic)
 
+    def event_rows(self) -> EventRows:
+        """For a bulk writer that COPYs its events (the roster import): the same rows the
+        unit of work writes, as tuples."""
+        return EventRows(source=self.source, topic=self.topic)
+
     async def flush_events(self) -> None:
         if self.pending:
             await self.session.execute(self._kit.outbox.insert(), self.outbox_rows())
@@ -66,23 +72,35 @@ class UnitOfWork:
         await self.session.rollback()
 
 
+# The outbox's columns, in the order of ``EventRows.row``.
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
+
+
+class EventRows:
+    """Outbox rows for the events of one transaction, each in the kit's envelope
+    (``cadrekit.events.envelope``) with one time and one correlation id for them all."""
+
+    def __init__(self, *, source: str, topic: str) -> None:
+        self.topic = topic
+        self.now = utcnow()
+        self.base = envelope(source, Event("", "", "", {}))
+
+    def row(self, event: Event, event_id: str | None = None) -> tuple[Any, ...]:
+        # The base's keys keep their places, so every envelope reads the same.
+        env = {
+            **self.base,
+            "id": event_id or str(uuid.uuid4()),
+            "type": event.type,
+            "subject": event.subject,
+            "dataversion": event.dataversion,
+            "data": event.data,
+        }
+        return (env["id"], self.topic, event.key, event.type, dumps(env).decode(), self.now, None)
+
+
 def outbox_rows(events: list[Event], *, source: str, topic: str) -> list[dict[str, Any]]:
-    now = utcnow()
-    rows = []
-    for ev in events:
-        env = envelope(source, ev)
-        rows.append(
-            {
-                "event_id": env["id"],
-                "topic": topic,
-                "key": ev.key,
-                "type": ev.type,
-                "payload": dumps(env).decode(),
-                "created_at": now,
-                "published_at": None,
-            }
-        )
-    return rows
+    rows = EventRows(source=source, topic=topic)
+    return [dict(zip(OUTBOX_COLUMNS, rows.row(ev), strict=True)) for ev in events]
 
 
 async def write_events(session: AsyncSession, kit: KitTables, events: list[Event], *, source: str, topic: str) -> None:

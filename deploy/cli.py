@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadrekit.auth import Role
+from cadrekit.errors import DomainError
 from cadrekit.problems import NotFound, Problem, ServiceUnavailable
 
 
@@ -296,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = asyncio.run(_run(args))
-    except Problem as exc:
+    except (Problem, DomainError) as exc:  # the gateway's use cases raise domain errors
         print(f"cadre: {exc.detail}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Role
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, InvalidInput, NotFound
+from cadrekit.errors import Conflict, Invalid, NotFound
 from cadrekit.runtime import ServiceRuntime
 from gateway.events import CLIENT_CREATED, CLIENT_DISABLED, CLIENT_ENABLED, CLIENT_SECRET_ROTATED, client_event
 from gateway.models import ApiClient
@@ -52,12 +52,12 @@ async def create_client(
     # Checked here, not only in the API's model: ``cadre clients create --client-id`` comes this
     # way too. No ``:`` is allowed, so a client id never equals a portal person's ``portal:…``.
     if client_id is not None and not CLIENT_ID.fullmatch(client_id):
-        raise InvalidInput(
+        raise Invalid(
             f"client id {client_id!r} is not allowed",
             errors=[{"field": "client_id", "message": "3 to 100 letters, digits, '_', '.' or '-'"}],
         )
     if role == Role.unit_hr and not unit_scope:
-        raise InvalidInput(
+        raise Invalid(
             "a unit_hr client needs a unit scope",
             errors=[{"field": "unit_scope", "message": "required for role unit_hr"}],
         )

@@ -16,8 +16,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from cadrekit.auth import Principal, Role, authenticate, require_roles
+from cadrekit.errors import field_error
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import field_error
 from cadrekit.scope import whole_tree
 from gateway.contract import build_asyncapi, collect, merge_openapi
 from gateway.events import SCHEMAS as CLIENT_EVENTS

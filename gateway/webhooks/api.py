@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from cadrekit.auth import Principal, require_roles
+from cadrekit.errors import field_error
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import field_error
 from cadrekit.scope import no_unit
 from gateway.webhooks.subscriptions import MANAGERS, Subscriptions
 

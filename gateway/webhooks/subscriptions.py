@@ -18,8 +18,8 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal, Role
 from cadrekit.db import utcnow
+from cadrekit.errors import Conflict, NotFound, NotPermitted, field_error
 from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, Forbidden, NotFound, field_error
 from cadrekit.runtime import ServiceRuntime
 from gateway.models import ApiClient, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from gateway.webhooks import rules, signing
@@ -153,7 +153,7 @@ class Subscriptions:
         async with self.runtime.uow() as uow:
             if owner is not None and owner != owner_of(principal):
                 if principal.role is not Role.admin:
-                    raise Forbidden("only an admin registers subscriptions for another client")
+                    raise NotPermitted("only an admin registers subscriptions for another client")
                 client = await uow.session.get(ApiClient, owner)
                 if client is None:
                     raise field_error("owner", "no such client")

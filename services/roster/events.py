@@ -7,9 +7,12 @@ rules, the five dimensions — and never the ID number.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from cadrekit.events import Event
+from services.roster.domain import registration
+from services.roster.domain.registration import NEW_STATUS, NEW_VERSION, Registration
 from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, Unit
 
@@ -112,27 +115,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "roster.unit.updated": {"summary": "A unit changed or moved (keyed by unit id).", **_UNIT_STATE},
 }
 
-PUBLISHED_CADRE_FIELDS = (
-    "name",
-    "gender",
-    "birth_date",
-    "unit_id",
-    "post_title",
-    "rank",
-    "party_member",
-    "education",
-    "years_of_service",
-    "grassroots_periods",
-    "grassroots_years",
-    "strengths",
-    "post_wishes",
-    "professional_field",
-    "willingness",
-    "leadership_status",
-    "health",
-    "retirement_date",
-    "status",
-)
+# Everything roster publishes about a cadre: the fields a registration sets, in their order,
+# except the typed-in retirement override (the date it gives is published), and the status.
+PUBLISHED_CADRE_FIELDS = (*(f for f in registration.FIELDS if f != "retirement_date_override"), "status")
+_REGISTERED_FIELDS = PUBLISHED_CADRE_FIELDS[:-1]
+_FROM_REGISTRATION = itemgetter(*(registration.FIELDS.index(f) for f in _REGISTERED_FIELDS))
 
 
 def _plain(value: Any) -> Any:
@@ -144,12 +131,20 @@ def cadre_state(cadre: Cadre) -> dict[str, Any]:
 
 
 def cadre_data(cadre_id: str, version: int, published: Iterable[Any]) -> dict[str, Any]:
-    """A cadre event's state from the values of PUBLISHED_CADRE_FIELDS, in that order and
-    already plain (dates as ISO text): bulk imports build it without a Cadre object."""
+    """A cadre event's state from the values of PUBLISHED_CADRE_FIELDS, in that order."""
     data = dict(zip(PUBLISHED_CADRE_FIELDS, published, strict=True))
     data["cadre_id"] = cadre_id
     data["version"] = version
     return data
+
+
+def registered(cadre_id: str, new: Registration) -> Event:
+    """The event of a registration, from the registration itself: ``POST /cadres`` and the
+    import make it the same way. Dates stay dates; the outbox writes them as ISO text."""
+    # cadre_data's shape and key order, built directly: the import makes one per row.
+    state = dict(zip(_REGISTERED_FIELDS, _FROM_REGISTRATION(new)))  # noqa: B905 (equal by construction)
+    state["status"], state["cadre_id"], state["version"] = NEW_STATUS, cadre_id, NEW_VERSION
+    return Event(CADRE_REGISTERED, f"cadre/{cadre_id}", cadre_id, state)
 
 
 def unit_state(unit: Unit) -> dict[str, Any]:

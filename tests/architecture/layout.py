@@ -19,7 +19,6 @@ COMMON = frozenset(
         "app.py",  # create_app: the only place that wires the service
         "settings.py",
         "models.py",  # tables
-        "schemas.py",  # request bodies and read models (the *Public shapes)
         "events.py",  # what it publishes (built from models, with their schemas) and the handlers of what it consumes
         "api/__init__.py",
         "api/deps.py",  # roles, unit-scope declarations, the context dependency
@@ -27,6 +26,10 @@ COMMON = frozenset(
         "service/context.py",
     }
 )
+# Request bodies and read models (the *Public shapes): ``schemas.py``, or, when that would
+# pass the length limit, a package of ``schemas/<resource>.py`` beside ``api/<resource>.py``
+# (its ``__init__`` holds the types they share).
+SCHEMAS = ("schemas.py", "schemas/__init__.py")
 # Optional in every service.
 OPTIONAL = frozenset({"service/queries.py", "exporting.py"})
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from cadrekit import context
+from cadrekit.errors import Invalid
 from cadrekit.events import BadEnvelope, Event, dumps, envelope, parse
 from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import InvalidInput
 
 
 def test_envelope_is_cloudevents_1_0_with_correlation_and_string_decimals() -> None:
@@ -39,8 +39,21 @@ def test_parse_refuses_what_is_not_a_cloudevent(raw: bytes) -> None:
 
 def test_cursor_round_trip_and_tampered_cursor_is_a_field_error() -> None:
     assert decode_cursor(encode_cursor(["张三", "id-1"]), 2) == ["张三", "id-1"]
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(Invalid) as err:
         decode_cursor("%%%not-base64", 2)
     assert err.value.errors and err.value.errors[0]["field"] == "cursor"
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Invalid):
         decode_cursor(encode_cursor(["only-one"]), 2)
+
+
+def test_a_window_keeps_the_page_and_points_after_its_last_row() -> None:
+    from types import SimpleNamespace
+
+    from cadrekit.pagination import by_id, decode_cursor, window
+
+    rows = [SimpleNamespace(id=f"r{i}", name=f"n{i}") for i in range(4)]
+    page, cursor = window(rows, 3, by_id)  # four read for a page of three: there are more
+    assert [r.id for r in page] == ["r0", "r1", "r2"] and decode_cursor(cursor, 1) == ["r2"]
+    page, cursor = window(rows[:3], 3, lambda r: [r.name, r.id])
+    assert len(page) == 3 and cursor is None  # no more: no cursor
+    assert window([], 3, by_id) == ([], None)

@@ -253,3 +253,34 @@ async def test_standing_answers_total_counts_and_rank_at_once(scoring: ScoringHa
     body = resp.json()
     assert (body["total"], body["rank"], body["ranked"]) == ("0.60", 1, 2)
     assert body["entries"] == {"approved": 2, "reversals": 0, "waived": 1, "pending": 1}
+
+
+async def test_every_cadres_standing_rank_is_its_place_in_the_rankings(scoring: ScoringHarness) -> None:
+    """``standing`` counts one cadre's rank instead of ranking the city: the same rule, ties
+    at every level included (an exact tie goes by cadre id)."""
+    await scoring.publish_default(2025)
+    city = await scoring.unit("平湖市")
+    organ = await scoring.unit("市发改局", parent=city)
+    cadres = {name: await scoring.cadre(organ, name) for name in ("甲", "乙", "丙", "丁", "戊", "己")}
+    for name, rules in {
+        "甲": ["P01"],  # 0.60
+        "乙": ["P01"],  # 0.60, level with 甲 on all three: the id decides
+        "丙": ["P03", "P04", "P04", "N05"],  # 0.60 too, but earned more
+        "丁": ["P01", "P01"],  # 1.20
+        "戊": [],  # nothing this year: zero
+    }.items():
+        for rule in rules:
+            await scoring.scored(cadres[name], rule)
+    left = await scoring.cadre(organ, "庚", status="left")
+    ranked = await scoring.client.get(f"{API}/rankings", params={"year": 2025}, headers=scoring.auth())
+    places = {i["cadre_id"]: i["rank"] for i in ranked.json()["items"]}
+    assert len(places) == 6 and left not in places
+    for cadre_id in [*cadres.values(), left]:
+        resp = await scoring.client.get(
+            f"{API}/cadres/{cadre_id}/standing", params={"year": 2025}, headers=scoring.auth()
+        )
+        assert resp.status_code == 200, resp.text
+        assert (resp.json()["rank"], resp.json()["ranked"]) == (places.get(cadre_id), 6)
+    assert places[cadres["丁"]] == 1 and places[cadres["丙"]] == 2
+    assert {places[cadres["甲"]], places[cadres["乙"]]} == {3, 4}
+    assert places[min(cadres["甲"], cadres["乙"])] == 3

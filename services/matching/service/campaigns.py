@@ -14,8 +14,8 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, InvalidInput, NotFound, PreconditionFailed, field_error
+from cadrekit.errors import Conflict, Invalid, NotFound, StaleVersion, field_error
+from cadrekit.pagination import by_id, decode_cursor, window
 from cadrekit.roster_mirror import get_unit
 from cadrekit.scope import Scope
 from services.matching import events
@@ -86,7 +86,7 @@ async def claim(s: AsyncSession, c: Campaign, old_version: int, **values: Any) -
         ),
     )
     if result.rowcount != 1:
-        raise PreconditionFailed("the campaign was changed concurrently; fetch it again")
+        raise StaleVersion("the campaign was changed concurrently; fetch it again")
     c.version = old_version + 1
     for k, v in values.items():
         setattr(c, k, v)
@@ -126,13 +126,8 @@ async def list_campaigns(
         after = decode_cursor(cursor, 1, (str,))
         if after:
             stmt = stmt.where(col(Campaign.id) > after[0])
-        rows = list((await uow.session.execute(stmt.limit(limit + 1))).scalars())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return CampaignPage(
-            items=[CampaignPublic.model_validate(c) for c in rows],
-            next_cursor=encode_cursor([rows[-1].id]) if more and rows else None,
-        )
+        rows, next_cursor = window(list((await uow.session.execute(stmt.limit(limit + 1))).scalars()), limit, by_id)
+        return CampaignPage(items=[CampaignPublic.model_validate(c) for c in rows], next_cursor=next_cursor)
 
 
 async def update_campaign(
@@ -143,9 +138,7 @@ async def update_campaign(
         c = await campaign_of(s, campaign_id)
         require_status(c, ("draft", "open"), "changing it")
         if c.version != if_match:
-            raise PreconditionFailed(
-                f"the campaign is at version {c.version}, not {if_match}", current_version=c.version
-            )
+            raise StaleVersion(f"the campaign is at version {c.version}, not {if_match}", current_version=c.version)
         values: dict[str, Any] = {}
         if body.name is not None:
             values["name"] = body.name
@@ -227,7 +220,7 @@ def _check_list(field: str, values: Sequence[str], known: set[str], what: str) -
             errors.append({"field": f"{field}[{n}]", "message": f"unknown {what} in this campaign"})
         seen.add(v)
     if errors:
-        raise InvalidInput(f"the ranking has {len(errors)} invalid entries", errors=errors)
+        raise Invalid(f"the ranking has {len(errors)} invalid entries", errors=errors)
 
 
 async def set_cadre_preference(

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.dates import add_months, today
-from cadrekit.problems import Conflict, field_error
+from cadrekit.errors import Conflict, field_error
 from cadrekit.roster_mirror import get_cadres, get_units
 from cadrekit.scope import Scope
 from services.matching import events

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col
 
 from cadrekit.auth import Principal
-from cadrekit.problems import InvalidInput, field_error
+from cadrekit.errors import Invalid, field_error
 from cadrekit.roster_mirror import MirroredCadre, get_unit, list_cadres
 from cadrekit.scope import WHOLE_TREE, Scope
 from services.matching.models import Campaign, PoolMember, mirror
@@ -54,7 +54,7 @@ async def set_pool(ctx: Context, principal: Principal, campaign_id: str, body: P
                 if cid not in found
             ]
             if errors:
-                raise InvalidInput(f"{len(errors)} cadre ids are invalid", errors=errors)
+                raise Invalid(f"{len(errors)} cadre ids are invalid", errors=errors)
             chosen = [found[cid] for cid in ids]
         else:
             f = body.filter

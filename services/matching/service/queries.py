@@ -15,7 +15,7 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cadrekit.problems import NotFound
+from cadrekit.errors import NotFound
 from cadrekit.roster_mirror import MirroredCadre, MirroredUnit, get_cadres, get_units
 from services.matching import events
 from services.matching.domain.fit import CadreFacts, FitWeights, PostFacts

@@ -18,9 +18,9 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
+from cadrekit.errors import Conflict, Invalid, field_error
 from cadrekit.jobs import spawn
-from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, InvalidInput, field_error
+from cadrekit.pagination import decode_cursor, window
 from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import optimal, stable
@@ -54,7 +54,7 @@ def quotas_of(loaded: Loaded, quotas: Sequence[QuotaIn]) -> list[Quota]:
     return out
 
 
-def infeasible(shortfalls: Sequence[Shortfall], names: list[str]) -> InvalidInput:
+def infeasible(shortfalls: Sequence[Shortfall], names: list[str]) -> Invalid:
     errors = [
         {
             "field": f"quotas[{names.index(sf.quota)}]",
@@ -65,7 +65,7 @@ def infeasible(shortfalls: Sequence[Shortfall], names: list[str]) -> InvalidInpu
         }
         for sf in shortfalls
     ]
-    return InvalidInput("the quotas cannot be met", errors=errors)
+    return Invalid("the quotas cannot be met", errors=errors)
 
 
 async def start_run(ctx: Context, principal: Principal, campaign_id: str, body: RunCreate) -> Run:
@@ -265,10 +265,6 @@ async def run_results(
         after = decode_cursor(cursor, 1, (str,))
         if after:
             stmt = stmt.where(col(RunResult.cadre_id) > after[0])
-        rows = list((await s.execute(stmt.limit(limit + 1))).scalars())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return RunResultPage(
-            items=[RunResultPublic.model_validate(r) for r in rows],
-            next_cursor=encode_cursor([rows[-1].cadre_id]) if more and rows else None,
-        )
+        read = list((await s.execute(stmt.limit(limit + 1))).scalars())
+        rows, next_cursor = window(read, limit, lambda r: [r.cadre_id])
+        return RunResultPage(items=[RunResultPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, PreconditionFailed, field_error
+from cadrekit.errors import Conflict, NotFound, StaleVersion, field_error
 from cadrekit.roster_mirror import MirroredCadre, MirroredUnit, get_units, list_cadres
 from cadrekit.scope import Scope
 from services.matching import events
@@ -168,7 +168,7 @@ async def set_plan(
             s.add(plan)
         else:
             if if_match is None or if_match != plan.version:
-                raise PreconditionFailed(f"the plan is at version {plan.version}", current_version=plan.version)
+                raise StaleVersion(f"the plan is at version {plan.version}", current_version=plan.version)
             plan.duties, plan.goals = list(body.duties), list(body.goals)
             plan.starts_on, plan.ends_on = body.starts_on, body.ends_on
             plan.tutor_id, plan.agreed_by, plan.version, plan.updated_at = (

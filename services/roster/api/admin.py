@@ -5,7 +5,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
-from cadrekit.problems import field_error
+from cadrekit.errors import field_error
 from services.roster.api.deps import Admin, ContextDep, WholeRoster
 from services.roster.schemas import (
     EventsRepublished,

@@ -11,6 +11,7 @@ them; ``service.imports`` runs the job.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,6 +25,7 @@ from cadrekit.dates import today
 from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
 from services.roster.domain import cells, columns, sheet
+from services.roster.domain.registration import Registration
 from services.roster.domain.sheet import CadreRecord
 from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, Unit
@@ -273,35 +275,54 @@ class UnitResolver:
         return unit
 
 
-def record_fields(ctx: Context, checked: Checked) -> dict[str, Any]:
-    """What a checked row says about a cadre, as the ``Cadre`` attributes hold it."""
+def registration_of(checked: Checked, retirement: dt.date) -> Registration:
+    """What a checked row registers (or, in an upsert, says the cadre now is); ``retirement``
+    is the rule's date or the override (``retirement_date``)."""
     rec, _, unit_id = checked
-    return {
-        "name": rec.name,
-        "gender": rec.gender,
-        "birth_date": rec.birth_date,
-        "unit_id": unit_id,
-        "post_title": rec.post_title,
-        "rank": rec.rank,
-        "party_member": rec.party_member,
-        "education": rec.education,
-        "years_of_service": rec.years_of_service,
-        "grassroots_periods": [dict(p) for p in rec.grassroots_periods],
-        "grassroots_years": rec.grassroots_years,
-        "strengths": list(rec.strengths),
-        "post_wishes": list(rec.post_wishes),
-        "professional_field": rec.professional_field,
-        "willingness": dict(rec.willingness),  # the record's is shared with other rows
-        "leadership_status": rec.leadership_status,
-        "health": rec.health,
-        "retirement_date_override": rec.retirement_date,
-        "retirement_date": rec.retirement_date or ctx.retirement.retirement_date(rec.birth_date, rec.gender),
-    }
+    assert unit_id is not None  # a row whose unit did not resolve never gets this far
+    return Registration(
+        name=rec.name,
+        gender=rec.gender,
+        birth_date=rec.birth_date,
+        unit_id=unit_id,
+        post_title=rec.post_title,
+        rank=rec.rank,
+        party_member=rec.party_member,
+        education=rec.education,
+        years_of_service=rec.years_of_service,
+        grassroots_periods=rec.grassroots_periods,
+        grassroots_years=rec.grassroots_years,
+        strengths=rec.strengths,
+        post_wishes=rec.post_wishes,
+        professional_field=rec.professional_field,
+        willingness=rec.willingness,  # shared with other rows: whoever stores it copies it
+        leadership_status=rec.leadership_status,
+        health=rec.health,
+        retirement_date_override=rec.retirement_date,
+        retirement_date=retirement,
+    )
+
+
+def retirement_date(ctx: Context, checked: Checked) -> dt.date:
+    rec = checked[0]
+    return rec.retirement_date or ctx.retirement.retirement_date(rec.birth_date, rec.gender)
+
+
+def as_stored(ctx: Context, checked: Checked) -> Registration:
+    """What the row says, in the cadre's own copies of the values that rows share (lists,
+    willingness): for comparing with a cadre and setting its attributes."""
+    new = registration_of(checked, retirement_date(ctx, checked))
+    return new._replace(
+        grassroots_periods=[dict(p) for p in new.grassroots_periods],
+        strengths=list(new.strengths),
+        post_wishes=list(new.post_wishes),
+        willingness=dict(new.willingness),
+    )
 
 
 def would_change(ctx: Context, cadre: Cadre, checked: Checked) -> bool:
     """Whether ``writer.apply_update`` would change the cadre (without changing it)."""
-    fields = record_fields(ctx, checked)
-    return cadre.unit_id != fields["unit_id"] or any(
-        getattr(cadre, key) != fields[key] for key in (*TRACKED, "retirement_date_override")
+    new = as_stored(ctx, checked)
+    return cadre.unit_id != new.unit_id or any(
+        getattr(cadre, key) != getattr(new, key) for key in (*TRACKED, "retirement_date_override")
     )

@@ -20,6 +20,7 @@ import datetime as dt
 import gc
 import threading
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +29,11 @@ import orjson
 from cadrekit.auth import Principal
 from cadrekit.dates import today
 from cadrekit.db import utcnow
-from cadrekit.events import Event, dumps, envelope
-from cadrekit.uow import UnitOfWork
+from cadrekit.uow import OUTBOX_COLUMNS, UnitOfWork
 from services.roster import events
-from services.roster.domain import id_numbers
-from services.roster.importing.pipeline import Checked, record_fields
+from services.roster.domain import id_numbers, registration
+from services.roster.domain.registration import Registration
+from services.roster.importing.pipeline import Checked, as_stored, registration_of
 from services.roster.models import Cadre, CadreChange, OrderedIds, kit
 from services.roster.service.context import Context
 from services.roster.service.rules import TRACKED, iso
@@ -69,7 +70,8 @@ _gc_pauses: list[Any] = [0, False]  # imports running, whether collection was on
 @dataclass
 class Prepared:
     """Rows for ``cadres``, ``cadre_changes`` and ``outbox``, one each per new cadre, in
-    CADRE_COLUMNS / CHANGE_COLUMNS / OUTBOX_COLUMNS order (JSON columns as JSON text)."""
+    CADRE_COLUMNS / CHANGE_COLUMNS / ``cadrekit.uow.OUTBOX_COLUMNS`` order (JSON columns as
+    JSON text)."""
 
     cadres: list[tuple[Any, ...]] = field(default_factory=list)
     changes: list[tuple[Any, ...]] = field(default_factory=list)
@@ -85,58 +87,32 @@ class Prepared:
         return Prepared([self.cadres[i] for i in keep], [self.changes[i] for i in keep], [self.outbox[i] for i in keep])
 
 
-CADRE_COLUMNS = (
-    "id",
-    "name",
-    "gender",
-    "birth_date",
-    "id_number_sealed",
-    "id_number_kid",
-    "id_number_index",
-    "id_number_masked",
-    "unit_id",
-    "post_title",
-    "rank",
-    "party_member",
-    "education",
-    "years_of_service",
-    "grassroots_periods",
-    "grassroots_years",
-    "strengths",
-    "post_wishes",
-    "professional_field",
-    "willingness",
-    "leadership_status",
-    "health",
-    "retirement_date_override",
-    "retirement_date",
-    "status",
-    "version",
-)
-# created_at, updated_at (and cadre_changes.at) are left to the database's default: the
-# transaction's start time (see models.Cadre)
+# Every column the import writes, derived from the registration's fields (one order, see
+# domain/registration.py); the rest (created_at, updated_at, cadre_changes.at,
+# id_number_form) are the database's defaults, as models.Cadre declares them.
+CADRE_COLUMNS = ("id", *registration.FIELDS, *registration.SEALED_COLUMNS, *registration.NEW_STATE_COLUMNS)
 STAMPED_COLUMNS = {"cadres": ("created_at", "updated_at"), "cadre_changes": ("at",)}
-JSON_COLUMNS = {"grassroots_periods", "strengths", "post_wishes", "willingness"}
+JSON_COLUMNS = registration.JSON_FIELDS
 CHANGE_COLUMNS = ("cadre_id", "actor", "acting_client", "kind", "changes", "reason")
-OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
+_PERIODS_AT = registration.FIELDS.index("grassroots_periods")
+_SHARED_JSON_AT = tuple(registration.FIELDS.index(f) for f in sorted(JSON_COLUMNS - {"grassroots_periods"}))
+_NEW_STATE = (registration.NEW_STATUS, registration.NEW_VERSION)
 
 
 class RowBuilder:
-    """Table rows for new cadres, as ``Cadre`` plus ``cadre_registered`` would make them."""
+    """Table rows for new cadres: for each checked record its ``Registration``, and from it
+    the cadre row, the history row and the event, as ``service.cadres.register_cadre``
+    makes them (tests/roster/service/test_registration_paths.py)."""
 
     def __init__(self, ctx: Context, principal: Principal, uow: UnitOfWork, job_id: str) -> None:
         self.ctx = ctx
-        self.now = utcnow()
         self.actor, self.acting_client = principal.sub, principal.act
         self.job_id = job_id
-        self.topic = uow.topic
+        self.event_rows = uow.event_rows()
         # Ids that grow keep the B-tree inserts at the right edge (see OrderedIds).
         self.ids = OrderedIds()
-        # One envelope for the import's events: the kit's own shape, time and correlation
-        # id, with each event's id, subject and data put in (the keys keep their places).
-        self.envelope = envelope(uow.source, Event(events.CADRE_REGISTERED, "", "", {}))
-        self.changes_of_unit: dict[str, str] = {}
         self.json_texts: dict[tuple[Any, ...], str] = {}
+        self.history_of_unit: dict[str, str] = {}
         self.retirements: dict[tuple[dt.date, str], dt.date] = {}
 
     def prepare(self, records: list[Checked]) -> Prepared:
@@ -145,114 +121,43 @@ class RowBuilder:
         count = len(records)
         cadre_ids, event_ids = self.ids.take(count), self.ids.take(count)
         blobs = self.ctx.sealer.seal_many(checked[0].id_number for checked in records)
-        kid, now, topic, envelope_, json_of = self.ctx.sealer.active, self.now, self.topic, self.envelope, self._json
-        for (rec, index, unit_id), cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
-            (
-                _,
-                name,
-                gender,
-                birth_date,
-                id_number,
-                _,
-                _,
-                post_title,
-                rank,
-                party_member,
-                education,
-                years_of_service,
-                periods,
-                grassroots_years,
-                strengths,
-                post_wishes,
-                professional_field,
-                willingness,
-                leadership_status,
-                health,
-                retirement_override,
-            ) = rec
-            assert unit_id is not None
-            retirement = retirement_override or self._retirement(birth_date, gender)
-            periods_json = orjson.dumps(periods)
-            add_cadre(
-                (
-                    cadre_id,
-                    name,
-                    gender,
-                    birth_date,
-                    blob,
-                    kid,
-                    index,
-                    id_numbers.mask(id_number),
-                    unit_id,
-                    post_title,
-                    rank,
-                    party_member,
-                    education,
-                    years_of_service,
-                    periods_json.decode(),
-                    grassroots_years,
-                    json_of(strengths),
-                    json_of(post_wishes),
-                    professional_field,
-                    json_of(willingness),
-                    leadership_status,
-                    health,
-                    retirement_override,
-                    retirement,
-                    "active",
-                    1,
-                )
-            )
-            add_change((cadre_id, self.actor, self.acting_client, "registered", self._changes(unit_id), None))
-            data = events.cadre_data(
-                cadre_id,
-                1,
-                (
-                    name,
-                    gender,
-                    birth_date.isoformat(),
-                    unit_id,
-                    post_title,
-                    rank,
-                    party_member,
-                    education,
-                    years_of_service,
-                    orjson.Fragment(periods_json),  # serialised once, for the column and the event
-                    grassroots_years,
-                    strengths,
-                    post_wishes,
-                    professional_field,
-                    willingness,
-                    leadership_status,
-                    health,
-                    retirement.isoformat(),
-                    "active",
-                ),
-            )
-            payload = dumps({**envelope_, "id": event_id, "subject": f"cadre/{cadre_id}", "data": data})
-            add_event((event_id, topic, cadre_id, events.CADRE_REGISTERED, payload.decode(), now, None))
+        kid, json_of, event_row, history_of = self.ctx.sealer.active, self._json, self.event_rows.row, self._history
+        for checked, cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
+            rec, index, _ = checked
+            new = registration_of(checked, self._retirement(rec.birth_date, rec.gender, rec.retirement_date))
+            values = list(new)
+            values[_PERIODS_AT] = orjson.dumps(new.grassroots_periods).decode()  # a row's own
+            for at in _SHARED_JSON_AT:
+                values[at] = json_of(values[at])
+            add_cadre((cadre_id, *values, blob, kid, index, id_numbers.mask(rec.id_number), *_NEW_STATE))
+            add_change((cadre_id, self.actor, self.acting_client, "registered", history_of(new), None))
+            add_event(event_row(events.registered(cadre_id, new), event_id))
         return out
 
-    def _json(self, value: tuple[str, ...] | dict[str, bool]) -> str:
-        """JSON text of a list or willingness, which rows share: each serialised once."""
-        key = value if type(value) is tuple else tuple(value.items())  # type: ignore[union-attr]
+    def _history(self, new: Registration) -> str:
+        """The history row's ``changes``, the same for every cadre of a unit."""
+        got = self.history_of_unit.get(new.unit_id)
+        if got is None:
+            got = orjson.dumps(registration.history(new, import_job=self.job_id)).decode()
+            self.history_of_unit[new.unit_id] = got
+        return got
+
+    def _json(self, value: Any) -> str:
+        """JSON text of strengths, wishes or willingness, which repeat across rows: each
+        serialised once."""
+        key = value if type(value) is tuple else tuple(value.items())
         got = self.json_texts.get(key)
         if got is None:
             got = self.json_texts[key] = orjson.dumps(value).decode()
         return got
 
-    def _retirement(self, birth_date: dt.date, gender: str) -> dt.date:
-        """The rule's retirement date; birth dates repeat, so each is worked out once."""
+    def _retirement(self, birth_date: dt.date, gender: str, override: dt.date | None) -> dt.date:
+        """The override, else the rule's date; birth dates repeat, so each is worked out once."""
+        if override is not None:
+            return override
         got = self.retirements.get((birth_date, gender))
         if got is None:
             got = self.retirements[birth_date, gender] = self.ctx.retirement.retirement_date(birth_date, gender)
-        return got
-
-    def _changes(self, unit_id: str) -> str:
-        """The history row's ``changes``, the same for every cadre of a unit."""
-        got = self.changes_of_unit.get(unit_id)
-        if got is None:
-            got = self.changes_of_unit[unit_id] = orjson.dumps({"unit_id": unit_id, "import_job": self.job_id}).decode()
         return got
 
 
@@ -285,7 +190,7 @@ class Writer:
 
 
 def as_dicts(
-    columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: set[str], more: dict[str, Any]
+    columns: Sequence[str], rows: list[tuple[Any, ...]], json_columns: AbstractSet[str], more: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Rows as the dicts SQLAlchemy binds, JSON text back to values for its JSON type."""
     out = []
@@ -299,23 +204,23 @@ def as_dicts(
 
 
 def apply_update(ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cadre, checked: Checked) -> bool:
-    fields = record_fields(ctx, checked)
+    new = as_stored(ctx, checked)
     history: dict[str, Any] = {}
     changed: dict[str, Any] = {}
     for key in (*TRACKED, "retirement_date_override"):
-        if getattr(cadre, key) != fields[key]:
-            history[key] = [iso(getattr(cadre, key)), iso(fields[key])]
-            changed[key] = fields[key]
-            setattr(cadre, key, fields[key])
+        if getattr(cadre, key) != getattr(new, key):
+            history[key] = [iso(getattr(cadre, key)), iso(getattr(new, key))]
+            changed[key] = getattr(new, key)
+            setattr(cadre, key, changed[key])
     moved_from = None
-    if cadre.unit_id != fields["unit_id"]:
-        history["unit_id"] = [cadre.unit_id, fields["unit_id"]]
+    if cadre.unit_id != new.unit_id:
+        history["unit_id"] = [cadre.unit_id, new.unit_id]
         moved_from = cadre.unit_id
-        cadre.unit_id = fields["unit_id"]
+        cadre.unit_id = new.unit_id
     for key in ("retirement_date", "grassroots_years"):
-        if getattr(cadre, key) != fields[key]:
-            changed[key] = fields[key]
-            setattr(cadre, key, fields[key])
+        if getattr(cadre, key) != getattr(new, key):
+            changed[key] = getattr(new, key)
+            setattr(cadre, key, changed[key])
     if not history:
         return False
     cadre.version += 1

@@ -12,11 +12,12 @@ from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
-from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Conflict, Forbidden, InvalidInput, PreconditionFailed, field_error
+from cadrekit.errors import Conflict, Invalid, NotPermitted, StaleVersion, field_error
+from cadrekit.pagination import decode_cursor, window
 from cadrekit.scope import Scope
 from services.roster import events, exporting
-from services.roster.domain import id_numbers
+from services.roster.domain import id_numbers, registration
+from services.roster.domain.registration import Registration
 from services.roster.models import Cadre, CadreChange, kit
 from services.roster.protection import Sealed
 from services.roster.schemas import (
@@ -44,6 +45,7 @@ from services.roster.service.rules import (
     claim_version,
     derive,
     duplicate_id,
+    grassroots_years_of,
     is_duplicate_id,
     iso,
     plain_periods,
@@ -69,42 +71,45 @@ async def register_cadre(ctx: Context, principal: Principal, body: CadreCreate) 
     async with ctx.uow() as uow:
         s = uow.session
         unit = await find_unit(s, body.unit_id)
-        cadre = Cadre(
-            name=body.name,
-            gender=body.gender,
-            birth_date=body.birth_date,
-            unit_id=body.unit_id,
-            post_title=body.post_title,
-            rank=body.rank,
-            party_member=body.party_member,
-            education=body.education,
-            years_of_service=body.years_of_service,
-            grassroots_periods=plain_periods(body.grassroots_periods),
-            strengths=list(body.strengths),
-            post_wishes=list(body.post_wishes),
-            professional_field=body.professional_field,
-            willingness=body.willingness.model_dump(),
-            leadership_status=body.leadership_status,
-            health=body.health,
-            retirement_date_override=body.retirement_date,
-            retirement_date=dt.date.min,
-            id_number_sealed=b"",
-            id_number_kid="",
-            id_number_index="",
-            id_number_masked="",
-        )
+        new = registration_of(ctx, body)
+        cadre = Cadre(**new._asdict(), id_number_sealed=b"", id_number_kid="", id_number_index="", id_number_masked="")
         seal_into(ctx, cadre, body.id_number)
         if await is_duplicate_id(s, cadre.id_number_index):
             raise duplicate_id()
-        derive(ctx, cadre)
         s.add(cadre)
-        s.add(_change(principal, cadre, "registered", {"unit_id": cadre.unit_id, "name": cadre.name}))
-        uow.record(events.cadre_registered(cadre))
+        s.add(_change(principal, cadre, "registered", registration.history(new)))
+        uow.record(events.registered(cadre.id, new))
         try:
             await uow.commit()
         except IntegrityError as exc:  # a concurrent registration of the same number
             raise duplicate_id() from exc
         return cadre_public(cadre, unit.name)
+
+
+def registration_of(ctx: Context, body: CadreCreate) -> Registration:
+    """What ``POST /cadres`` registers, derived fields worked out as ``rules.derive`` does."""
+    periods = plain_periods(body.grassroots_periods)
+    return Registration(
+        name=body.name,
+        gender=body.gender,
+        birth_date=body.birth_date,
+        unit_id=body.unit_id,
+        post_title=body.post_title,
+        rank=body.rank,
+        party_member=body.party_member,
+        education=body.education,
+        years_of_service=body.years_of_service,
+        grassroots_periods=periods,
+        grassroots_years=grassroots_years_of(periods),
+        strengths=list(body.strengths),
+        post_wishes=list(body.post_wishes),
+        professional_field=body.professional_field,
+        willingness=body.willingness.model_dump(),
+        leadership_status=body.leadership_status,
+        health=body.health,
+        retirement_date_override=body.retirement_date,
+        retirement_date=body.retirement_date or ctx.retirement.retirement_date(body.birth_date, body.gender),
+    )
 
 
 async def get_cadre(ctx: Context, cadre_id: str, year: int | None = None) -> CadrePublic:
@@ -115,9 +120,7 @@ async def get_cadre(ctx: Context, cadre_id: str, year: int | None = None) -> Cad
 
 def _check_version(cadre: Cadre, if_match: int | None) -> None:
     if if_match is not None and cadre.version != if_match:
-        raise PreconditionFailed(
-            f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version
-        )
+        raise StaleVersion(f"the cadre is at version {cadre.version}, not {if_match}", current_version=cadre.version)
 
 
 async def update_cadre(
@@ -284,11 +287,9 @@ async def list_cadres(ctx: Context, f: CadreFilter, scope: Scope, *, limit: int,
             await result.close()
         else:
             rows = list((await s.execute(ordered.limit(limit + 1))).all())
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = window(rows, limit, lambda row: [row[0].name, row[0].id])
         items = [cadre_public(c, unit_name, f.available_in) for c, unit_name in rows]
-        nxt = encode_cursor([rows[-1][0].name, rows[-1][0].id]) if more and rows else None
-        return CadrePage(items=items, next_cursor=nxt, excluded=excluded)
+        return CadrePage(items=items, next_cursor=next_cursor, excluded=excluded)
 
 
 async def export_cadres(
@@ -304,9 +305,9 @@ async def export_cadres(
     with a reason (audited)."""
     if reveal_id_numbers:
         if principal.role.value not in ("admin", "officer"):
-            raise Forbidden("your role may not read full ID numbers")
+            raise NotPermitted("your role may not read full ID numbers")
         if not reason:
-            raise InvalidInput(
+            raise Invalid(
                 "a reason is required to export full ID numbers",
                 errors=[{"field": "reason", "message": "required with reveal_id_numbers"}],
             )

@@ -17,8 +17,8 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
+from cadrekit.errors import Invalid, NotFound, TooLarge
 from cadrekit.jobs import spawn
-from cadrekit.problems import InvalidInput, NotFound, PayloadTooLarge
 from cadrekit.scope import Scope
 from cadrekit.uow import UnitOfWork
 from services.roster import events
@@ -60,12 +60,12 @@ async def start_import(
     writes its rows. ``scope``: the importer's; rows may name only its units and cadres."""
     limit = ctx.settings.import_max_bytes
     if len(content) > limit:
-        raise PayloadTooLarge(f"spreadsheets are limited to {limit} bytes")
+        raise TooLarge(f"spreadsheets are limited to {limit} bytes")
     try:
         # Parses the sheet (in native memory) and checks its header; the job reads the rows.
         upload = await asyncio.to_thread(parse_upload, filename, content, ctx.settings.import_max_rows)
     except ImportRefused as exc:
-        raise InvalidInput(str(exc), errors=[{"field": "file", **e} for e in exc.errors]) from exc
+        raise Invalid(str(exc), errors=[{"field": "file", **e} for e in exc.errors]) from exc
     job = await create_job(
         ctx,
         principal,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.dates import today
-from cadrekit.problems import NotFound, field_error
+from cadrekit.errors import NotFound, field_error
 from cadrekit.scope import Scope
 from services.roster.domain.people import Availability, age_on, availability_in
 from services.roster.models import Cadre, Unit

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.dates import today
-from cadrekit.problems import Conflict, InvalidInput, PreconditionFailed
+from cadrekit.errors import Conflict, Invalid, StaleVersion
 from services.roster.domain import id_numbers
 from services.roster.domain.people import Period, grassroots_years
 from services.roster.models import ID_FORM_NORMAL, Cadre, UnitChange
@@ -56,11 +56,16 @@ def derive(ctx: Context, cadre: Cadre) -> None:
     cadre.retirement_date = cadre.retirement_date_override or ctx.retirement.retirement_date(
         cadre.birth_date, cadre.gender
     )
+    cadre.grassroots_years = grassroots_years_of(cadre.grassroots_periods)
+
+
+def grassroots_years_of(stored: list[dict[str, Any]]) -> str:
+    """Grassroots years of stored periods, counted to the business day, as the column holds them."""
     periods = [
         Period(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]) if p.get("end") else None)
-        for p in cadre.grassroots_periods
+        for p in stored
     ]
-    cadre.grassroots_years = str(grassroots_years(periods, today()))
+    return str(grassroots_years(periods, today()))
 
 
 def plain_periods(periods: Iterable[dict[str, Any] | BaseModel]) -> list[dict[str, Any]]:
@@ -83,7 +88,7 @@ def check_id_consistency(id_number: str, birth: dt.date, gender: str) -> None:
     if id_numbers.gender_of(id_number) != gender:
         errors.append({"field": "gender", "message": "does not match the sex digit of id_number"})
     if errors:
-        raise InvalidInput(f"{len(errors)} fields are inconsistent with id_number", errors=errors)
+        raise Invalid(f"{len(errors)} fields are inconsistent with id_number", errors=errors)
 
 
 def seal_into(ctx: Context, cadre: Cadre, id_number: str) -> None:
@@ -119,6 +124,6 @@ async def claim_version(s: AsyncSession, cadre: Cadre, old_version: int) -> None
         ),
     )
     if result.rowcount != 1:
-        raise PreconditionFailed("the cadre was changed concurrently; fetch it again")
+        raise StaleVersion("the cadre was changed concurrently; fetch it again")
     cadre.version = old_version + 1
     cadre.updated_at = dt.datetime.now(dt.UTC)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from cadrekit.auth import Principal
-from cadrekit.pagination import decode_cursor, encode_cursor
-from cadrekit.problems import Forbidden, field_error
+from cadrekit.errors import NotPermitted, field_error
+from cadrekit.pagination import decode_cursor, window
 from cadrekit.scope import Scope
 from services.roster import events
 from services.roster.domain.units import (
@@ -33,7 +33,7 @@ def _top_level(parent_id: str | None, scope: Scope) -> None:
     try:
         check_top_level(parent_id, whole_tree=scope.whole_tree)
     except TopLevelRefused as exc:
-        raise Forbidden(str(exc)) from exc
+        raise NotPermitted(str(exc)) from exc
 
 
 async def create_unit(ctx: Context, principal: Principal, scope: Scope, body: UnitCreate) -> Unit:
@@ -91,13 +91,9 @@ async def list_units(
         after = decode_cursor(cursor, 1, (str,))
         if after:
             stmt = stmt.where(col(Unit.path) > after[0])
-        rows = (await s.execute(stmt.order_by(col(Unit.path)).limit(limit + 1))).scalars().all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return UnitPage(
-            items=[UnitPublic.model_validate(u) for u in rows],
-            next_cursor=encode_cursor([rows[-1].path]) if more and rows else None,
-        )
+        read = (await s.execute(stmt.order_by(col(Unit.path)).limit(limit + 1))).scalars().all()
+        rows, next_cursor = window(read, limit, lambda u: [u.path])
+        return UnitPage(items=[UnitPublic.model_validate(u) for u in rows], next_cursor=next_cursor)
 
 
 async def update_unit(ctx: Context, principal: Principal, unit_id: str, body: UnitUpdate) -> Unit:

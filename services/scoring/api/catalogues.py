@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
 from services.scoring.api.deps import CityRules, CityRulesChange, ContextDep, Office, Reader, Year
-from services.scoring.schemas import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
+from services.scoring.schemas.catalogues import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
 from services.scoring.service import catalogues
 
 router = APIRouter(prefix="/api/v1/scoring/catalogues", tags=["catalogues"], dependencies=[Depends(authenticate)])

@@ -23,7 +23,7 @@ from services.scoring.api.deps import (
     UnitInQuery,
     Year,
 )
-from services.scoring.schemas import (
+from services.scoring.schemas.excellence import (
     AppraisalIn,
     AppraisalPublic,
     AppraisalView,

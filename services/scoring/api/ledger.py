@@ -22,20 +22,23 @@ from services.scoring.api.deps import (
     Year,
 )
 from services.scoring.models import Entry, Waiver
-from services.scoring.schemas import (
+from services.scoring.schemas.ledger import (
     Decision,
+    EligibilityPublic,
     EntryIn,
     EntryPage,
     EntryPublic,
+    LedgerPublic,
+    RankingsPublic,
     RestatementIn,
     RestatementPublic,
     ReversalIn,
+    StandingPublic,
     WaiverIn,
     WaiverPublic,
 )
 from services.scoring.service import approval, queries
 from services.scoring.service import ledger as entries
-from services.scoring.service.queries import EligibilityPublic, LedgerPublic, RankingsPublic, StandingPublic
 
 router = APIRouter(prefix="/api/v1/scoring", tags=["ledger"], dependencies=[Depends(authenticate)])
 Reveal = Annotated[bool, Query(description="show sanction text (cadre office and auditors; the read is audited)")]

@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, func, select
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, Forbidden, NotFound
+from cadrekit.errors import Conflict, NotFound, NotPermitted
 from services.scoring import events
 from services.scoring.domain.impact import open_period
 from services.scoring.domain.ledger import Line, admit, moved, used_capacity
@@ -79,7 +79,7 @@ async def approve(ctx: Context, principal: Principal, entry_id: str, note: str |
         if row.status != "pending":
             raise Conflict(f"entry {entry_id} is already {row.status}", state=row.status)
         if row.proposed_by == principal.sub:
-            raise Forbidden("the person who proposed an entry cannot approve it (four-eyes rule)")
+            raise NotPermitted("the person who proposed an entry cannot approve it (four-eyes rule)")
         held = await lock_year(ctx, conn, row.cadre_id, row.year)
         version = row.in_force
         # Read once per version (a published catalogue never changes), then from memory.

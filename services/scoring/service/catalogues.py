@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, field_error
+from cadrekit.errors import Conflict, NotFound, field_error
 from services.scoring.domain.catalogue import (
     DEFAULT_CATALOGUE,
     Catalogue,
@@ -20,7 +20,7 @@ from services.scoring.domain.catalogue import (
     parse_catalogue,
 )
 from services.scoring.models import Catalogue as CatalogueRow
-from services.scoring.schemas import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
+from services.scoring.schemas.catalogues import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
 from services.scoring.service.context import Context, catalogue_of, check_year, rowcount
 
 

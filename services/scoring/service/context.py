@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from cadrekit.db import utcnow
-from cadrekit.problems import NotFound, field_error
+from cadrekit.errors import NotFound, field_error
 from cadrekit.roster_mirror import MirroredCadre, get_cadre, mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import TableScopeResolver

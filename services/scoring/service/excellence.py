@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, field_error
+from cadrekit.errors import Conflict, NotFound, field_error
 from cadrekit.roster_mirror import get_unit
 from cadrekit.scope import Scope
 from services.scoring.domain.appraisal import (
@@ -24,7 +24,7 @@ from services.scoring.domain.appraisal import (
 )
 from services.scoring.domain.quotas import DEFAULT_EXCELLENCE_RATIOS, DEFAULT_UNIT_RATING
 from services.scoring.models import AppraisalRow, KeyPost, KeyPostAppraisal, YearPolicy, mirror
-from services.scoring.schemas import (
+from services.scoring.schemas.excellence import (
     AchievementsPublic,
     AppraisalIn,
     AppraisalPublic,

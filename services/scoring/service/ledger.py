@@ -17,12 +17,12 @@ from sqlmodel import col
 from cadrekit.auth import Principal
 from cadrekit.dates import today
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, field_error
+from cadrekit.errors import Conflict, field_error
 from services.scoring import events
 from services.scoring.domain.ledger import AWARD, REVERSAL, moved, restate, restated_total
 from services.scoring.domain.money import ZERO, text, two_places
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
-from services.scoring.schemas import EntryIn, RestatedLine, RestatementIn, RestatementPublic, WaiverIn
+from services.scoring.schemas.ledger import EntryIn, RestatedLine, RestatementIn, RestatementPublic, WaiverIn
 from services.scoring.service.context import (
     Context,
     YearLock,

@@ -10,109 +10,39 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal, Role
 from cadrekit.dates import today
-from cadrekit.problems import Forbidden, NotFound
-from cadrekit.schemas import ReadModel
-from cadrekit.scope import WHOLE_TREE, Scope
+from cadrekit.errors import NotFound, NotPermitted
+from cadrekit.scope import Scope
 from services.scoring.domain.impact import ImpactPeriod, Verdict, excellence_verdict, promotion_verdict
 from services.scoring.domain.ledger import Line, effect
 from services.scoring.domain.money import ZERO, two_places
+from services.scoring.domain.ranking import TIE_RULE, ahead, order_key, placing
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver, kit, mirror
-from services.scoring.schemas import EntryPage, EntryPublic, Money
+from services.scoring.schemas.ledger import (
+    EligibilityPublic,
+    EntryCounts,
+    EntryLine,
+    EntryPage,
+    EntryPublic,
+    LedgerPublic,
+    RankedCadre,
+    RankingsPublic,
+    StandingPublic,
+    WaiverLine,
+)
 from services.scoring.service.context import Context, check_year, known_cadre, unit_of_record
 
 REVEALERS = (Role.admin, Role.officer)
 MASK = "***"
 SANCTION_FIELDS = ("evidence", "reference", "decision_note")
-
-
-# The read models of the ledger's views (beside the queries that fill them).
-class LineHead(ReadModel):
-    seq: int
-    line: str
-
-
-class EntryLine(EntryPublic, LineHead):
-    line: Literal["entry", "reversal"]
-    running_total: Money
-
-
-class WaiverLine(LineHead):
-    line: Literal["waiver"]
-    id: str
-    entry_id: str
-    reference: str
-    reason: str
-    granted_by: str
-    granted_at: dt.datetime
-    points: Money
-    running_total: Money
-
-
-class LedgerPublic(ReadModel):
-    cadre_id: str
-    name: str
-    year: int
-    total: Money
-    lines: list[Annotated[EntryLine | WaiverLine, Field(discriminator="line")]]
-    pending: list[EntryPublic]
-    rejected: list[EntryPublic]
-
-
-class EligibilityPublic(ReadModel):
-    cadre_id: str
-    year: int
-    on: dt.date
-    excellent: Verdict
-    promotion: Verdict
-    impact_periods: list[ImpactPeriod]
-
-
-class RankedCadre(ReadModel):
-    rank: int
-    cadre_id: str
-    name: str
-    unit_id: str
-    leadership_status: str | None
-    total: Money
-    positive: Money
-    negative: Money
-
-
-class RankingsPublic(ReadModel):
-    year: int
-    tie_rule: str
-    count: int
-    items: list[RankedCadre]
-
-
-class EntryCounts(ReadModel):
-    approved: int
-    reversals: int
-    waived: int
-    pending: int
-
-
-class StandingPublic(ReadModel):
-    cadre_id: str
-    year: int
-    total: Money
-    positive: Money
-    negative: Money
-    catalogue_version: int | None
-    rank: int | None
-    ranked: int
-    entries: EntryCounts
-    excellent_eligible: bool
 
 
 def is_sanction(e: Entry) -> bool:
@@ -157,7 +87,7 @@ async def audit_reveal(s: AsyncSession, principal: Principal, entries: list[Entr
     """True when the sanction text of these entries may be shown; records the read."""
     sanctions = [e.id for e in entries if is_sanction(e)]
     if principal.role not in REVEALERS:
-        raise Forbidden("discipline records are revealed to the cadre office only")
+        raise NotPermitted("discipline records are revealed to the cadre office only")
     if sanctions:
         await record_personal_data_read(
             s,
@@ -300,12 +230,6 @@ async def eligibility(ctx: Context, cadre_id: str, year: int, on: dt.date | None
     )
 
 
-TIE_RULE = (
-    "higher total first; at equal totals, more points earned (positive entries) first; then fewer points "
-    "deducted; then cadre id, so the order never changes between two reads"
-)
-
-
 async def rankings(
     ctx: Context,
     scope: Scope,
@@ -341,7 +265,7 @@ async def rankings(
             stmt = stmt.where(c.c.leadership_status == leadership_status)
         rows = (await s.execute(stmt)).all()
     zero = Decimal("0.00")
-    ordered = sorted(rows, key=lambda r: (-(r.total or zero), -(r.positive or zero), -(r.negative or zero), r.cadre_id))
+    ordered = sorted(rows, key=lambda r: order_key(placing(r.cadre_id, r.total, r.positive, r.negative)))
     items = [
         RankedCadre(
             rank=i,
@@ -356,6 +280,37 @@ async def rankings(
         for i, r in enumerate(ordered[offset : offset + limit], start=offset + 1)
     ]
     return RankingsPublic(year=year, tie_rule=TIE_RULE, count=len(ordered), items=items)
+
+
+async def city_rank(s: AsyncSession, cadre_id: str, year: int) -> tuple[int | None, int]:
+    """The cadre's rank among the city's active cadres (None when not one of them) and how
+    many they are, without ranking them all: the rankings' rule, counted. Totals, points
+    earned and deducted compare in SQL; the few cadres level on all three are ordered in
+    Python, as the rankings order them (the database's text collation may not be Python's)."""
+    c = mirror.cadres
+    total, positive, negative = (func.coalesce(x, ZERO) for x in (Total.total, Total.positive, Total.negative))
+    joined = c.outerjoin(Total, and_(col(Total.cadre_id) == c.c.cadre_id, col(Total.year) == year))
+    active = c.c.status == "active"
+    ranked = (await s.execute(select(func.count()).select_from(c).where(active))).scalar_one()
+    own = (
+        await s.execute(
+            select(c.c.cadre_id, col(Total.total), col(Total.positive), col(Total.negative))
+            .select_from(joined)
+            .where(active, c.c.cadre_id == cadre_id)
+        )
+    ).one_or_none()
+    if own is None:
+        return None, ranked
+    me = placing(*own)
+    level = and_(total == me.total, positive == me.positive)
+    above = or_(total > me.total, and_(total == me.total, positive > me.positive), and_(level, negative > me.negative))
+    count_above = (await s.execute(select(func.count()).select_from(joined).where(active, above))).scalar_one()
+    tied = (
+        await s.execute(select(c.c.cadre_id).select_from(joined).where(active, level, negative == me.negative))
+    ).scalars()
+    return count_above + sum(
+        1 for other in tied if ahead(placing(other, me.total, me.positive, me.negative), me)
+    ) + 1, ranked
 
 
 async def standing(ctx: Context, cadre_id: str, year: int) -> StandingPublic:
@@ -374,8 +329,7 @@ async def standing(ctx: Context, cadre_id: str, year: int) -> StandingPublic:
             )
         ).all()
         periods = await periods_of(s, cadre_id)
-    everyone = await rankings(ctx, WHOLE_TREE, year, None, None, 10**9, 0)
-    rank = next((i.rank for i in everyone.items if i.cadre_id == cadre_id), None)
+        rank, ranked = await city_rank(s, cadre_id, year)
     zero = Decimal("0.00")
     return StandingPublic(
         cadre_id=cadre_id,
@@ -385,7 +339,7 @@ async def standing(ctx: Context, cadre_id: str, year: int) -> StandingPublic:
         negative=row.negative if row else zero,
         catalogue_version=row.catalogue_version if row else None,
         rank=rank,
-        ranked=everyone.count,
+        ranked=ranked,
         entries=EntryCounts(
             approved=sum(1 for c in counts if c.status == "approved" and c.kind == "award"),
             reversals=sum(1 for c in counts if c.kind == "reversal"),

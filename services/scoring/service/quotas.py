@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, field_error
+from cadrekit.errors import Conflict, NotFound, field_error
 from cadrekit.roster_mirror import get_unit, list_cadres
 from cadrekit.scope import Scope
 from services.scoring import events
@@ -29,7 +29,7 @@ from services.scoring.domain.quotas import (
 )
 from services.scoring.models import AppraisalRow, Entry, QuotaGrant, Rating, Total, UnitRating, YearPolicy, mirror
 from services.scoring.models import Catalogue as CatalogueRow
-from services.scoring.schemas import (
+from services.scoring.schemas.excellence import (
     GrantIn,
     GrantPublic,
     ProposalsPublic,

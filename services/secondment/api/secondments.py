@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
+from cadrekit.errors import Invalid
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
-from cadrekit.problems import InvalidInput
 from services.secondment.api.deps import (
     ContextDep,
     Office,
@@ -87,7 +87,7 @@ async def read_vetting(
     reason: Annotated[str | None, Query(min_length=2, max_length=500)] = None,
 ) -> VettingPublic:
     if reveal and not reason:
-        raise InvalidInput(
+        raise Invalid(
             "a reason is required to read the discipline opinion",
             errors=[{"field": "reason", "message": "required with reveal"}],
         )

@@ -14,8 +14,8 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.pagination import decode_cursor
-from cadrekit.problems import Conflict, InvalidInput, field_error
+from cadrekit.errors import Conflict, Invalid, field_error
+from cadrekit.pagination import by_id, decode_cursor, window
 from services.secondment import events
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import Action, State
@@ -43,7 +43,6 @@ from services.secondment.service.queries import (
     quota_rules_of,
     require_open,
     top_share,
-    window,
 )
 from services.secondment.service.transitions import claim
 
@@ -91,7 +90,7 @@ async def list_batches(ctx: Context, *, year: int | None, limit: int, cursor: st
         if after:
             stmt = stmt.where(col(Batch.id) > after[0])
         rows = (await uow.session.execute(stmt.order_by(col(Batch.id)).limit(limit + 1))).scalars().all()
-        items, next_cursor = window(rows, limit)
+        items, next_cursor = window(rows, limit, by_id)
         return BatchPage(items=[BatchPublic.model_validate(b) for b in items], next_cursor=next_cursor)
 
 
@@ -114,7 +113,7 @@ async def create_pair(ctx: Context, batch_id: str, body: PairCreate) -> PairPubl
                 }
             )
         if errors:
-            raise InvalidInput("a pair binds a city organ and a grassroots unit", errors=errors)
+            raise Invalid("a pair binds a city organ and a grassroots unit", errors=errors)
         pair = Pair(
             batch_id=batch.id,
             city_organ_id=organ.unit_id,

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from cadrekit import roster_mirror as rm
 from cadrekit.auth import Principal
-from cadrekit.problems import Conflict, InvalidInput, field_error
+from cadrekit.errors import Conflict, Invalid, field_error
 from services.secondment import events
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import OPEN
@@ -182,7 +182,7 @@ async def nominate(ctx: Context, principal: Principal, batch_id: str, body: Nomi
                 secondment_id=held.id,
             )
         if not verdict.eligible:
-            raise InvalidInput(
+            raise Invalid(
                 f"the cadre is not eligible: {', '.join(x.rule for x in verdict.failed)}",
                 errors=[{"field": "cadre_id", "rule": x.rule, "message": x.detail} for x in verdict.failed],
                 eligibility=_rules(verdict),

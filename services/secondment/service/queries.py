@@ -5,17 +5,15 @@ never from roster itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit import roster_mirror as rm
-from cadrekit.pagination import encode_cursor
-from cadrekit.problems import Conflict, InvalidInput, NotFound, field_error
+from cadrekit.errors import Conflict, Invalid, NotFound, field_error
 from services.secondment.domain import eligibility as el
 from services.secondment.domain.lifecycle import IllegalTransition, State
 from services.secondment.domain.quotas import QuotaError, QuotaRule, parse_share
@@ -75,8 +73,8 @@ def quota_rules_of(raw: list[dict[str, Any]]) -> list[QuotaRule]:
     return rules
 
 
-def quota_problem(exc: QuotaError) -> InvalidInput:
-    return InvalidInput(
+def quota_problem(exc: QuotaError) -> Invalid:
+    return Invalid(
         f"quota rules: {exc}", errors=[{"field": field, "message": message} for field, message in exc.problems]
     )
 
@@ -155,20 +153,3 @@ def vetting_read(v: Vetting, *, reveal: bool) -> VettingPublic:
         vetted_by=v.vetted_by,
         updated_at=v.updated_at,
     )
-
-
-# pages -------------------------------------------------------------------------------------
-class Keyed(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-K = TypeVar("K", bound=Keyed)
-
-
-def window(rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
-    """The first ``limit`` of ``limit + 1`` rows read in id order, and the cursor after them
-    when there were more."""
-    items = list(rows[:limit])
-    more = len(rows) > limit
-    return items, encode_cursor([items[-1].id]) if more and items else None

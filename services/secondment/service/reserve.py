@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import col
 
-from cadrekit.pagination import decode_cursor
+from cadrekit.pagination import by_id, decode_cursor, window
 from cadrekit.scope import Scope
 from services.secondment.models import ReserveEntry, mirror
 from services.secondment.schemas import ReservePage, ReservePublic
 from services.secondment.service.context import Context
-from services.secondment.service.queries import window
 
 
 async def reserve_pool(
@@ -31,5 +30,5 @@ async def reserve_pool(
         if after:
             stmt = stmt.where(col(ReserveEntry.id) > after[0])
         rows = (await uow.session.execute(stmt.order_by(col(ReserveEntry.id)).limit(limit + 1))).scalars().all()
-        items, next_cursor = window(rows, limit)
+        items, next_cursor = window(rows, limit, by_id)
         return ReservePage(items=[ReservePublic.model_validate(e) for e in items], next_cursor=next_cursor)

@@ -7,15 +7,15 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from cadrekit.auth import Principal
-from cadrekit.pagination import decode_cursor
-from cadrekit.problems import Conflict, field_error
+from cadrekit.errors import Conflict, field_error
+from cadrekit.pagination import by_id, decode_cursor, window
 from cadrekit.scope import Scope
 from services.secondment import events
 from services.secondment.domain.lifecycle import State
 from services.secondment.models import ReserveEntry, Review, Secondment, Vetting
 from services.secondment.schemas import ReviewIn, ReviewPublic, ReviewRecorded, SecondmentPage, SecondmentPublic
 from services.secondment.service.context import Context
-from services.secondment.service.queries import load_secondment, secondment_read, window
+from services.secondment.service.queries import load_secondment, secondment_read
 
 
 async def get_secondment(ctx: Context, secondment_id: str) -> SecondmentPublic:
@@ -50,7 +50,7 @@ async def list_secondments(
         if after:
             stmt = stmt.where(col(Secondment.id) > after[0])
         rows = (await uow.session.execute(stmt.order_by(col(Secondment.id)).limit(limit + 1))).scalars().all()
-        items, next_cursor = window(rows, limit)
+        items, next_cursor = window(rows, limit, by_id)
         return SecondmentPage(items=[secondment_read(x) for x in items], next_cursor=next_cursor)
 
 

@@ -16,7 +16,7 @@ from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
 from cadrekit.dates import add_months
 from cadrekit.db import utcnow
-from cadrekit.problems import Conflict, NotFound, field_error
+from cadrekit.errors import Conflict, NotFound, field_error
 from services.secondment import events
 from services.secondment.domain.lifecycle import Action, IllegalTransition, State, transition
 from services.secondment.domain.terms import (

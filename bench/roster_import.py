@@ -68,7 +68,7 @@ from services.roster.app import MIGRATIONS, create_app
 from services.roster.domain.cells import is_blank
 from services.roster.domain.columns import HEADERS
 from services.roster.domain.id_numbers import with_check_digit
-from services.roster.domain.people import RetirementRule
+from services.roster.domain.retirement import RetirementLaw
 from services.roster.domain.sheet import RowValidator
 from services.roster.domain.units import child_path
 from services.roster.importing import pipeline, writer
@@ -237,7 +237,7 @@ def cadre_rows(n: int, seed: int) -> Iterator[list[Any]]:
     seen: set[str] = set()
     first_birth, last_birth = dt.date(1966, 1, 1), dt.date(2001, 12, 31)
     span = (last_birth - first_birth).days
-    rule = RetirementRule()
+    rule = RetirementLaw()
     for _ in range(n):
         male = rng.random() < 0.62
         while True:
@@ -283,7 +283,7 @@ def cadre_rows(n: int, seed: int) -> Iterator[list[Any]]:
 
         retirement: str = ""
         if rng.random() < 0.03:
-            default = rule.retirement_date(birth, "male" if male else "female")
+            default = rule.retirement_date(birth, "male" if male else "female", None)
             retirement = default.replace(year=default.year + rng.randint(1, 3), day=min(default.day, 28)).isoformat()
 
         leadership = rng.choices(("非领导", "在职领导", "退二线", ""), weights=(60, 25, 5, 10))[0]

@@ -13,7 +13,7 @@ from cadrekit.runtime import ServiceRuntime
 from services.roster import reactions, renormalising, resealing
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.api.deps import RosterScope
-from services.roster.domain.people import RetirementRule
+from services.roster.domain.retirement import RetirementLaw
 from services.roster.events import SCHEMAS as EVENT_SCHEMAS
 from services.roster.models import ImportJob, metadata
 from services.roster.protection import load_sealer
@@ -32,7 +32,7 @@ def create_app(
         runtime,
         settings,
         load_sealer(settings),
-        RetirementRule(settings.retirement_age_male, settings.retirement_age_female),
+        RetirementLaw(senior_women_delayed=settings.retirement_senior_women_delayed),
     )
 
     # An import is one transaction: one cut off by a restart wrote nothing.

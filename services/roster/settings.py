@@ -23,8 +23,9 @@ class RosterSettings(BaseServiceSettings):
     # numbers stored before they had one normal form are also re-normalised at startup
     # (else on request, POST admin/id-numbers/renormalise).
     reseal_interval_seconds: float = Field(default=300.0, ge=0)
-    retirement_age_male: int = Field(default=60, ge=40, le=75)
-    retirement_age_female: int = Field(default=55, ge=40, le=75)
+    # How the 2025 retirement reform applies to female cadres at 处级 and above, who retire
+    # at 60 (组通字〔2015〕14号): the department confirms it; default, not at all (60 stays).
+    retirement_senior_women_delayed: bool = False
     import_max_rows: int = Field(default=200_000, ge=1)
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     max_body_bytes: int = Field(default=60 * 1024 * 1024, ge=1024)

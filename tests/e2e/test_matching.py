@@ -14,12 +14,23 @@ import pytest
 
 from cadrekit.dates import today
 from deploy.launcher import System
+from services.roster.domain.retirement import Category, RetirementLaw
 from tests.e2e.support import read_topic, token
 from tests.factories import cadre_body
 
 pytestmark = pytest.mark.e2e
 M = "/api/v1/matching"
 CATEGORIES = ["党政群团", "经济管理", "城建交通", "社会管理", "民生事业"]
+
+
+def retiring_in(year: int) -> dt.date:
+    """A man's birth date whose statutory retirement (the 2025 law) falls in ``year``."""
+    law = RetirementLaw()
+    return next(
+        birth
+        for birth in (dt.date(y, m, 1) for y in range(year - 64, year - 59) for m in range(1, 13))
+        if law.statutory(birth, Category.men).date.year == year
+    )
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
@@ -65,7 +76,7 @@ async def test_pinghu_second_selection_through_the_gateway(system: System) -> No
         cadres = []
         for n in range(36):
             retiring = n < 4
-            birth = dt.date(year - 60, 3, 1) if retiring else dt.date(1975 + n % 10, 5, 1 + n % 20)
+            birth = retiring_in(year) if retiring else dt.date(1975 + n % 10, 5, 1 + n % 20)
             wishes = [CATEGORIES[n % 5], CATEGORIES[(n + 2) % 5]]
             body = cadre_body(
                 home, birth_date=birth, post_wishes=wishes, strengths=["招商引资", "项目管理"][: 1 + n % 2]

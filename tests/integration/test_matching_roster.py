@@ -63,7 +63,7 @@ async def test_roster_builds_the_pool_scores_move_fit_and_confirm_moves_the_cadr
     town = await roster.unit("当湖街道", "town", city["id"], region="当湖")
     stayer = await roster.cadre(organ["id"], birth_date="1975-03-08", post_wishes=["经济管理"])
     temp = await roster.cadre(organ["id"], birth_date="1976-04-09", post_wishes=["城建交通"])
-    retiring = await roster.cadre(organ["id"], birth_date="1966-05-01")  # 60 in 2026
+    retiring = await roster.cadre(organ["id"], birth_date="1966-05-01")  # 60 years 5 months: October 2026
     c = await m.campaign(year=2026)
     cid = c["id"]
 

@@ -1,4 +1,5 @@
-"""Rules about a cadre that follow from dates: retirement, grassroots years, availability."""
+"""Rules about a cadre that follow from dates: age, grassroots years, availability (the
+retirement date is ``domain/retirement.py``'s)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,6 @@ GENDERS = ("male", "female")
 LEADERSHIP_STATUSES = ("in_post", "second_line", "non_leading")
 HEALTH = ("healthy", "limited", "exempt")
 EXIT_KINDS = ("retired", "transferred_out", "deceased")
-
-
-@dataclass(frozen=True)
-class RetirementRule:
-    """Default: 60 for men, 55 for women on the leadership track (domain.md); configurable."""
-
-    male_age: int = 60
-    female_age: int = 55
-
-    def retirement_date(self, birth_date: dt.date, gender: str) -> dt.date:
-        age = self.male_age if gender == "male" else self.female_age
-        return add_years(birth_date, age)
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a non-leap year
-        return day.replace(year=day.year + years, day=28)
 
 
 def age_on(birth_date: dt.date, on: dt.date) -> int:

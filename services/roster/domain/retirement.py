@@ -143,6 +143,10 @@ class RetirementLaw:
             f"{age_zh}（{basis_zh}；全国人大常委会2024年9月13日决定）",
         )
 
+    def retirement_date(self, birth: dt.date, gender: str, rank: str | None) -> dt.date:
+        """The statutory date of a cadre in the category gender and rank give."""
+        return self.statutory(birth, default_category(gender, rank)).date
+
     def original(self, birth: dt.date, category: Category) -> dt.date:
         """The date at the original age: the earliest a voluntary early retirement may be."""
         age = 60 if category is Category.senior_women else TABLES[category].original_age

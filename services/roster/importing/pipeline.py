@@ -305,7 +305,7 @@ def registration_of(checked: Checked, retirement: dt.date) -> Registration:
 
 def retirement_date(ctx: Context, checked: Checked) -> dt.date:
     rec = checked[0]
-    return rec.retirement_date or ctx.retirement.retirement_date(rec.birth_date, rec.gender)
+    return rec.retirement_date or ctx.retirement.retirement_date(rec.birth_date, rec.gender, rec.rank)
 
 
 def as_stored(ctx: Context, checked: Checked) -> Registration:

@@ -113,7 +113,7 @@ class RowBuilder:
         self.ids = OrderedIds()
         self.json_texts: dict[tuple[Any, ...], str] = {}
         self.history_of_unit: dict[str, str] = {}
-        self.retirements: dict[tuple[dt.date, str], dt.date] = {}
+        self.retirements: dict[tuple[dt.date, str, str | None], dt.date] = {}
 
     def prepare(self, records: list[Checked]) -> Prepared:
         out = Prepared()
@@ -124,7 +124,7 @@ class RowBuilder:
         kid, json_of, event_row, history_of = self.ctx.sealer.active, self._json, self.event_rows.row, self._history
         for checked, cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
             rec, index, _ = checked
-            new = registration_of(checked, self._retirement(rec.birth_date, rec.gender, rec.retirement_date))
+            new = registration_of(checked, self._retirement(rec.birth_date, rec.gender, rec.rank, rec.retirement_date))
             values = list(new)
             values[_PERIODS_AT] = orjson.dumps(new.grassroots_periods).decode()  # a row's own
             for at in _SHARED_JSON_AT:
@@ -151,13 +151,15 @@ class RowBuilder:
             got = self.json_texts[key] = orjson.dumps(value).decode()
         return got
 
-    def _retirement(self, birth_date: dt.date, gender: str, override: dt.date | None) -> dt.date:
+    def _retirement(self, birth_date: dt.date, gender: str, rank: str | None, override: dt.date | None) -> dt.date:
         """The override, else the rule's date; birth dates repeat, so each is worked out once."""
         if override is not None:
             return override
-        got = self.retirements.get((birth_date, gender))
+        got = self.retirements.get((birth_date, gender, rank))
         if got is None:
-            got = self.retirements[birth_date, gender] = self.ctx.retirement.retirement_date(birth_date, gender)
+            got = self.retirements[birth_date, gender, rank] = self.ctx.retirement.retirement_date(
+                birth_date, gender, rank
+            )
         return got
 
 

@@ -108,7 +108,7 @@ def registration_of(ctx: Context, body: CadreCreate) -> Registration:
         leadership_status=body.leadership_status,
         health=body.health,
         retirement_date_override=body.retirement_date,
-        retirement_date=body.retirement_date or ctx.retirement.retirement_date(body.birth_date, body.gender),
+        retirement_date=body.retirement_date or ctx.retirement.retirement_date(body.birth_date, body.gender, body.rank),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.uow import UnitOfWork
-from services.roster.domain.people import RetirementRule
+from services.roster.domain.retirement import RetirementLaw
 from services.roster.protection import IdSealer
 from services.roster.settings import RosterSettings
 
@@ -16,7 +16,7 @@ class Context:
     runtime: ServiceRuntime
     settings: RosterSettings
     sealer: IdSealer
-    retirement: RetirementRule
+    retirement: RetirementLaw
 
     def uow(self) -> UnitOfWork:
         return self.runtime.uow()

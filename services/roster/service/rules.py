@@ -54,7 +54,7 @@ def duplicate_id() -> Conflict:
 def derive(ctx: Context, cadre: Cadre) -> None:
     """Recompute what is derived, never typed in: retirement date and grassroots years."""
     cadre.retirement_date = cadre.retirement_date_override or ctx.retirement.retirement_date(
-        cadre.birth_date, cadre.gender
+        cadre.birth_date, cadre.gender, cadre.rank
     )
     cadre.grassroots_years = grassroots_years_of(cadre.grassroots_periods)
 

@@ -15,7 +15,7 @@ async def test_register_returns_masked_id_number_and_etag(roster: RosterHarness)
     assert out["id_number"] == body["id_number"][:6] + "********" + body["id_number"][-4:]
     assert out["birth_date"] == "1975-**-**"
     assert resp.headers["etag"] == '"v1"'
-    assert out["retirement_date"] == "2035-03-08"  # 60 for men
+    assert out["retirement_date"] == "2037-10-08"  # 62 years 7 months: born March 1975, delayed 31 months
     events = await roster.outbox()
     assert [e["type"] for e in events] == ["roster.unit.created", "roster.cadre.registered"]
     registered = events[1]
@@ -121,3 +121,20 @@ async def test_pagination_walks_every_cadre_once(roster: RosterHarness) -> None:
         if not cursor:
             break
     assert sorted(seen) == sorted(ids)
+
+
+async def test_senior_women_retire_at_60_and_a_promotion_moves_the_date(roster: RosterHarness) -> None:
+    """Qichun's finding: 副处级 women born 1962–66 came out as retiring at 55. Under the 2015
+    notice they retire at 60; a woman cadre below 处级 born before 1970 at 55; a rank change
+    re-derives the date, the events carry it."""
+    unit = await roster.unit()
+    senior = await roster.cadre(unit["id"], gender="female", birth_date="1966-06-15", rank="副处")
+    clerk = await roster.cadre(unit["id"], gender="female", birth_date="1966-06-15", rank="正科")
+    assert senior["retirement_date"] == "2026-06-15"
+    assert clerk["retirement_date"] == "2021-06-15"
+    url = f"/api/v1/roster/cadres/{clerk['id']}"
+    promoted = await roster.client.patch(url, headers={**roster.auth(), "If-Match": '"v1"'}, json={"rank": "副处"})
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["retirement_date"] == "2026-06-15"
+    updated = [e for e in await roster.outbox() if e["type"] == "roster.cadre.updated"]
+    assert updated[-1]["data"]["changed"]["retirement_date"] == "2026-06-15"

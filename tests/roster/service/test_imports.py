@@ -221,10 +221,10 @@ async def test_xlsx_insert_registers_every_row_with_history_and_events(roster: R
     assert wang["leadership_status"] == "second_line"
     assert wang["grassroots_periods"] == [{"start": "2005-01-01", "end": "2010-12-31", "unit_name": "某某镇"}]
     assert wang["grassroots_years"] == "6.0"
-    assert wang["retirement_date"] == "2040-05-01"  # 60 for men
+    assert wang["retirement_date"] == "2043-05-01"  # 63: a man born after August 1976 (the 2025 law)
     li = listed["李二"]
     assert li["gender"] == "female" and li["party_member"] is False
-    assert li["retirement_date"] == "2040-02-03"  # 55 for women
+    assert li["retirement_date"] == "2043-02-03"  # 58: a woman cadre born after August 1981
     assert listed["赵三"]["retirement_date"] == "2031-01-01" and listed["赵三"]["retirement_date_is_set"]
 
     history = (await roster.client.get(f"{API}/cadres/{wang['id']}/history", headers=roster.auth())).json()

@@ -3,22 +3,11 @@ from decimal import Decimal
 
 from services.roster.domain.people import (
     Period,
-    RetirementRule,
     age_band,
     age_on,
     availability_in,
     grassroots_years,
 )
-
-
-def test_default_retirement_is_60_for_men_and_55_for_women() -> None:
-    rule = RetirementRule()
-    assert rule.retirement_date(dt.date(1965, 4, 10), "male") == dt.date(2025, 4, 10)
-    assert rule.retirement_date(dt.date(1970, 4, 10), "female") == dt.date(2025, 4, 10)
-
-
-def test_retirement_rule_is_configurable_and_handles_29_february() -> None:
-    assert RetirementRule(male_age=63).retirement_date(dt.date(1964, 2, 29), "male") == dt.date(2027, 2, 28)
 
 
 def test_a_cadre_retiring_within_the_year_is_not_available_that_year() -> None:

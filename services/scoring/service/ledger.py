@@ -130,26 +130,14 @@ async def reverse(ctx: Context, principal: Principal, entry_id: str, reason: str
             raise Conflict("this deduction is waived and has no effect left to reverse")
         assert original.points is not None
         seq = year.seq + 1
-        reversal = Entry(
-            cadre_id=original.cadre_id,
-            unit_id=original.unit_id,
-            year=original.year,
-            kind=REVERSAL,
-            rule_code=original.rule_code,
-            direction=original.direction,
-            status="approved",
+        reversal = reversal_of(
+            original,
+            by=principal.sub,
+            at=utcnow(),
+            seq=seq,
             occurred_on=today() if today().year == original.year else original.occurred_on,
             evidence=reason,
-            reference=None,
-            proposed_by=principal.sub,
-            decided_by=principal.sub,
-            decided_at=utcnow(),
-            decision_note=reason,
-            catalogue_version=original.catalogue_version,
-            rule_points=original.rule_points,
-            points=-original.points,
-            seq=seq,
-            reverses_id=original.id,
+            note=reason,
         )
         s.add(reversal)
         await s.flush()
@@ -297,24 +285,13 @@ async def restatement(ctx: Context, principal: Principal, cadre_id: str, body: R
             original = by_id[r.entry_id]
             assert original.points is not None
             seq += 1
-            reversal = Entry(
-                cadre_id=cadre_id,
-                unit_id=original.unit_id,
-                year=year,
-                kind=REVERSAL,
-                rule_code=original.rule_code,
-                direction=original.direction,
-                status="approved",
+            reversal = reversal_of(
+                original,
+                by=principal.sub,
+                at=now,
+                seq=seq,
                 occurred_on=original.occurred_on,
                 evidence=f"restated under catalogue v{version}",
-                proposed_by=principal.sub,
-                decided_by=principal.sub,
-                decided_at=now,
-                catalogue_version=original.catalogue_version,
-                rule_points=original.rule_points,
-                points=-original.points,
-                seq=seq,
-                reverses_id=original.id,
             )
             s.add(reversal)
             await s.flush()
@@ -373,3 +350,30 @@ def _older(entries: list[Entry], entry_id: str, version: int) -> bool:
     stay the same, so every standing entry of the year ends up under one version."""
     e = next(x for x in entries if x.id == entry_id)
     return (e.catalogue_version or 0) < version
+
+
+def reversal_of(
+    original: Entry, *, by: str, at: dt.datetime, seq: int, occurred_on: dt.date, evidence: str, note: str | None = None
+) -> Entry:
+    """The approved line that takes back ``original``'s points (a reversal or a restatement)."""
+    assert original.points is not None
+    return Entry(
+        cadre_id=original.cadre_id,
+        unit_id=original.unit_id,
+        year=original.year,
+        kind=REVERSAL,
+        rule_code=original.rule_code,
+        direction=original.direction,
+        status="approved",
+        occurred_on=occurred_on,
+        evidence=evidence,
+        proposed_by=by,
+        decided_by=by,
+        decided_at=at,
+        decision_note=note,
+        catalogue_version=original.catalogue_version,
+        rule_points=original.rule_points,
+        points=-original.points,
+        seq=seq,
+        reverses_id=original.id,
+    )

@@ -45,6 +45,18 @@ class Conflict(DomainError):
     default_detail = "the present state does not allow this"
 
 
+class NotKnownYet(Conflict):
+    """A reference to something this service has not heard of yet from the service that
+    owns it (a unit created a moment ago, still on its way through the events): not an
+    error of the caller's, and the same request succeeds a moment later."""
+
+    default_detail = "the reference is not known here yet"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 2, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.retry_after = retry_after
+
+
 class Invalid(DomainError):
     """The input breaks a rule of the domain; ``errors`` names the fields."""
 

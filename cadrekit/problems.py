@@ -9,6 +9,7 @@ both, validation failures and anything unexpected into ``application/problem+jso
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadrekit import context, errors
+from cadrekit.dates import impossible_day
 
 log = logging.getLogger("cadrekit.problems")
 
@@ -90,6 +92,7 @@ class ServiceUnavailable(Problem):
 # listed ancestor.
 PROBLEM_OF: dict[type[errors.DomainError], type[Problem]] = {
     errors.NotFound: NotFound,
+    errors.NotKnownYet: Conflict,
     errors.Conflict: Conflict,
     errors.Invalid: InvalidInput,
     errors.StaleVersion: PreconditionFailed,
@@ -184,8 +187,24 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+_WRITTEN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def _impossible_date(err: dict[str, Any], zh: bool) -> str | None:
+    """A date in the asked-for form that names no day says what is wrong with it, not that
+    the form is wrong."""
+    if not str(err.get("type", "")).startswith("date") or not isinstance(err.get("input"), str):
+        return None
+    m = _WRITTEN_DATE.fullmatch(err["input"])
+    wrong = m and impossible_day(int(m[1]), int(m[2]), int(m[3]))
+    return (wrong[1] if zh else wrong[0]) if wrong else None
+
+
 def _clean_message(err: dict[str, Any], zh: bool) -> str:
     kind = err.get("type", "")
+    impossible = _impossible_date(err, zh)
+    if impossible:
+        return impossible
     if zh and kind in _ZH_MESSAGES:
         msg = _ZH_MESSAGES[kind]
         if kind == "value_error":
@@ -236,7 +255,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=exc.errors,
             extra=exc.extra,
         )
-        return problem_response(body)
+        retry_after = getattr(exc, "retry_after", None)
+        return problem_response(body, {"Retry-After": str(retry_after)} if retry_after else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

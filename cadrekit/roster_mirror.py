@@ -10,16 +10,22 @@ rebuild a mirror from nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cadrekit.errors import Invalid, NotKnownYet
 from cadrekit.inbox import Handler
 from cadrekit.scope import SubjectQuery, TableScopeResolver
+
+if TYPE_CHECKING:
+    from cadrekit.runtime import ServiceRuntime
 
 ROSTER_TOPIC = "roster.events"
 
@@ -353,3 +359,94 @@ def mirror_scope_resolver(tables: MirrorTables, subjects: dict[str, SubjectQuery
             **(subjects or {}),
         },
     )
+
+
+async def await_references(
+    runtime: ServiceRuntime,
+    tables: MirrorTables,
+    *,
+    units: Mapping[str, str | None] | None = None,
+    cadres: Mapping[str, str | None] | None = None,
+) -> None:
+    """Every unit and cadre a write names (field → id) is in the mirror, or the write is
+    answered as what it is.
+
+    A unit created a moment ago reaches this service's mirror through roster's events, a
+    second or so later (issue 17: a post at a new unit was refused as "unknown unit"). So a
+    reference the mirror lacks is looked up again, each time in a fresh session (a waiting
+    transaction would not see the mirror move), for up to ``mirror_wait_seconds``. Still
+    missing: ``NotKnownYet`` (409, Retry-After) while roster's events are still on their way
+    to this service, else a 422 naming the field. Called before the use case opens its
+    unit of work, so no lock is held while it waits."""
+    wanted_units = {f: v for f, v in (units or {}).items() if v}
+    wanted_cadres = {f: v for f, v in (cadres or {}).items() if v}
+    if not wanted_units and not wanted_cadres:
+        return
+
+    async def missing() -> list[tuple[str, str, str]]:
+        async with runtime.sessions() as session:
+            have_units = await get_units(session, tables, list(wanted_units.values()))
+            have_cadres = await get_cadres(session, tables, list(wanted_cadres.values()))
+        return [("unit", f, v) for f, v in wanted_units.items() if v not in have_units] + [
+            ("cadre", f, v) for f, v in wanted_cadres.items() if v not in have_cadres
+        ]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + mirror_wait(runtime)
+    gone = await missing()
+    while gone and loop.time() < deadline:
+        await asyncio.sleep(MIRROR_POLL_SECONDS)
+        gone = await missing()
+    if not gone:
+        return
+    raise_unknown(gone, behind=runtime.behind_on(ROSTER_TOPIC))
+
+
+MIRROR_POLL_SECONDS = 0.1
+
+
+def mirror_wait(runtime: ServiceRuntime | None) -> float:
+    """How long a reference may wait for the mirror: nothing arrives without Kafka (tests
+    that fill the mirror by hand), so there is nothing to wait for then."""
+    if runtime is None or not runtime.settings.kafka_enabled:
+        return 0.0
+    return runtime.settings.mirror_wait_seconds
+ROSTER_TOPIC = "roster.events"
+
+
+def raise_unknown(gone: list[tuple[str, str, str]], *, behind: bool) -> NoReturn:
+    """The answer for references the mirror lacks: not known yet (409) while roster's events
+    are on their way, unknown (422) when they are all in."""
+    if behind:
+        raise NotKnownYet(
+            "; ".join(
+                f"{field}: {kind} {value} is not known here yet (roster's events are on their way); retry"
+                for kind, field, value in gone
+            ),
+            detail_zh="；".join(
+                f"{field}：本服务尚未收到{_ZH[kind]} {value}（花名册事件传递中），请稍后重试"
+                for kind, field, value in gone
+            ),
+            errors=[
+                {
+                    "field": field,
+                    "message": f"{kind} not known here yet; retry in a moment",
+                    "message_zh": f"尚未收到该{_ZH[kind]}，请稍后重试",
+                }
+                for kind, field, _ in gone
+            ],
+        )
+    raise Invalid(
+        f"{len(gone)} unknown reference(s)",
+        errors=[
+            {
+                "field": field,
+                "message": f"unknown {kind} (not in the roster)",
+                "message_zh": f"{_ZH[kind]}不存在（花名册中没有）",
+            }
+            for kind, field, _ in gone
+        ],
+    )
+
+
+_ZH = {"unit": "单位", "cadre": "干部"}

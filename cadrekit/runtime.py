@@ -58,6 +58,15 @@ class ServiceRuntime:
         self.consumers.append(consumer)
         return consumer
 
+    def behind_on(self, topic: str) -> bool:
+        """Whether events of ``topic`` may be on the broker that this service has not applied:
+        its consumer is not connected, has not fetched yet, or reported a lag at its last
+        fetch. Without Kafka (tests that feed the mirror by hand) nothing is on its way."""
+        if not self.settings.kafka_enabled:
+            return False
+        readers = [c for c in self.consumers if topic in c.topics]
+        return any(c.state["status"] != "running" or c.state["lag"] is None or c.state["lag"] > 0 for c in readers)
+
     def emit_from_handler(self, session: AsyncSession, events: list[Event]) -> Awaitable[None]:
         """Events caused by a consumed event, written in the handler's own transaction."""
         return write_events(session, self.kit, events, source=self.settings.service_name, topic=self.settings.topic)

@@ -30,6 +30,7 @@ knows its tables; the rules themselves are the same everywhere.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,7 +43,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.auth import CurrentPrincipal, Principal
-from cadrekit.errors import field_error
+from cadrekit.errors import NotKnownYet, field_error
 from cadrekit.problems import Forbidden, NotFound
 
 T = TypeVar("T")
@@ -269,12 +270,41 @@ def in_body(subject: str, field: str) -> ScopeDependency:
             return scope  # not JSON: the route's validation answers
         value = body.get(field) if isinstance(body, dict) else None
         values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, str) and v and not await _in_scope(request, scope, subject, v):
-                raise field_error(field, f"unknown {subject}")
+        outside = [v for v in values if isinstance(v, str) and v and not await _in_scope(request, scope, subject, v)]
+        if outside and subject in MIRRORED:
+            outside = await _wait_for_mirror(request, scope, subject, outside)
+        if outside:
+            if subject in MIRRORED and _behind(request):
+                raise NotKnownYet(
+                    f"{field}: {subject} not known here yet (roster's events are on their way); retry",
+                    errors=[{"field": field, "message": f"{subject} not known here yet; retry in a moment"}],
+                )
+            raise field_error(field, f"unknown {subject}")
         return scope
 
     return _mark(_rule, Rule(Where.body, subject, field))
+
+
+# What a service knows from roster's events: a reference to one may be on its way (issue 17).
+MIRRORED = frozenset({"unit", "cadre"})
+
+
+async def _wait_for_mirror(request: Request, scope: Scope, subject: str, ids: list[str]) -> list[str]:
+    """The ids still not in scope after the mirror had its time to hear of them. One out of
+    scope waits as long as one not yet known, so the two answer alike in time as in words."""
+    runtime = getattr(request.app.state, "runtime", None)
+    wait = runtime.settings.mirror_wait_seconds if runtime is not None and runtime.settings.kafka_enabled else 0.0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while ids and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+        ids = [v for v in ids if not await _in_scope(request, scope, subject, v)]
+    return ids
+
+
+def _behind(request: Request) -> bool:
+    runtime = getattr(request.app.state, "runtime", None)
+    return bool(runtime is not None and runtime.behind_on("roster.events"))
 
 
 def filtered(what: str = "") -> ScopeDependency:

@@ -49,6 +49,9 @@ class BaseServiceSettings(BaseSettings):
     broker_check_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_fetch_wait_ms: int = Field(default=50, ge=1, le=5_000)
+    # How long a write waits for its roster mirror to hear of a unit or cadre it names
+    # (cadrekit.roster_mirror.await_references) before it answers 409 or 422.
+    mirror_wait_seconds: float = Field(default=2.0, ge=0, le=30)
 
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     token_issuer: str = "cadre-gateway"

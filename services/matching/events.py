@@ -29,6 +29,7 @@ from cadrekit.db import utcnow
 from cadrekit.events import Event
 from cadrekit.inbox import Handler
 from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
+from cadrekit.upcasts import secondment_data
 from services.matching.models import (
     CadrePoints,
     Campaign,
@@ -119,7 +120,7 @@ async def score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
 
 
 async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> None:
-    d = event["data"]
+    d = secondment_data(event)
     row = await session.get(Secondment, str(d["secondment_id"]))
     if row is None:
         row = Secondment(id=str(d["secondment_id"]), cadre_id=str(d["cadre_id"]), status="active")
@@ -131,7 +132,7 @@ async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> No
 
 
 async def secondment_ended(session: AsyncSession, event: dict[str, Any]) -> None:
-    d = event["data"]
+    d = secondment_data(event)
     row = await session.get(Secondment, str(d["secondment_id"]))
     if row is None:
         row = Secondment(id=str(d["secondment_id"]), cadre_id=str(d["cadre_id"]), status="ended")

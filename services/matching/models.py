@@ -45,6 +45,9 @@ class Campaign(MatchingModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     confirmed_run_id: str | None = Field(default=None, max_length=36)
+    # When placements on posts without their own start take effect; confirmation requires
+    # it then (a business date is never the server's date of confirmation).
+    starts_on: dt.date | None = None
 
 
 class Post(MatchingModel, table=True):

@@ -48,6 +48,12 @@ class GrowthWeightsIn(Strict):
     roles: RoleWeightsIn = Field(default_factory=RoleWeightsIn)
 
 
+STARTS_ON = (
+    "the day placements take effect on posts without their own starts_on (a standing post's move,"
+    " a phased or training term's first day); confirmation requires it when such a post is filled"
+)
+
+
 class CampaignCreate(Strict):
     name: Name
     kind: CampaignKind = "general"
@@ -56,12 +62,16 @@ class CampaignCreate(Strict):
     ratio: int = Field(default=2, ge=1, le=10, description="balance table: candidates per seat (1:2 by default)")
     tutor_capacity: int = Field(default=1, ge=1, le=10, description="training: trainees per tutor")
     growth_weights: GrowthWeightsIn | None = None
+    starts_on: dt.date | None = Field(default=None, description=STARTS_ON)
 
 
 class CampaignUpdate(Strict):
     name: Name | None = None
     weights: WeightsIn | None = None
     ratio: int | None = Field(default=None, ge=1, le=10)
+    starts_on: dt.date | None = Field(
+        default=None, description=f"{STARTS_ON} May be set until the campaign is confirmed."
+    )
 
 
 class CampaignPublic(ReadModel):
@@ -76,6 +86,7 @@ class CampaignPublic(ReadModel):
     growth_weights: dict[str, Any]
     version: int
     confirmed_run_id: str | None
+    starts_on: dt.date | None
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cadrekit.dates import add_months
 from cadrekit.db import utcnow
 from cadrekit.events import Event
+from services.secondment.domain.terms import term_end
 from services.secondment.models import Batch, CadreAssignment, CadreScore, ReserveEntry, Review, Secondment
 
 TOPIC = "secondment.events"
@@ -57,7 +57,7 @@ _PLACEMENT = {
     "title_held": {"type": "string", "description": "挂任职务, the post held in the receiving unit"},
     "term_months": {"type": "integer", "minimum": 1, "maximum": 60},
     "starts_on": _DATE_OR_NULL,
-    "ends_on": _DATE_OR_NULL,
+    "ends_on": {**_DATE_OR_NULL, "description": "the term's last day (dataversion 2; version 1 gave the day after)"},
 }
 _PLACEMENT_REQUIRED = [
     "secondment_id",
@@ -157,13 +157,19 @@ def placement(s: Secondment) -> dict[str, Any]:
     }
 
 
+# Version 2 (issue 17): ``ends_on`` is the term's last day (24 months from 2017-04-01 end on
+# 2019-03-31); version 1 carried the return day, one day later, and counted days served
+# without the last day.
+PLACEMENT_DATAVERSION = "2"
+
+
 def _event(kind: str, s: Secondment, **extra: Any) -> Event:
-    return Event(kind, f"secondment/{s.id}", s.cadre_id, {**placement(s), **extra})
+    return Event(kind, f"secondment/{s.id}", s.cadre_id, {**placement(s), **extra}, PLACEMENT_DATAVERSION)
 
 
 def _planned(s: Secondment, batch: Batch) -> dict[str, Any]:
     """Before the start, the term the batch plans: from its start date for the term's months."""
-    return {"starts_on": _iso(batch.starts_on), "ends_on": _iso(add_months(batch.starts_on, s.term_months))}
+    return {"starts_on": _iso(batch.starts_on), "ends_on": _iso(term_end(batch.starts_on, s.term_months))}
 
 
 def nominated(s: Secondment, batch: Batch) -> Event:

@@ -86,7 +86,14 @@ async def test_pinghu_second_selection_through_the_gateway(system: System) -> No
             cadres.append(resp.json()["id"])
 
         made = await client.post(
-            f"{M}/campaigns", headers=h, json={"name": f"{year}年退二线干部二次择岗", "kind": "placement", "year": year}
+            f"{M}/campaigns",
+            headers=h,
+            json={
+                "name": f"{year}年退二线干部二次择岗",
+                "kind": "placement",
+                "year": year,
+                "starts_on": f"{year}-03-01",
+            },
         )
         assert made.status_code == 201, made.text
         cid = made.json()["id"]
@@ -176,6 +183,9 @@ async def test_pinghu_second_selection_through_the_gateway(system: System) -> No
             return bool(got["unit_id"] == post["host_unit_id"] and got["post_title"] == post["title"])
 
         await until(moved, "roster moves a cadre placed on a standing post")
+        history = (await client.get(f"/api/v1/roster/cadres/{standing['cadre_id']}/history", headers=h)).json()
+        # effective on the campaign's start, not on the day it was confirmed (issue 17)
+        assert [x["changes"]["effective_on"] for x in history if x["kind"] == "moved"] == [f"{year}-03-01"]
 
     events = await read_topic(f"127.0.0.1:{system.layout.broker_port}", "matching.events", want=summary["placed"] + 2)
     placed = [e for e in events if e["type"] == "matching.placement.confirmed"]

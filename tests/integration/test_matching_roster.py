@@ -138,3 +138,47 @@ async def test_roster_builds_the_pool_scores_move_fit_and_confirm_moves_the_cadr
         return cadre is not None and cadre.unit_id == town["id"]
 
     await eventually(mirror_follows, what="roster's move event flows back into matching's mirror")
+
+
+async def test_a_post_at_a_unit_created_a_moment_ago_waits_for_the_mirror_and_lag_is_409_not_422(
+    live_roster: RosterHarness, live_matching: MatchingHarness
+) -> None:
+    """Issue 17: for 1–4 s after a unit was created, a post at it answered 422 "unknown unit"."""
+    roster, m = live_roster, live_matching
+    city = await roster.unit("平湖市", "city")
+    c = await m.campaign(year=2026)
+    # at once: the write waits (up to mirror_wait_seconds) for roster's event to arrive
+    at_once = await roster.unit("新设专班", "city_organ", city["id"])
+    made = await m.post(
+        f"/campaigns/{c['id']}/posts",
+        {"title": "专班", "host_unit_id": at_once["id"], "category": "经济管理", "seats": 1},
+    )
+    assert made.status_code == 201, made.text
+
+    # the mirror's consumer is held back: the reference is not known *yet*, said so with Retry-After
+    consumer = next(x for x in m.runtime.consumers if "roster.events" in x.topics)
+    await consumer.stop()
+    try:
+        later = await roster.unit("又一专班", "city_organ", city["id"])
+        body = {"title": "专班二", "host_unit_id": later["id"], "category": "经济管理", "seats": 1}
+        lagging = await m.client.post(
+            f"/api/v1/matching/campaigns/{c['id']}/posts",
+            headers={**m.auth(), "Accept-Language": "zh-CN"},
+            json=body,
+        )
+        assert lagging.status_code == 409, lagging.text
+        assert lagging.headers["retry-after"] == "2"
+        problem = lagging.json()
+        assert problem["errors"][0]["field"] == "host_unit_id" and "稍后重试" in problem["errors"][0]["message"]
+    finally:
+        await consumer.start()
+
+    async def accepted() -> bool:
+        return (await m.post(f"/campaigns/{c['id']}/posts", body)).status_code == 201
+
+    await eventually(accepted, what="the same request succeeds once the mirror caught up")
+    # caught up, an id roster never had is the caller's mistake: 422 naming the field
+    unknown = await m.post(
+        f"/campaigns/{c['id']}/posts", {**body, "host_unit_id": "00000000-0000-0000-0000-000000000000"}
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "host_unit_id"

@@ -139,7 +139,7 @@ async def test_a_paired_secondment_across_roster_and_secondment(
     await eventually(returned, what="roster accrued grassroots years and cleared the secondments")
     city_cadre = await availability(down["id"], 2020)
     assert city_cadre["availability"]["status"] == "available"
-    assert city_cadre["grassroots_periods"] == [{"start": "2017-04-01", "end": "2019-04-01", "unit_name": "白坭镇"}]
+    assert city_cadre["grassroots_periods"] == [{"start": "2017-04-01", "end": "2019-03-31", "unit_name": "白坭镇"}]
     town_cadre = await availability(up["id"], 2018)
     assert town_cadre["grassroots_periods"] == []  # seconded to a city organ: no grassroots time
     history = (await roster.client.get(f"/api/v1/roster/cadres/{down['id']}/history", headers=roster.auth())).json()

@@ -24,6 +24,7 @@ from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import kit, mirror
 from services.matching.settings import MatchingSettings
+from services.secondment.events import PLACEMENT_DATAVERSION
 from tests.factories import mirrored_cadre
 
 API = "/api/v1/matching"
@@ -76,10 +77,13 @@ class MatchingHarness:
             await s.commit()
         return state
 
-    async def deliver(self, type_: str, key: str, data: dict[str, Any]) -> bool:
-        """Apply one inbound event through the service's own idempotent inbox."""
+    async def deliver(self, type_: str, key: str, data: dict[str, Any], dataversion: str | None = None) -> bool:
+        """Apply one inbound event through the service's own idempotent inbox, at the version
+        its producer writes today unless told."""
         consumer = next(c for c in self.runtime.consumers if c.name == "matching.inbound")
-        env = envelope(type_.split(".")[0], Event(type_, f"cadre/{key}", key, data))
+        if dataversion is None:
+            dataversion = PLACEMENT_DATAVERSION if type_.startswith("secondment.") else "1"
+        env = envelope(type_.split(".")[0], Event(type_, f"cadre/{key}", key, data, dataversion))
         return bool(await consumer.apply(env, consumer.handlers[type_]))
 
     async def outbox(self, type_: str | None = None) -> list[dict[str, Any]]:
@@ -104,7 +108,7 @@ class MatchingHarness:
         return await self.client.get(API + path, headers=self.auth(role), params=params)
 
     async def campaign(self, **kw: Any) -> dict[str, Any]:
-        body = {"name": "2022年二线干部二次择岗", "kind": "placement", "year": 2022, **kw}
+        body = {"name": "2022年二线干部二次择岗", "kind": "placement", "year": 2022, "starts_on": "2022-03-01", **kw}
         return (await self.post("/campaigns", body, expect=201)).json()  # type: ignore[no-any-return]
 
     async def add_post(self, campaign_id: str, host_unit_id: str, **kw: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ async def test_a_sanction_blocks_excellence_and_promotion_until_waived(scoring: 
 
     during = await verdict("2025-06-01")
     assert during["excellent"]["eligible"] is False and during["promotion"]["eligible"] is False
-    assert "2025-09-10" in during["promotion"]["reasons"][0]
+    assert "until 2025-09-09" in during["promotion"]["reasons"][0]  # six months' last day
     after = await verdict("2025-09-10")
     assert after["promotion"]["eligible"] is True and after["excellent"]["eligible"] is False
     await scoring.client.post(

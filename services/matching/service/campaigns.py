@@ -16,7 +16,7 @@ from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, Invalid, NotFound, StaleVersion, field_error
 from cadrekit.pagination import by_id, decode_cursor, window
-from cadrekit.roster_mirror import get_unit
+from cadrekit.roster_mirror import await_references, get_unit
 from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import balance
@@ -102,6 +102,7 @@ async def create_campaign(ctx: Context, principal: Principal, body: CampaignCrea
             weights=fit_weights(body.weights),
             tutor_capacity=body.tutor_capacity,
             growth_weights=growth_weights(body.growth_weights),
+            starts_on=body.starts_on,
             created_by=principal.sub,
         )
         uow.session.add(c)
@@ -136,7 +137,9 @@ async def update_campaign(
     async with ctx.uow() as uow:
         s = uow.session
         c = await campaign_of(s, campaign_id)
-        require_status(c, ("draft", "open"), "changing it")
+        # The start date may still be set on a matched campaign: confirmation asks for it.
+        only_start = body.starts_on is not None and body.name is None and body.ratio is None and body.weights is None
+        require_status(c, ("draft", "open", "matched") if only_start else ("draft", "open"), "changing it")
         if c.version != if_match:
             raise StaleVersion(f"the campaign is at version {c.version}, not {if_match}", current_version=c.version)
         values: dict[str, Any] = {}
@@ -146,6 +149,8 @@ async def update_campaign(
             values["ratio"] = body.ratio
         if body.weights is not None:
             values["weights"] = fit_weights(body.weights)
+        if body.starts_on is not None:
+            values["starts_on"] = body.starts_on
         if values:
             await claim(s, c, c.version, **values)
             await uow.commit()
@@ -172,6 +177,7 @@ async def open_campaign(ctx: Context, principal: Principal, campaign_id: str) ->
 
 # posts --------------------------------------------------------------------------------------
 async def add_post(ctx: Context, principal: Principal, campaign_id: str, body: PostCreate) -> Post:
+    await await_references(ctx.runtime, mirror, units={"host_unit_id": body.host_unit_id})
     async with ctx.uow() as uow:
         s = uow.session
         c = await campaign_of(s, campaign_id)

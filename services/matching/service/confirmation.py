@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from cadrekit.auth import Principal
-from cadrekit.dates import add_months, today
+from cadrekit.dates import term_end
 from cadrekit.errors import Conflict, field_error
 from cadrekit.roster_mirror import get_cadres, get_units
 from cadrekit.scope import Scope
@@ -194,13 +194,25 @@ async def confirm(ctx: Context, principal: Principal, campaign_id: str, body: Co
                     for r in stale
                 ],
             )
-        await claim(s, c, c.version, status="confirmed", confirmed_run_id=run.id)
         posts = {p.id: p for p in await posts_of(s, c.id)}
-        start_default = today()
+        undated = sorted({posts[r.post_id].title for r in placed if posts[r.post_id].starts_on is None})  # type: ignore[index]
+        if undated and c.starts_on is None:
+            raise Conflict(
+                "the campaign has no start date: set starts_on on the campaign (PATCH) or on the posts,"
+                " so that placements take effect on a business date, not on the day of confirmation",
+                errors=[
+                    {
+                        "field": "starts_on",
+                        "message": f"needed for {len(undated)} post(s) without their own start: {', '.join(undated[:5])}",
+                    }
+                ],
+            )
+        await claim(s, c, c.version, status="confirmed", confirmed_run_id=run.id)
         for r in placed:
             post = posts[r.post_id]  # type: ignore[index]
-            starts = post.starts_on or start_default
-            ends = add_months(starts, post.term_months) - dt.timedelta(days=1) if post.term_months else None
+            starts = post.starts_on or c.starts_on
+            assert starts is not None  # refused above
+            ends = term_end(starts, post.term_months) if post.term_months else None
             placement = Placement(
                 campaign_id=c.id,
                 cadre_id=r.cadre_id,

@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.errors import Invalid, field_error
-from cadrekit.roster_mirror import MirroredCadre, get_unit, list_cadres
+from cadrekit.roster_mirror import MirroredCadre, await_references, get_unit, list_cadres
 from cadrekit.scope import WHOLE_TREE, Scope
 from services.matching.models import Campaign, PoolMember, mirror
 from services.matching.schemas import ExcludedPublic, PoolMemberPublic, PoolPublic, PoolRequest
@@ -34,6 +34,12 @@ def pool_public(c: Campaign, state: PoolState, scope: Scope) -> PoolPublic:
 
 
 async def set_pool(ctx: Context, principal: Principal, campaign_id: str, body: PoolRequest) -> PoolPublic:
+    await await_references(
+        ctx.runtime,
+        mirror,
+        units={"filter.unit_id": body.filter.unit_id if body.filter else None},
+        cadres={f"cadre_ids[{n}]": cid for n, cid in enumerate(body.cadre_ids or [])},
+    )
     async with ctx.uow() as uow:
         s = uow.session
         c = await campaign_of(s, campaign_id, lock=True)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from cadrekit.dates import impossible_day
 from cadrekit.spreadsheets import QUOTE, unquote
 from services.roster.domain.columns import (
     GENDER_IN,
@@ -34,6 +35,7 @@ _PADDED_DATES = (
     re.compile(r"([0-9]{4})([-/.]?)([0-9]{2})\2([0-9]{2})"),
     re.compile(r"([0-9]{4})()年([0-9]{2})月([0-9]{2})日"),
 )
+_LOOSE_DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?")
 OLDEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 1, 1)
 MAX_TEXT = 200
 
@@ -47,15 +49,20 @@ def parse_date(value: Any) -> dt.date:
     for padded in _PADDED_DATES:
         m = padded.fullmatch(text)
         if m:
-            try:
-                return dt.date(int(m[1]), int(m[3]), int(m[4]))
-            except ValueError:
-                break  # not a real day: the formats below say so in their own words
+            wrong = impossible_day(int(m[1]), int(m[3]), int(m[4]))
+            if wrong:
+                # the form is right and names no day: say what is wrong (1962-02-30)
+                raise ValueError(f"{wrong[0]} ({wrong[1]})")
+            return dt.date(int(m[1]), int(m[3]), int(m[4]))
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    loose = _LOOSE_DATE.fullmatch(text)
+    wrong = loose and impossible_day(int(loose[1]), int(loose[2]), int(loose[3]))
+    if wrong:
+        raise ValueError(f"{wrong[0]} ({wrong[1]})")
     raise ValueError("not a date (use YYYY-MM-DD)")
 
 
@@ -135,12 +142,12 @@ def grassroots_years_text(spans: list[Span], today: dt.date) -> str:
             continue
         if cur_start is None or start > cur_end:
             if cur_start is not None:
-                days += (cur_end - cur_start).days
+                days += (cur_end - cur_start).days + 1  # both ends are days served
             cur_start, cur_end = start, end
         else:
             cur_end = max(cur_end, end)
     if cur_start is not None:
-        days += (cur_end - cur_start).days
+        days += (cur_end - cur_start).days + 1  # both ends are days served
     tenths = (days * 80 + 1461) // 2922
     return f"{tenths // 10}.{tenths % 10}"
 

@@ -26,7 +26,8 @@ class Period:
 
 
 def grassroots_years(periods: Iterable[Period], today: dt.date) -> Decimal:
-    """Days in grassroots units / 365.25, one decimal. Overlapping periods count once."""
+    """Days in grassroots units (both ends counted, as every term is: cadrekit.dates) / 365.25,
+    one decimal. Overlapping periods count once."""
     spans = sorted((p.start, min(p.end or today, today)) for p in periods if p.start <= today)
     days = 0
     cur_start: dt.date | None = None
@@ -36,13 +37,32 @@ def grassroots_years(periods: Iterable[Period], today: dt.date) -> Decimal:
             continue
         if cur_end is None or start > cur_end:
             if cur_start is not None and cur_end is not None:
-                days += (cur_end - cur_start).days
+                days += (cur_end - cur_start).days + 1  # both ends are days served
             cur_start, cur_end = start, end
         else:
             cur_end = max(cur_end, end)
     if cur_start is not None and cur_end is not None:
-        days += (cur_end - cur_start).days
+        days += (cur_end - cur_start).days + 1  # both ends are days served
     return (Decimal(days) / Decimal("365.25")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def paused_for_secondment(periods: list[Period], starts_on: dt.date) -> list[Period]:
+    """A grassroots cadre seconded to a city organ is not at the grassroots meanwhile: the
+    open period (the cadre's town or village post) ends the day before the secondment starts
+    (issue 17). Periods that end, or start later, stay as they are."""
+    last_day = starts_on - dt.timedelta(days=1)
+    return [Period(p.start, last_day, p.unit_name) if p.end is None and p.start <= last_day else p for p in periods]
+
+
+def resumed_after_secondment(periods: list[Period], starts_on: dt.date, ended_on: dt.date) -> list[Period]:
+    """On return from a city organ, the period the secondment paused goes on from the day
+    after the last day served, in the same unit. Nothing paused (the cadre had no open
+    period), or already resumed: unchanged."""
+    paused = [p for p in periods if p.end == starts_on - dt.timedelta(days=1)]
+    back = ended_on + dt.timedelta(days=1)
+    if not paused or any(p.start == back for p in periods):
+        return periods
+    return [*periods, Period(back, None, paused[-1].unit_name)]
 
 
 @dataclass(frozen=True)

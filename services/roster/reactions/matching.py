@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cadrekit.dates import today
 from cadrekit.inbox import Handler
 from services.roster import events
 from services.roster.models import Cadre, CadreChange, Unit
@@ -38,7 +37,11 @@ def handlers(ctx: Context) -> dict[str, Handler]:
             log.warning("placement for an unknown or departed cadre ignored", extra={"cadre_id": d["cadre_id"]})
             return
         reason = f"placement confirmed in matching campaign {d['campaign_id']}"
-        starts_on = _date(d.get("starts_on")) or today()
+        starts_on = _date(d.get("starts_on"))
+        if starts_on is None:
+            # matching always sends the day the placement takes effect; the day this event
+            # happens to arrive is no business date.
+            raise ValueError("a confirmed placement needs starts_on")
         if d.get("post_kind") == "standing":
             unit = await session.get(Unit, d["host_unit_id"])
             if unit is None:

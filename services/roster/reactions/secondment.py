@@ -3,7 +3,9 @@
 A started secondment makes the cadre ``seconded`` until its planned end (availability is
 derived from ``seconded_until``); an extension moves that date; the end clears it and, when
 the cadre served in a town or village, adds the days served to the cadre's grassroots
-periods so ``grassroots_years`` accrues. Each change is a line of the cadre's history and a
+periods so ``grassroots_years`` accrues. A grassroots cadre seconded up to a city organ is
+away from the grassroots: the open grassroots period pauses the day before the start and
+goes on the day after the end (issue 17). Each change is a line of the cadre's history and a
 ``roster.cadre.updated`` event, written in the handler's transaction. The inbox already
 drops redelivered events; the handlers also leave a cadre alone when the change is in
 place, so a re-published event changes nothing either.
@@ -18,15 +20,29 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
+from cadrekit.upcasts import secondment_data
 from services.roster import events
+from services.roster.domain.people import Period, paused_for_secondment, resumed_after_secondment
 from services.roster.models import Cadre, CadreChange
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, derive, plain_periods
 
 TOPIC = "secondment.events"
 GRASSROOTS_KINDS = ("town", "village")
+UP = "grassroots_to_city"
 ACTOR = "secondment-service"
 log = logging.getLogger("roster.reactions.secondment")
+
+
+def _periods(cadre: Cadre) -> list[Period]:
+    return [
+        Period(dt.date.fromisoformat(p["start"]), _date(p.get("end")), p.get("unit_name"))
+        for p in cadre.grassroots_periods
+    ]
+
+
+def _stored(periods: list[Period]) -> list[dict[str, Any]]:
+    return plain_periods({"start": p.start, "end": p.end, "unit_name": p.unit_name} for p in periods)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -55,18 +71,23 @@ def handlers(ctx: Context) -> dict[str, Handler]:
         await ctx.runtime.emit_from_handler(session, [events.cadre_updated(cadre, changed)])
 
     async def started(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
+        d = secondment_data(event)
         until = _date(d["ends_on"])
+
+        up = d["direction"] == UP
+        starts_on = _date(d["starts_on"])
 
         def apply(cadre: Cadre) -> None:
             cadre.seconded_until = until
+            if up and starts_on is not None:
+                cadre.grassroots_periods = _stored(paused_for_secondment(_periods(cadre), starts_on))
 
         await change(
             session, d["cadre_id"], "seconded", f"seconded to {d.get('to_unit_name') or d['to_unit_id']}", apply
         )
 
     async def extended(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
+        d = secondment_data(event)
         until = _date(d["ends_on"])
 
         def apply(cadre: Cadre) -> None:
@@ -75,7 +96,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
         await change(session, d["cadre_id"], "seconded", f"secondment extended: {d.get('reason')}", apply)
 
     async def ended(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
+        d = secondment_data(event)
         starts_on, ended_on = _date(d["starts_on"]), _date(d["ended_on"])
         period = None
         if d["to_unit_kind"] in GRASSROOTS_KINDS and int(d.get("grassroots_days") or 0) > 0:
@@ -86,6 +107,8 @@ def handlers(ctx: Context) -> dict[str, Handler]:
             held = {(p["start"], p.get("end")) for p in cadre.grassroots_periods}
             if period is not None and (period["start"], period["end"]) not in held:
                 cadre.grassroots_periods = plain_periods([*cadre.grassroots_periods, period])
+            if d["direction"] == UP and starts_on is not None and ended_on is not None:
+                cadre.grassroots_periods = _stored(resumed_after_secondment(_periods(cadre), starts_on, ended_on))
 
         what = "completed" if d["end_kind"] == "completed" else f"ended early: {d.get('reason')}"
         await change(session, d["cadre_id"], "returned", f"secondment {what}", apply)

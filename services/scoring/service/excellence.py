@@ -12,7 +12,7 @@ from sqlmodel import col
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, NotFound, field_error
-from cadrekit.roster_mirror import get_unit
+from cadrekit.roster_mirror import await_references, get_unit
 from cadrekit.scope import Scope
 from services.scoring.domain.appraisal import (
     DEFAULT_WEIGHTS,
@@ -210,6 +210,7 @@ def key_post_appraisal_public(a: KeyPostAppraisal, p: KeyPost) -> KeyPostApprais
 
 
 async def create_key_post(ctx: Context, principal: Principal, body: KeyPostIn) -> KeyPostPublic:
+    await await_references(ctx.runtime, mirror, units={"unit_id": body.unit_id})
     async with ctx.runtime.uow() as uow:
         s = uow.session
         if await get_unit(s, mirror, body.unit_id) is None:
@@ -232,6 +233,7 @@ async def record_key_post_appraisal(
     ctx: Context, principal: Principal, post_id: str, body: KeyPostAppraisalIn
 ) -> KeyPostAppraisalPublic:
     year = check_year(body.year)
+    await await_references(ctx.runtime, mirror, cadres={"cadre_id": body.cadre_id})
     async with ctx.runtime.uow() as uow:
         s = uow.session
         post = await s.get(KeyPost, post_id)

@@ -18,10 +18,11 @@ from cadrekit.auth import Principal
 from cadrekit.dates import today
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, field_error
+from cadrekit.roster_mirror import await_references
 from services.scoring import events
 from services.scoring.domain.ledger import AWARD, REVERSAL, moved, restate, restated_total
 from services.scoring.domain.money import ZERO, text, two_places
-from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver
+from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver, mirror
 from services.scoring.schemas.ledger import EntryIn, RestatedLine, RestatementIn, RestatementPublic, WaiverIn
 from services.scoring.service.context import (
     Context,
@@ -41,6 +42,7 @@ async def propose(ctx: Context, principal: Principal, body: EntryIn) -> Entry:
     occurred: dt.date = body.occurred_on
     if occurred.year != year:
         raise field_error("occurred_on", f"{occurred} is not in {year}")
+    await await_references(ctx.runtime, mirror, cadres={"cadre_id": body.cadre_id})
     async with ctx.runtime.uow() as uow:
         s = uow.session
         cadre = await known_cadre(ctx, s, body.cadre_id)

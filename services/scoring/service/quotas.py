@@ -13,7 +13,7 @@ from sqlmodel import col
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, NotFound, field_error
-from cadrekit.roster_mirror import get_unit, list_cadres
+from cadrekit.roster_mirror import await_references, get_unit, list_cadres
 from cadrekit.scope import Scope
 from services.scoring import events
 from services.scoring.domain.impact import excellence_verdict
@@ -78,6 +78,7 @@ async def granted_from_pool(s: AsyncSession, year: int, unit_id: str | None = No
 
 async def grant_quota(ctx: Context, principal: Principal, year: int, body: GrantIn) -> GrantPublic:
     check_year(year)
+    await await_references(ctx.runtime, mirror, units={"unit_id": body.unit_id})
     async with ctx.runtime.uow() as uow:
         s = uow.session
         # The policy row is the pool's lock: two grants at once cannot both take the last quota.

@@ -170,9 +170,10 @@ def _clashes(a: Assignment, k: Criteria) -> bool:
     before the term is simply the cadre's post now."""
     start = k.starts_on or dt.date.min
     if a.post_kind == "standing":
-        return a.starts_on is not None and start <= a.starts_on < k.ends_on
-    begins_before_end = a.starts_on is None or a.starts_on < k.ends_on
-    ends_after_start = a.ends_on is None or a.ends_on > start
+        return a.starts_on is not None and start <= a.starts_on <= k.ends_on
+    # Both ends are days of the term (and of the placement): touching on one day is a clash.
+    begins_before_end = a.starts_on is None or a.starts_on <= k.ends_on
+    ends_after_start = a.ends_on is None or a.ends_on >= start
     return begins_before_end and ends_after_start
 
 

@@ -1,8 +1,10 @@
 """Terms, dates and grassroots experience (issue 6; domain.md "Secondment", "grassroots experience").
 
-A term is counted in whole months from the start date: 24 months from 2017-04-01 ends on
-2019-04-01, the day the cadre returns. Days served are ``ended_on - starts_on``, the same
-day arithmetic roster uses for grassroots periods, so what roster accrues matches what
+A term is counted by the kit's one calendar (``cadrekit.dates.term_end``): 24 months from
+2017-04-01 end on 2019-03-31, the term's last day; the cadre is back on 2019-04-01. (Until
+issue 17 ``ends_on`` was the return day, one day later; the events carrying it are
+``dataversion`` 2 since.) Days served count both ends (``cadrekit.dates.days_counted``), the
+same day arithmetic roster uses for grassroots periods, so what roster accrues matches what
 this service reports.
 """
 
@@ -12,7 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from cadrekit.dates import add_months
+from cadrekit.dates import days_counted
+from cadrekit.dates import term_end as calendar_term_end
 
 DEFAULT_TERM_MONTHS = 24
 # Foshan's earlier practice was 6–12 months and the programme's term two years; five years
@@ -36,7 +39,8 @@ def check_term_months(months: int, field: str = "term_months") -> int:
 
 
 def term_end(starts_on: dt.date, months: int) -> dt.date:
-    return add_months(starts_on, check_term_months(months))
+    """The term's last day."""
+    return calendar_term_end(starts_on, check_term_months(months))
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,8 @@ class Ending:
 
 
 def end_of(starts_on: dt.date, ends_on: dt.date, ended_on: dt.date | None, *, early: bool) -> Ending:
-    """How a running secondment ends. Completion is on (or after) the planned end, an early end
-    before it; neither before the start."""
+    """How a running secondment ends: ``ended_on`` is the last day served. Completion is on (or
+    after) the term's last day, an early end before it; neither before the start."""
     day = ended_on or ends_on
     if day < starts_on:
         raise TermError("ended_on", f"{day.isoformat()} is before the start {starts_on.isoformat()}")
@@ -58,15 +62,15 @@ def end_of(starts_on: dt.date, ends_on: dt.date, ended_on: dt.date | None, *, ea
         raise TermError(
             "ended_on", f"the term runs until {ends_on.isoformat()}: end it early (with a reason) or extend it"
         )
-    return Ending(day, "early" if early else "completed", (day - starts_on).days)
+    return Ending(day, "early" if early else "completed", days_counted(starts_on, day))
 
 
 def grassroots_days(to_unit_kind: str, starts_on: dt.date, until: dt.date) -> int:
     """Days of grassroots experience a secondment gives: only to a town or village, and only
-    days already served (``until`` is the end, or today for a running one)."""
-    if to_unit_kind not in GRASSROOTS_KINDS or until <= starts_on:
+    days already served (``until`` is the last day served, or today for a running one)."""
+    if to_unit_kind not in GRASSROOTS_KINDS:
         return 0
-    return (until - starts_on).days
+    return days_counted(starts_on, until)
 
 
 def years_of(days: int) -> Decimal:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from cadrekit import roster_mirror as rm
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, Invalid, field_error
@@ -22,7 +23,7 @@ from services.secondment.domain.lifecycle import Action, State
 from services.secondment.domain.quotas import QuotaError, check_rules, unmet
 from services.secondment.domain.stats import Member, batch_stats
 from services.secondment.domain.terms import GRASSROOTS_KINDS, TermError, check_term_months
-from services.secondment.models import Batch, Pair, Secondment
+from services.secondment.models import Batch, Pair, Secondment, mirror
 from services.secondment.schemas import (
     BatchApproved,
     BatchCreate,
@@ -96,6 +97,9 @@ async def list_batches(ctx: Context, *, year: int | None, limit: int, cursor: st
 
 # pairs -------------------------------------------------------------------------------------
 async def create_pair(ctx: Context, batch_id: str, body: PairCreate) -> PairPublic:
+    await rm.await_references(
+        ctx.runtime, mirror, units={"city_organ_id": body.city_organ_id, "grassroots_unit_id": body.grassroots_unit_id}
+    )
     async with ctx.uow() as uow:
         s = uow.session
         batch = await load_batch(s, batch_id)

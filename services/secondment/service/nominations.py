@@ -156,6 +156,9 @@ def _rules(verdict: el.Verdict) -> list[dict[str, Any]]:
 
 
 async def check_eligibility(ctx: Context, batch_id: str, candidacy: Candidacy) -> EligibilityPublic:
+    await rm.await_references(
+        ctx.runtime, mirror, units={"to_unit_id": candidacy.to_unit_id}, cadres={"cadre_id": candidacy.cadre_id}
+    )
     async with ctx.uow() as uow:
         batch = await load_batch(uow.session, batch_id)
         cadre, where, verdict, _months = await _assess(uow.session, batch, candidacy)
@@ -169,6 +172,9 @@ async def check_eligibility(ctx: Context, batch_id: str, candidacy: Candidacy) -
 
 
 async def nominate(ctx: Context, principal: Principal, batch_id: str, body: Nomination) -> SecondmentPublic:
+    await rm.await_references(
+        ctx.runtime, mirror, units={"to_unit_id": body.to_unit_id}, cadres={"cadre_id": body.cadre_id}
+    )
     async with ctx.uow() as uow:
         s = uow.session
         batch = await load_batch(s, batch_id)

@@ -14,7 +14,6 @@ from sqlmodel import col
 
 from cadrekit.audit import record_personal_data_read
 from cadrekit.auth import Principal
-from cadrekit.dates import add_months
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, NotFound, field_error
 from services.secondment import events
@@ -154,7 +153,7 @@ async def extend(ctx: Context, principal: Principal, secondment_id: str, body: E
         assert sec.starts_on is not None and sec.ends_on is not None  # an active secondment has its dates
         previous = sec.ends_on
         sec.term_months += months
-        sec.ends_on = add_months(sec.starts_on, sec.term_months)
+        sec.ends_on = term_end(sec.starts_on, sec.term_months)
         sec.extensions = [
             *sec.extensions,
             {

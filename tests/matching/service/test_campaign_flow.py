@@ -8,7 +8,7 @@ from io import BytesIO
 
 from python_calamine import CalamineWorkbook
 
-from tests.matching.conftest import MatchingHarness
+from tests.matching.conftest import API, MatchingHarness
 
 FUTURE = "2030-01-01"
 
@@ -143,6 +143,9 @@ async def test_a_whole_campaign_from_draft_to_confirmed(matching: MatchingHarnes
     phased = next(ev for ev in events if ev["data"]["cadre_id"] == loser)
     assert phased["data"]["post_kind"] == "phased" and phased["data"]["term_months"] == 6
     assert phased["data"]["host_unit_id"] == s["town"] and phased["subject"] == f"cadre/{loser}"
+    # the campaign's start (the posts have none): six months from 2022-03-01 end on 2022-08-31
+    assert (phased["data"]["starts_on"], phased["data"]["ends_on"]) == ("2022-03-01", "2022-08-31")
+    assert {ev["data"]["starts_on"] for ev in events} == {"2022-03-01"}
     twice = await matching.post(f"/campaigns/{cid}/confirm", {})
     assert twice.status_code == 409
     assert len(await matching.outbox("matching.placement.confirmed")) == 4
@@ -236,3 +239,40 @@ async def test_qichun_split_by_body_through_the_api(matching: MatchingHarness) -
     posts = {p["id"]: p["title"].split("-")[0] for p in (await matching.get(f"/campaigns/{c['id']}/posts")).json()}
     placed = [r["post_id"] for r in (await matching.results(c["id"], run["id"])).values() if r["post_id"]]
     assert {b: sum(1 for p in placed if posts[p] == b) for b in bodies} == bodies
+
+
+async def test_confirmation_needs_a_business_start_date_never_the_day_of_confirmation(
+    matching: MatchingHarness,
+) -> None:
+    """Issue 17: a standing move was recorded as effective the day after confirmation (the
+    server's clock) when the post had no starts_on, for a 2022 campaign confirmed today."""
+    city = await matching.unit("平湖市", "city")
+    econ = await matching.unit("市发改局", "city_organ", parent_path=[city])
+    people = [(await matching.cadre(econ, retirement_date=FUTURE))["cadre_id"] for _ in range(3)]
+    c = await matching.campaign(starts_on=None)
+    assert c["starts_on"] is None
+    await matching.add_post(c["id"], econ, title="招商专班", seats=1)
+    await matching.add_post(c["id"], econ, title="重点工程", kind="phased", term_months=12)
+    await matching.add_post(c["id"], econ, title="自带日期", seats=1, starts_on="2022-05-01")
+    await matching.put(f"/campaigns/{c['id']}/pool", {"cadre_ids": people}, 200)
+    await matching.post(f"/campaigns/{c['id']}/open", None, expect=200)
+    run = await matching.run(c["id"], {"method": "stable"})
+    assert run["status"] == "succeeded"
+    refused = await matching.post(f"/campaigns/{c['id']}/confirm", {})
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["errors"][0]["field"] == "starts_on" and "招商专班" in problem["errors"][0]["message"]
+    assert "自带日期" not in problem["errors"][0]["message"]  # that post has its own start
+    assert await matching.outbox("matching.placement.confirmed") == []
+
+    url = f"{API}/campaigns/{c['id']}"
+    version = (await matching.get(f"/campaigns/{c['id']}")).json()["version"]
+    patched = await matching.client.patch(
+        url, headers={**matching.auth(), "If-Match": f'"v{version}"'}, json={"starts_on": "2022-03-01"}
+    )
+    assert patched.status_code == 200, patched.text  # a matched campaign may still be given its start
+    await matching.post(f"/campaigns/{c['id']}/confirm", {}, expect=200)
+    events = {e["data"]["post_title"]: e["data"] for e in await matching.outbox("matching.placement.confirmed")}
+    assert (events["招商专班"]["starts_on"], events["招商专班"]["ends_on"]) == ("2022-03-01", None)
+    assert (events["重点工程"]["starts_on"], events["重点工程"]["ends_on"]) == ("2022-03-01", "2023-02-28")
+    assert events["自带日期"]["starts_on"] == "2022-05-01"

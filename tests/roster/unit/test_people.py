@@ -48,3 +48,15 @@ def test_age_and_bands() -> None:
     assert age_on(dt.date(1975, 3, 8), dt.date(2026, 3, 7)) == 50
     assert age_on(dt.date(1975, 3, 8), dt.date(2026, 3, 8)) == 51
     assert [age_band(a) for a in (30, 35, 44, 45, 55)] == ["under_35", "35_44", "35_44", "45_54", "55_and_over"]
+
+
+def test_a_secondment_up_pauses_the_open_grassroots_period_and_the_return_resumes_it() -> None:
+    from services.roster.domain.people import Period, paused_for_secondment, resumed_after_secondment
+
+    home = [Period(dt.date(1998, 1, 1), dt.date(2000, 12, 31), "村"), Period(dt.date(2001, 1, 1), None, "镇")]
+    paused = paused_for_secondment(home, dt.date(2017, 4, 1))
+    assert paused == [home[0], Period(dt.date(2001, 1, 1), dt.date(2017, 3, 31), "镇")]
+    back = resumed_after_secondment(paused, dt.date(2017, 4, 1), dt.date(2019, 3, 31))
+    assert back == [*paused, Period(dt.date(2019, 4, 1), None, "镇")]
+    assert resumed_after_secondment(back, dt.date(2017, 4, 1), dt.date(2019, 3, 31)) == back
+    assert resumed_after_secondment(home, dt.date(2017, 4, 1), dt.date(2019, 3, 31)) == home  # nothing paused

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.scoring.domain.catalogue import DEFAULT_CATALOGUE, CatalogueError, Rule, catalogue_dicts, parse_catalogue
-from services.scoring.domain.impact import ImpactPeriod, excellence_verdict, promotion_verdict
+from services.scoring.domain.impact import ImpactPeriod, excellence_verdict, open_period, promotion_verdict
 from services.scoring.domain.ledger import AWARD, REVERSAL, Line, admit, restate, restated_total, total, used_capacity
 from services.scoring.domain.money import as_points
 from services.scoring.domain.quotas import RESERVE_SOURCE, Candidate, propose, unit_quota
@@ -110,11 +110,18 @@ def test_a_draft_catalogue_is_checked_field_by_field() -> None:
 
 
 def test_impact_periods_block_the_year_for_excellence_and_the_days_for_promotion() -> None:
-    p = ImpactPeriod("e", "admonishment", dt.date(2025, 8, 31), dt.date(2026, 2, 28))
+    # six months from 31 August: no 31 February, so the period's last day is 28 February
+    p = open_period("e", "admonishment", dt.date(2025, 8, 31), 6)
+    assert p == ImpactPeriod("e", "admonishment", dt.date(2025, 8, 31), dt.date(2026, 2, 28))
     assert not excellence_verdict([p], 2025).eligible and not excellence_verdict([p], 2026).eligible
     assert excellence_verdict([p], 2027).eligible
-    assert not promotion_verdict([p], dt.date(2026, 2, 27)).eligible
-    assert promotion_verdict([p], dt.date(2026, 2, 28)).eligible
+    assert not promotion_verdict([p], dt.date(2026, 2, 28)).eligible  # the last day still has effect
+    assert promotion_verdict([p], dt.date(2026, 3, 1)).eligible
+    # issue 17: 6 months from 2022-03-01 run until 2022-08-31 (the day before 1 September)
+    march = open_period("f", "admonishment", dt.date(2022, 3, 1), 6)
+    assert march is not None and march.ends_on == dt.date(2022, 8, 31)
+    assert not promotion_verdict([march], dt.date(2022, 8, 31)).eligible
+    assert promotion_verdict([march], dt.date(2022, 9, 1)).eligible
     lifted = ImpactPeriod("e", "admonishment", dt.date(2025, 8, 31), dt.date(2026, 2, 28), lifted=True)
     assert excellence_verdict([lifted], 2025).eligible
 

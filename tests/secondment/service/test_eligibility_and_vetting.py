@@ -31,7 +31,7 @@ async def test_retiring_within_the_term_is_ineligible(sec: SecondmentHarness) ->
         await sec.get(f"/batches/{w['batch']['id']}/eligibility", cadre_id=old["cadre_id"], pair_id=w["pair"]["id"])
     ).json()
     [rule] = [r for r in check["rules"] if not r["passed"]]
-    assert rule["rule"] == "not_retiring_within_term" and "2020-03-01" in rule["detail"]
+    assert rule["rule"] == "not_retiring_within_term" and "2020-02-29" in rule["detail"]
 
 
 async def test_grassroots_performance_from_points_or_the_office_judgement(sec: SecondmentHarness) -> None:

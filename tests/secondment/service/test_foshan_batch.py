@@ -80,7 +80,7 @@ async def foshan_batch(sec: SecondmentHarness, **overrides: Any) -> dict[str, An
 async def test_the_first_batch_from_nomination_to_completion(sec: SecondmentHarness) -> None:
     world = await seed(sec)
     batch = await foshan_batch(sec)
-    assert batch["term_months"] == 24 and batch["planned_ends_on"] == "2019-04-01"
+    assert batch["term_months"] == 24 and batch["planned_ends_on"] == "2019-03-31"
     nominated = await nominate_all(sec, batch["id"], world)
     assert {n["direction"] for n in nominated} == {"city_to_grassroots", "grassroots_to_city"}
     up = next(n for n in nominated if n["direction"] == "grassroots_to_city")
@@ -105,7 +105,7 @@ async def test_the_first_batch_from_nomination_to_completion(sec: SecondmentHarn
 
     for n in nominated:
         started = await sec.ok(f"/secondments/{n['id']}/start", {})
-        assert (started["starts_on"], started["ends_on"]) == ("2017-04-01", "2019-04-01")
+        assert (started["starts_on"], started["ends_on"]) == ("2017-04-01", "2019-03-31")
     first = nominated[0]
     assert (
         await sec.ok(
@@ -116,7 +116,7 @@ async def test_the_first_batch_from_nomination_to_completion(sec: SecondmentHarn
     )["reserve_entry"] is None
     for n in nominated:
         done = await sec.ok(f"/secondments/{n['id']}/end", {"kind": "completed"})
-        assert (done["state"], done["days_served"], done["ended_on"]) == ("completed", 730, "2019-04-01")
+        assert (done["state"], done["days_served"], done["ended_on"]) == ("completed", 730, "2019-03-31")
     excellent = await sec.ok(
         f"/secondments/{first['id']}/reviews",
         {"kind": "end_of_term", "rating": "excellent", "reviewed_on": "2019-04-01", "comments": "业绩突出"},
@@ -148,7 +148,8 @@ async def test_the_first_batch_from_nomination_to_completion(sec: SecondmentHarn
     assert ended_up["data"]["grassroots_days"] == 0
     assert all(e["subject"].startswith(("secondment/", "reserve/")) for e in events)
     nominated_event = next(e for e in events if e["type"] == "secondment.nominated")
-    assert (nominated_event["data"]["starts_on"], nominated_event["data"]["ends_on"]) == ("2017-04-01", "2019-04-01")
+    assert (nominated_event["data"]["starts_on"], nominated_event["data"]["ends_on"]) == ("2017-04-01", "2019-03-31")
+    assert nominated_event["dataversion"] == "2"  # ends_on is the term's last day since issue 17
     assert "未发现违纪问题" not in str(events)
 
     export = await sec.client.get(f"/api/v1/secondment/batches/{batch['id']}/export", headers=sec.auth("portal"))

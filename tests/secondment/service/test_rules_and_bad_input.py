@@ -191,7 +191,7 @@ async def test_unpaired_placements_only_when_the_batch_allows(sec: SecondmentHar
 async def test_ending_dates_and_early_ends(sec: SecondmentHarness) -> None:
     w = await small_world(sec)
     s = await running(sec, w)
-    assert (s["starts_on"], s["ends_on"]) == ("2018-03-01", "2020-03-01")
+    assert (s["starts_on"], s["ends_on"]) == ("2018-03-01", "2020-02-29")
     before = await sec.post(
         f"/secondments/{s['id']}/end", {"kind": "early", "ended_on": "2018-02-01", "reason": "调动"}
     )
@@ -210,8 +210,8 @@ async def test_ending_dates_and_early_ends(sec: SecondmentHarness) -> None:
     assert too_long.status_code == 422 and fields(too_long) == ["months"]
     assert (await sec.get(f"/secondments/{s['id']}")).json()["state"] == "active"
     ext = await sec.ok(f"/secondments/{s['id']}/extend", {"months": 6, "reason": "项目未完"})
-    assert ext["ends_on"] == "2020-09-01" and ext["term_months"] == 30 and ext["extensions"][0]["reason"] == "项目未完"
-    ended = await sec.ok(f"/secondments/{s['id']}/end", {"kind": "early", "ended_on": "2018-12-01", "reason": "调动"})
+    assert ext["ends_on"] == "2020-08-31" and ext["term_months"] == 30 and ext["extensions"][0]["reason"] == "项目未完"
+    ended = await sec.ok(f"/secondments/{s['id']}/end", {"kind": "early", "ended_on": "2018-11-30", "reason": "调动"})
     assert (ended["state"], ended["end_kind"], ended["days_served"]) == ("ended_early", "early", 275)
     events = [e for e in await sec.outbox() if e["type"] in ("secondment.extended", "secondment.ended")]
     assert [e["type"] for e in events] == ["secondment.extended", "secondment.ended"]

@@ -16,7 +16,7 @@ from services.secondment.domain.eligibility import (
 
 CRITERIA = Criteria(
     starts_on=dt.date(2017, 4, 1),
-    ends_on=dt.date(2019, 4, 1),
+    ends_on=dt.date(2019, 3, 31),
     needed_specialties=("城市规划", "农业"),
     performance_top_share=Decimal("0.3"),
     performance_year=2016,
@@ -74,16 +74,17 @@ def test_each_city_rule_fails_on_its_own_and_says_why() -> None:
     assert [r.rule for r in two.failed] == ["grassroots_experience_under_2_years"]
     assert "2.0 years" in two.failed[0].detail
     assert failed(city(grassroots_years=Decimal("1.9"))) == []
-    retiring = assess(city(retirement_date=dt.date(2019, 4, 1)), CRITERIA)
+    retiring = assess(city(retirement_date=dt.date(2019, 3, 31)), CRITERIA)  # on the term's last day
     assert [r.rule for r in retiring.failed] == ["not_retiring_within_term"]
-    assert "2019-04-01" in retiring.failed[0].detail
+    assert "2019-03-31" in retiring.failed[0].detail
+    assert failed(city(retirement_date=dt.date(2019, 4, 1))) == []  # the day after: the whole term served
     assert failed(city(open_secondment_id="s-1")) == ["not_already_seconded"]
     assert failed(city(status="left")) == ["on_roster"]
     assert failed(city(home_unit_kind="town")) == ["home_unit_kind"]
 
 
 def test_no_needed_specialty_in_the_batch_lets_anyone_pass_that_rule() -> None:
-    assert assess(city(strengths=()), Criteria(ends_on=dt.date(2019, 4, 1))).eligible
+    assert assess(city(strengths=()), Criteria(ends_on=dt.date(2019, 3, 31))).eligible
 
 
 def test_a_grassroots_cadre_in_the_top_share_is_a_strong_performer() -> None:
@@ -135,7 +136,7 @@ def test_a_placement_during_the_term_excludes_the_cadre() -> None:
 
 def test_placements_outside_the_term_or_standing_posts_taken_before_it_do_not() -> None:
     D = dt.date
-    ended = Assignment("c-1", "training", D(2016, 3, 1), D(2017, 4, 1))  # back on the day the term starts
+    ended = Assignment("c-1", "training", D(2016, 3, 1), D(2017, 3, 31))  # its last day the eve of the term
     later = Assignment("c-2", "phased", D(2019, 4, 1), D(2019, 12, 1))
     standing_before = Assignment("c-3", "standing", D(2016, 1, 1), None)
     assert failed(city(assignments=(ended, later, standing_before))) == []

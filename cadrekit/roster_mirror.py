@@ -411,6 +411,8 @@ def mirror_wait(runtime: ServiceRuntime | None) -> float:
     if runtime is None or not runtime.settings.kafka_enabled:
         return 0.0
     return runtime.settings.mirror_wait_seconds
+
+
 ROSTER_TOPIC = "roster.events"
 
 

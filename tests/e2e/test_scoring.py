@@ -75,11 +75,11 @@ async def test_pinghu_points_through_the_gateway(system: System) -> None:
 
         ledger = (await client.get(f"{S}/cadres/{cadre}/ledger", params={"year": 2025}, headers=admin)).json()
         assert ledger["total"] == "1.20"
-        assert [(ln["line"], ln["points"], ln["running_total"]) for ln in ledger["lines"]] == [
-            ("entry", "0.60", "0.60"),
-            ("entry", "0.60", "1.20"),
-            ("entry", "-1.00", "0.20"),
-            ("waiver", "1.00", "1.20"),
+        assert [(ln["line"], ln["kind"], ln["points"], ln["running_total"]) for ln in ledger["lines"]] == [
+            ("entry", "award", "0.60", "0.60"),
+            ("entry", "award", "0.60", "1.20"),
+            ("entry", "sanction", "-1.00", "0.20"),  # 通报批评
+            ("waiver", "waiver", "1.00", "1.20"),
         ]
         assert ledger["lines"][2]["evidence"] == "***"
         eligible = (await client.get(f"{S}/cadres/{cadre}/eligibility", params={"year": 2025}, headers=admin)).json()

@@ -16,7 +16,10 @@ from typing import Any
 class DomainError(Exception):
     """A failure the caller can act on. ``detail`` says what happened; ``errors`` names the
     fields at fault; ``extra`` carries facts the caller needs to recover (a current state,
-    the rules not met) and is returned beside the detail."""
+    the rules not met) and is returned beside the detail.
+
+    ``detail_zh``, and a ``message_zh`` in an entry of ``errors``, say the same in Chinese:
+    a caller asking for Chinese (``Accept-Language: zh``) is answered with them instead."""
 
     default_detail = "the request cannot be carried out"
 
@@ -24,11 +27,13 @@ class DomainError(Exception):
         self,
         detail: str | None = None,
         *,
+        detail_zh: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.default_detail)
         self.detail = detail or self.default_detail
+        self.detail_zh = detail_zh
         self.errors = errors
         self.extra = extra
 
@@ -81,6 +86,8 @@ class TooLarge(DomainError):
     default_detail = "too large"
 
 
-def field_error(field: str, message: str, detail: str | None = None) -> Invalid:
-    """An ``Invalid`` naming the one field at fault."""
-    return Invalid(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
+def field_error(field: str, message: str, detail: str | None = None, *, zh: str | None = None, **extra: Any) -> Invalid:
+    """An ``Invalid`` naming the one field at fault; ``zh`` is the message in Chinese."""
+    error = {"field": field, "message": message} | ({"message_zh": zh} if zh else {})
+    detail_zh = f"{field}: {zh}" if zh else None
+    return Invalid(detail or f"{field}: {message}", detail_zh=detail_zh, errors=[error], **extra)

@@ -215,6 +215,15 @@ def _clean_message(err: dict[str, Any], zh: bool) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _in_language(error: dict[str, Any], zh: bool) -> dict[str, Any]:
+    """A domain error's field entry in one language: its ``message_zh`` replaces the message
+    for a caller asking for Chinese and never leaves the service as a key of its own."""
+    out = {k: v for k, v in error.items() if k != "message_zh"}
+    if zh and error.get("message_zh"):
+        out["message"] = error["message_zh"]
+    return out
+
+
 def validation_errors(exc: RequestValidationError, zh: bool) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -246,13 +255,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
         kind = problem_of(exc)
+        zh = wants_chinese(request)
         body = problem_body(
             request,
             status=kind.status,
             slug=kind.slug,
-            title=kind.title_zh if wants_chinese(request) else kind.title,
-            detail=exc.detail,
-            errors=exc.errors,
+            title=kind.title_zh if zh else kind.title,
+            detail=(exc.detail_zh or exc.detail) if zh else exc.detail,
+            errors=None if exc.errors is None else [_in_language(e, zh) for e in exc.errors],
             extra=exc.extra,
         )
         retry_after = getattr(exc, "retry_after", None)

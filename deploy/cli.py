@@ -6,12 +6,18 @@
     cadre dlq list TOPIC [--consumer NAME] [--since WHEN]
     cadre dlq replay TOPIC [--consumer NAME] [--since WHEN] [--dry-run]
     cadre kafka-setup [--bootstrap HOST:PORT]
+    cadre catalogues publish-default YEAR [--gateway URL] [--credentials FILE]
 
 ``clients`` works on the gateway's database directly (GATEWAY_DATABASE_URL /
 CADRE_DATABASE_URL, as the gateway reads them), so the first admin client exists before
 anyone can call the API. Secrets are printed once, as JSON, and stored only as scrypt hashes.
 
 ``kafka-setup`` makes the services' Kafka users, topics and ACLs (deploy/kafka_setup.py).
+
+``catalogues publish-default`` drafts the default points catalogue for a year that has none and
+publishes it, through the gateway (CADRE_GATEWAY_URL or --gateway) as an API client
+(--credentials, or CADRE_CLIENT_ID and CADRE_CLIENT_SECRET); it refuses a year that has a
+catalogue already (deploy/catalogues.py, docs/catalogues.md).
 
 ``dlq`` and ``kafka-setup`` work on the broker (CADRE_KAFKA_BOOTSTRAP, or --bootstrap) as
 the ``admin`` principal when CADRE_KAFKA_SECURITY_PROTOCOL is not PLAINTEXT
@@ -70,7 +76,25 @@ def _parser() -> argparse.ArgumentParser:
             a.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
     setup = sub.add_parser("kafka-setup", help="the services' Kafka users, topics and ACLs (idempotent)")
     setup.add_argument("--bootstrap", default=None, help="broker (default CADRE_KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
+    catalogues = sub.add_parser("catalogues", help="the yearly points catalogue, through the gateway")
+    publish = catalogues.add_subparsers(dest="action", required=True).add_parser(
+        "publish-default", help="draft the default catalogue for YEAR and publish it; refused if YEAR has one"
+    )
+    publish.add_argument("year", type=_year, metavar="YEAR")
+    publish.add_argument("--gateway", default=None, help="gateway URL (default CADRE_GATEWAY_URL or :8000 here)")
+    publish.add_argument(
+        "--credentials",
+        default=None,
+        metavar="FILE",
+        help="JSON with client_id and client_secret (default CADRE_CLIENT_ID and CADRE_CLIENT_SECRET)",
+    )
     return p
+
+
+def _year(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 9999:
+        raise argparse.ArgumentTypeError(f"not a year: {value!r}")
+    return int(value)
 
 
 def kafka_options(bootstrap: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -107,6 +131,10 @@ def _since(value: str) -> dt.datetime:
 
 
 async def _run(args: argparse.Namespace) -> Any:
+    if args.group == "catalogues":
+        from deploy import catalogues
+
+        return await catalogues.run(args.year, gateway=args.gateway, credentials_file=args.credentials)
     if args.group == "kafka-setup":
         from deploy import kafka_setup
 

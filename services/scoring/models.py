@@ -19,6 +19,7 @@ from cadrekit.db import UTCDateTime, service_registry, utcnow
 from cadrekit.revocation import revocation_table_of
 from cadrekit.roster_mirror import mirror_tables_of
 from cadrekit.runtime import kit_tables_of
+from services.scoring.domain.ledger import line_kind
 from services.scoring.domain.money import CENT
 
 registry = service_registry()
@@ -85,7 +86,7 @@ class Entry(ScoringModel, table=True):
     cadre_id: str = Field(max_length=36)
     unit_id: str = Field(max_length=36)
     year: int
-    kind: str = Field(default="award", max_length=10)  # award | reversal
+    kind: str = Field(default="award", max_length=10)  # award (under a rule, either direction) | reversal
     rule_code: str = Field(max_length=30)
     direction: str = Field(max_length=10)
     sanction_kind: str | None = Field(default=None, max_length=30)
@@ -108,6 +109,11 @@ class Entry(ScoringModel, table=True):
     restates_id: str | None = Field(default=None, max_length=36)
     waived: bool = False
     version: int = 1
+
+    @property
+    def line_kind(self) -> str:
+        """What the line is to a reader: award, deduction, sanction, reversal, restatement."""
+        return line_kind(self.kind, self.direction, self.sanction_kind, self.restates_id)
 
 
 class Waiver(ScoringModel, table=True):

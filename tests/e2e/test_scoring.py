@@ -5,6 +5,8 @@ four lines in the ledger and every change on ``scoring.events``."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 
 import httpx
 import pytest
@@ -75,11 +77,11 @@ async def test_pinghu_points_through_the_gateway(system: System) -> None:
 
         ledger = (await client.get(f"{S}/cadres/{cadre}/ledger", params={"year": 2025}, headers=admin)).json()
         assert ledger["total"] == "1.20"
-        assert [(ln["line"], ln["points"], ln["running_total"]) for ln in ledger["lines"]] == [
-            ("entry", "0.60", "0.60"),
-            ("entry", "0.60", "1.20"),
-            ("entry", "-1.00", "0.20"),
-            ("waiver", "1.00", "1.20"),
+        assert [(ln["line"], ln["kind"], ln["points"], ln["running_total"]) for ln in ledger["lines"]] == [
+            ("entry", "award", "0.60", "0.60"),
+            ("entry", "award", "0.60", "1.20"),
+            ("entry", "sanction", "-1.00", "0.20"),  # 通报批评
+            ("waiver", "waiver", "1.00", "1.20"),
         ]
         assert ledger["lines"][2]["evidence"] == "***"
         eligible = (await client.get(f"{S}/cadres/{cadre}/eligibility", params={"year": 2025}, headers=admin)).json()
@@ -88,3 +90,52 @@ async def test_pinghu_points_through_the_gateway(system: System) -> None:
     events = await read_topic(f"127.0.0.1:{system.layout.broker_port}", "scoring.events", want=8)
     totals = [e["data"]["total"] for e in events if e["type"] == "scoring.score.changed"]
     assert totals == ["0.60", "1.20", "0.20", "1.20"]
+
+
+async def _cadre_cli(*argv: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deploy.cli", *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_422_of_a_year_without_a_catalogue_names_the_command_that_publishes_the_default(
+    system: System,
+) -> None:
+    async with httpx.AsyncClient(base_url=system.layout.gateway_url, timeout=30) as client:
+        admin = {"Authorization": f"Bearer {await token(client, system)}"}
+        unit = (
+            await client.post("/api/v1/roster/units", headers=admin, json={"name": "市司法局", "kind": "city_organ"})
+        ).json()
+        created = await client.post("/api/v1/roster/cadres", headers=admin, json=cadre_body(unit["id"]))
+        assert created.status_code == 201, created.text
+        body = {"cadre_id": created.json()["id"], "rule_code": "N02", "year": 2026, "occurred_on": "2026-04-01"}
+        for _ in range(100):  # until scoring's mirror has the cadre
+            refused = await client.post(f"{S}/entries", headers=admin, json=body)
+            if refused.status_code != 422 or refused.json()["errors"][0]["field"] != "cadre_id":
+                break
+            await asyncio.sleep(0.2)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "year", refused.text
+        for named in (
+            "POST /api/v1/scoring/catalogues/2026/drafts",
+            "POST /api/v1/scoring/catalogues/{catalogue_id}/publish",
+            "cadre catalogues publish-default 2026",
+        ):
+            assert named in refused.json()["detail"]
+        zh = await client.post(f"{S}/entries", headers={**admin, "Accept-Language": "zh-CN"}, json=body)
+        assert zh.json()["errors"][0]["message"].startswith("2026 年度尚未发布积分规则目录")
+
+        argv = ("catalogues", "publish-default", "2026", "--gateway", system.layout.gateway_url)
+        code, out, err = await _cadre_cli(*argv, "--credentials", str(system.layout.bootstrap_file))
+        assert code == 0, err
+        done = json.loads(out)
+        assert (done["year"], done["version"], done["status"]) == (2026, 1, "published")
+        proposed = await client.post(f"{S}/entries", headers=admin, json=body)
+        assert proposed.status_code == 201 and proposed.json()["kind"] == "sanction", proposed.text
+
+        code, _, err = await _cadre_cli(*argv, "--credentials", str(system.layout.bootstrap_file))
+        assert code == 1 and "2026 already has a published catalogue (v1" in err
+        versions = (await client.get(f"{S}/catalogues", params={"year": 2026}, headers=admin)).json()
+        assert [(c["version"], c["status"]) for c in versions] == [(1, "published")]

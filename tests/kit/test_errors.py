@@ -44,6 +44,10 @@ def _app() -> FastAPI:
     async def field() -> None:
         raise errors.field_error("unit_id", "unknown unit")
 
+    @app.get("/field-in-two-languages")
+    async def field_zh() -> None:
+        raise errors.field_error("unit_id", "unknown unit", zh="未知单位", known=["u1"])
+
     return app
 
 
@@ -72,3 +76,24 @@ async def test_the_facts_and_the_field_reach_the_caller() -> None:
         field = (await client.get("/field")).json()
     assert stale["current_version"] == 7 and stale["detail"] == "changed since read"
     assert field["errors"] == [{"field": "unit_id", "message": "unknown unit"}]
+
+
+async def test_a_domain_error_answers_in_chinese_when_it_has_the_words_and_is_asked() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        en = (await client.get("/field-in-two-languages")).json()
+        zh = (await client.get("/field-in-two-languages", headers={"Accept-Language": "zh-CN"})).json()
+        plain = (await client.get("/field", headers={"Accept-Language": "zh-CN"})).json()
+    assert (en["detail"], en["errors"], en["known"]) == (
+        "unit_id: unknown unit",
+        [{"field": "unit_id", "message": "unknown unit"}],
+        ["u1"],
+    )
+    assert (zh["title"], zh["detail"], zh["errors"], zh["known"]) == (
+        "请求参数无效",
+        "unit_id: 未知单位",
+        [{"field": "unit_id", "message": "未知单位"}],
+        ["u1"],
+    )
+    # without Chinese words of its own, the error keeps its English detail under a Chinese title
+    assert (plain["title"], plain["detail"]) == ("请求参数无效", "unit_id: unknown unit")

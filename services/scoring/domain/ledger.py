@@ -5,6 +5,9 @@
   the points that still fit (recorded as such); a reversal frees what the entry used.
 - A waiver cancels a deduction's effect without removing the entry.
 - The total is the sum in Decimal, to two places.
+- Every line says what it is (``line_kind``): an award, a deduction, a sanction (the
+  discipline records: 责令检查, 通报批评, 诫勉 and heavier), a reversal, a restatement, a
+  waiver.
 """
 
 from __future__ import annotations
@@ -12,12 +15,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from services.scoring.domain.catalogue import Catalogue, Rule
 from services.scoring.domain.money import ZERO, two_places
 
+# What an entry stores as its ``kind``: an entry under a rule, of either direction ("award"
+# is the column's value for both), or the reversal of one. What a line is to the reader
+# follows from that and the rule: ``line_kind``.
 AWARD = "award"
 REVERSAL = "reversal"
+
+# The kinds of a ledger's lines, with the department's words for them.
+LINE_KINDS: dict[str, str] = {
+    "award": "加分",
+    "deduction": "扣分",
+    "sanction": "问责扣分",
+    "reversal": "冲销",
+    "restatement": "重新计分",
+    "waiver": "容错纠错",
+}
+EntryKind = Literal["award", "deduction", "sanction", "reversal", "restatement"]  # all but the waiver's
+
+
+def line_kind(kind: str, direction: str, sanction_kind: str | None, restates: str | None) -> EntryKind:
+    """What an entry is: its reversal takes back an entry's points (冲销); a restatement is an
+    entry re-issued under a newer catalogue version (重新计分); otherwise the rule says it, an
+    addition (加分), a deduction (扣分), or a sanction (问责扣分) when the negative rule names a
+    sanction kind, the discipline records of domain.md that open an impact period."""
+    if kind == REVERSAL:
+        return "reversal"
+    if restates is not None:
+        return "restatement"
+    if direction == "positive":
+        return "award"
+    return "deduction" if sanction_kind is None else "sanction"
 
 
 @dataclass(frozen=True)

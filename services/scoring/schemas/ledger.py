@@ -7,10 +7,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from cadrekit.schemas import Id, ReadModel, Strict
 from services.scoring.domain.impact import ImpactPeriod, Verdict
+from services.scoring.domain.ledger import LINE_KINDS as K
+from services.scoring.domain.ledger import EntryKind
 from services.scoring.schemas import Money
 
 
@@ -50,12 +52,27 @@ class RestatementIn(Strict):
     )
 
 
+KIND = (
+    f"What the line is. `award` {K['award']}: under a positive rule. `deduction` {K['deduction']}: under a "
+    f"negative rule that names no `sanction_kind` (履职不力, 违反工作纪律). `sanction` {K['sanction']}: under a "
+    f"negative rule naming a `sanction_kind` (责令检查, 通报批评, 诫勉 and heavier), a discipline record that opens "
+    f"an impact period. `reversal` {K['reversal']}: takes back the points of the entry `reverses_id` names. "
+    f"`restatement` {K['restatement']}: the entry `restates_id` names, re-issued under a newer catalogue version. "
+    f"A fault-tolerance waiver {K['waiver']} is a line of its own (`kind` and `line`: `waiver`)."
+)
+
+
 class EntryPublic(ReadModel):
     id: str
     cadre_id: str
     unit_id: str
     year: int
-    kind: str
+    # From a row, its ``line_kind`` (the stored ``kind`` only tells a reversal from the rest).
+    kind: EntryKind = Field(
+        validation_alias=AliasChoices("line_kind", "kind"),
+        description=KIND,
+        json_schema_extra={"x-labels-zh": {k: K[k] for k in K if k != "waiver"}},
+    )
     rule_code: str
     direction: str
     sanction_kind: str | None
@@ -126,6 +143,11 @@ class EntryLine(EntryPublic, LineHead):
 
 class WaiverLine(LineHead):
     line: Literal["waiver"]
+    kind: Literal["waiver"] = Field(
+        default="waiver",
+        description=f"a fault-tolerance waiver ({K['waiver']}): cancels the effect of the deduction `entry_id` names",
+        json_schema_extra={"x-labels-zh": {"waiver": K["waiver"]}},
+    )
     id: str
     entry_id: str
     reference: str

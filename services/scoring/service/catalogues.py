@@ -7,11 +7,12 @@ freezes it. A correction is a new draft, published as a new version.
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.db import utcnow
-from cadrekit.errors import Conflict, NotFound, field_error
+from cadrekit.errors import Conflict, Invalid, NotFound, field_error
 from services.scoring.domain.catalogue import (
     DEFAULT_CATALOGUE,
     Catalogue,
@@ -22,6 +23,48 @@ from services.scoring.domain.catalogue import (
 from services.scoring.models import Catalogue as CatalogueRow
 from services.scoring.schemas.catalogues import CatalogueContent, CatalogueEdit, CatalogueIn, CataloguePublic
 from services.scoring.service.context import Context, catalogue_of, check_year, rowcount
+
+# The routes of ``api/catalogues.py`` as the gateway exposes them (it forwards
+# ``/api/v1/scoring/…`` unchanged), and the operator's command; named where a year lacks a
+# published catalogue, so the caller learns how one comes to exist.
+CATALOGUES = "/api/v1/scoring/catalogues"
+DRAFT_CALL = "POST " + CATALOGUES + "/{year}/drafts"
+PUBLISH_CALL = "POST " + CATALOGUES + "/{catalogue_id}/publish"
+CLI_COMMAND = "cadre catalogues publish-default {year}"
+
+
+async def none_published(s: AsyncSession, year: int) -> Invalid:
+    """The refusal of a year with no published catalogue (field ``year``), in English and
+    Chinese, naming the calls that publish one. Nothing is published for the caller: the
+    catalogue is the department's decision, so the answer says who does what."""
+    draft = (
+        (
+            await s.execute(
+                select(CatalogueRow).where(col(CatalogueRow.year) == year, col(CatalogueRow.status) == "draft")
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if draft is not None:
+        publish = PUBLISH_CALL.format(catalogue_id=draft.id)
+        return field_error(
+            "year",
+            f"no catalogue is published for {year}; its draft v{draft.version} ({draft.id}) waits for the cadre "
+            f"office to check it and publish it with {publish}",
+            zh=f"{year} 年度尚未发布积分规则目录；草稿 v{draft.version}（{draft.id}）待干部科核定后以 {publish} 发布",
+            publish_with={"publish": publish},
+        )
+    draft_call, cli = DRAFT_CALL.format(year=year), CLI_COMMAND.format(year=year)
+    return field_error(
+        "year",
+        f"no catalogue is published for {year}: the cadre office drafts one with {draft_call} (the default catalogue "
+        f"unless the body gives the content), checks it and publishes it with {PUBLISH_CALL}; or an operator "
+        f"publishes the default catalogue as it is with `{cli}`",
+        zh=f"{year} 年度尚未发布积分规则目录：由干部科以 {draft_call} 起草（请求体不给内容即为默认目录），核定后以 "
+        f"{PUBLISH_CALL} 发布；或由运维人员以 `{cli}` 按原样发布默认目录",
+        publish_with={"draft": draft_call, "publish": PUBLISH_CALL, "cli": cli},
+    )
 
 
 def content_of(catalogue: Catalogue) -> CatalogueContent:

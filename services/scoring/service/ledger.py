@@ -24,6 +24,7 @@ from services.scoring.domain.ledger import AWARD, REVERSAL, moved, restate, rest
 from services.scoring.domain.money import ZERO, text, two_places
 from services.scoring.models import Entry, ImpactPeriodRow, Total, Waiver, mirror
 from services.scoring.schemas.ledger import EntryIn, RestatedLine, RestatementIn, RestatementPublic, WaiverIn
+from services.scoring.service.catalogues import none_published
 from services.scoring.service.context import (
     Context,
     YearLock,
@@ -50,7 +51,7 @@ async def propose(ctx: Context, principal: Principal, body: EntryIn) -> Entry:
             raise field_error("cadre_id", f"cadre {cadre.cadre_id} has left the roster")
         found = await in_force(ctx, s, year)
         if found is None:
-            raise field_error("year", f"no catalogue is published for {year}")
+            raise await none_published(s, year)
         version, catalogue = found
         rule = catalogue.rule(body.rule_code)
         if rule is None:

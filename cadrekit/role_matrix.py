@@ -18,12 +18,33 @@ from cadrekit.scope import Rule, rules_of
 
 
 @dataclass(frozen=True)
+class Caller:
+    """A column of the matrix: who calls, with which role. ``delegated``: a person a portal
+    acts for, the portal named in the token's ``act`` (gateway/delegations.py): admitted
+    where the role is, and called as such in every cell, so a route that treats it
+    otherwise shows."""
+
+    name: str
+    role: Role
+    delegated: bool = False
+
+
+CALLERS: tuple[Caller, ...] = (
+    *(Caller(r.value, r) for r in Role),
+    Caller("portal as officer", Role.officer, delegated=True),
+)
+
+
+@dataclass(frozen=True)
 class Cell:
     method: str
     path: str
     roles: frozenset[Role]  # who may call it; all roles when the route only authenticates
     authenticated: bool
     rules: tuple[Rule, ...] = ()  # how unit scope applies (cadrekit.scope)
+
+    def admits(self, caller: Caller) -> bool:
+        return caller.role in self.roles
 
 
 def _walk(dep: Dependant) -> Iterable[Dependant]:
@@ -68,13 +89,12 @@ def matrix(app: FastAPI, prefix: str = "/api/v1/") -> list[Cell]:
 
 
 def markdown(cells: Iterable[Cell]) -> str:
-    roles = list(Role)
     lines = [
-        "| endpoint | " + " | ".join(r.value for r in roles) + " | unit scope |",
-        "|---|" + "---|" * len(roles) + "---|",
+        "| endpoint | " + " | ".join(c.name for c in CALLERS) + " | unit scope |",
+        "|---|" + "---|" * len(CALLERS) + "---|",
     ]
     for c in cells:
-        marks = ["✓" if r in c.roles else "–" for r in roles] if c.authenticated else ["public"] * len(roles)
+        marks = ["✓" if c.admits(who) else "–" for who in CALLERS] if c.authenticated else ["public"] * len(CALLERS)
         scope = "; ".join(r.describe() for r in c.rules) if c.authenticated else "–"
         lines.append(f"| `{c.method} {c.path}` | " + " | ".join(marks) + f" | {scope} |")
     return "\n".join(lines)

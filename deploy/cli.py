@@ -3,6 +3,9 @@
     cadre clients create --name 门户 --role portal [--unit-scope UNIT ...] [--client-id ID]
     cadre clients list
     cadre clients disable CLIENT_ID | enable CLIENT_ID | rotate-secret CLIENT_ID
+    cadre delegations register PORTAL_CLIENT_ID PERSON_ID [--unit-scope UNIT ...]
+    cadre delegations list PORTAL_CLIENT_ID [--include-revoked]
+    cadre delegations revoke PORTAL_CLIENT_ID PERSON_ID
     cadre dlq list TOPIC [--consumer NAME] [--since WHEN]
     cadre dlq replay TOPIC [--consumer NAME] [--since WHEN] [--dry-run]
     cadre kafka-setup [--bootstrap HOST:PORT]
@@ -11,6 +14,9 @@
 ``clients`` works on the gateway's database directly (GATEWAY_DATABASE_URL /
 CADRE_DATABASE_URL, as the gateway reads them), so the first admin client exists before
 anyone can call the API. Secrets are printed once, as JSON, and stored only as scrypt hashes.
+``delegations`` registers, on the same database, the persons a portal client may act for as
+officers (gateway/delegations.py): without ``--unit-scope``, the whole tree, which only a
+portal with the whole tree may give.
 
 ``kafka-setup`` makes the services' Kafka users, topics and ACLs (deploy/kafka_setup.py).
 
@@ -58,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
     clients.add_parser("list", help="list clients (never their secrets)")
     for action in ("disable", "enable", "rotate-secret"):
         clients.add_parser(action).add_argument("client_id")
+    delegations = sub.add_parser("delegations", help="the persons a portal may act for as officers").add_subparsers(
+        dest="action", required=True
+    )
+    register = delegations.add_parser("register", help="register a person the portal may act for as an officer")
+    register.add_argument("client_id", help="the portal client")
+    register.add_argument("person_id", help="the person's id in the portal")
+    register.add_argument("--unit-scope", nargs="+", default=None, metavar="UNIT_ID", help="default: the whole tree")
+    listing = delegations.add_parser("list", help="the persons registered with a portal")
+    listing.add_argument("client_id")
+    listing.add_argument("--include-revoked", action="store_true")
+    revoke = delegations.add_parser("revoke", help="revoke a registration; the person's officer tokens stop")
+    revoke.add_argument("client_id")
+    revoke.add_argument("person_id")
     dlq = sub.add_parser("dlq", help="dead-lettered events: list them, replay them after a fix").add_subparsers(
         dest="action", required=True
     )
@@ -174,6 +193,8 @@ async def _run(args: argparse.Namespace) -> Any:
 
     runtime = ServiceRuntime(GatewaySettings(), metadata, MIGRATIONS)
     try:
+        if args.group == "delegations":
+            return await _delegations(runtime, args)
         if args.action == "create":
             return await clients.create_client(
                 runtime,
@@ -190,6 +211,24 @@ async def _run(args: argparse.Namespace) -> Any:
         return await clients.rotate_secret(runtime, args.client_id)
     finally:
         await runtime.engine.dispose()
+
+
+async def _delegations(runtime: Any, args: argparse.Namespace) -> Any:
+    from gateway import delegations
+
+    if args.action == "register":
+        made = await delegations.register(
+            runtime,
+            portal_client_id=args.client_id,
+            person_id=args.person_id,
+            unit_scope=args.unit_scope,
+            created_by="cli",
+        )
+        return made.model_dump(mode="json")
+    if args.action == "list":
+        page = await delegations.list_for(runtime, args.client_id, include_revoked=args.include_revoked)
+        return [d.model_dump(mode="json") for d in page.items]
+    return (await delegations.revoke(runtime, args.client_id, args.person_id, revoked_by="cli")).model_dump(mode="json")
 
 
 # dead-letter queues -----------------------------------------------------------------------

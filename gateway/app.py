@@ -7,12 +7,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
-from cadrekit.auth import Principal, StaticKeySource, TokenVerifier
+from cadrekit.auth import Principal, Role, StaticKeySource, TokenVerifier
 from cadrekit.problems import Unauthorized
 from cadrekit.roster_mirror import mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
-from gateway import clients, keys, webhooks
+from gateway import clients, delegations, keys, webhooks
 from gateway.api import auth, contract, routes, views
+from gateway.api import delegations as delegation_routes
 from gateway.events import SCHEMAS as CLIENT_EVENTS
 from gateway.models import metadata, mirror
 from gateway.proxy import new_client, new_session
@@ -49,7 +50,7 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         runtime,
         title="Cadre Placement Platform API",
         description="The portal's one API: tokens, and roster, matching, scoring and secondment under /api/v1/.",
-        routers=[auth.router, contract.router, views.router, webhooks.router, routes.router],
+        routers=[auth.router, delegation_routes.router, contract.router, views.router, webhooks.router, routes.router],
         key_source=StaticKeySource(ring.public_keys),
         on_startup=[bootstrap, hooks.start],
         on_shutdown=[close_http, hooks.stop],
@@ -61,13 +62,16 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
     app.state.keyring = ring
     app.state.webhooks = hooks
     app.state.verifier = ActiveClientVerifier(runtime, app.state.verifier)
+    app.add_middleware(delegation_routes.DelegatedActionLog, runtime=runtime)
     return app
 
 
 class ActiveClientVerifier(TokenVerifier):
     """The gateway also asks its own client table: a disabled client's tokens stop working
     at their next use, not at their expiry (on another replica: within
-    client_state_cache_seconds)."""
+    client_state_cache_seconds). And an officer token a portal holds for a person works only
+    while that person's registration with that portal is in force (gateway/delegations.py):
+    revoked, its tokens stop at their next use; never registered, there is no such token."""
 
     def __init__(self, runtime: ServiceRuntime, inner: TokenVerifier) -> None:
         super().__init__(inner.keys, issuer=inner.issuer, audience=inner.audience, leeway=inner.leeway)
@@ -78,4 +82,7 @@ class ActiveClientVerifier(TokenVerifier):
         max_age = self.runtime.settings.client_state_cache_seconds  # type: ignore[attr-defined]
         if not await clients.is_active(self.runtime, principal.act or principal.client_id, max_age):
             raise Unauthorized("this client is disabled")
+        delegated = principal.role is Role.officer and principal.act is not None
+        if delegated and not await delegations.holds(self.runtime, principal, max_age):
+            raise Unauthorized("this person is not registered as an officer of the portal")
         return principal

@@ -1,5 +1,6 @@
-"""Gateway tables: API clients (secrets stored as scrypt hashes); webhook subscriptions,
-deliveries and attempts, and the roster mirror that judges subscribers' unit scope."""
+"""Gateway tables: API clients (secrets stored as scrypt hashes), the persons a portal may
+act for as officers and the log of what they did; webhook subscriptions, deliveries and
+attempts, and the roster mirror that judges subscribers' unit scope."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ class GatewayModel(SQLModel, registry=registry):
     pass
 
 
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
 class ApiClient(GatewayModel, table=True):
     __tablename__ = "api_clients"
 
@@ -34,15 +39,54 @@ class ApiClient(GatewayModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class OfficerDelegation(GatewayModel, table=True):
+    """A person a portal client may act for as an officer (gateway/delegations.py): an
+    admin registers it; token exchange gives only such a person the officer role. A revoked
+    registration stays, with who revoked it and when; registering the person again makes a
+    new row."""
+
+    __tablename__ = "officer_delegations"
+
+    id: str = Field(default_factory=_new_id, primary_key=True, max_length=36)
+    portal_client_id: str = Field(max_length=100, index=True)
+    person_id: str = Field(max_length=64)
+    # The person's ``sub``: portal:<portal client id>:<person id>, as token exchange names them.
+    subject: str = Field(max_length=200)
+    # The subject while the registration is in force, NULL once revoked: unique, so a person
+    # has at most one registration in force per portal (NULLs never collide, on either backend).
+    active_subject: str | None = Field(default=None, max_length=200, unique=True)
+    unit_scope: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=200)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DelegatedAction(GatewayModel, table=True):
+    """One thing done at the gateway by a portal for a person it acts for as an officer:
+    the officer token's exchange (issued or refused), then every request made with it."""
+
+    __tablename__ = "delegated_actions"
+    __table_args__ = (Index("ix_delegated_actions_person", "person", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True, autoincrement=True))
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    person: str = Field(max_length=200)  # the ``sub``: portal:<portal>:<person id>
+    portal: str = Field(max_length=100)  # the ``act``: the portal client acting for the person
+    delegation_id: str | None = Field(default=None, max_length=36)  # None: an exchange refused
+    role: str = Field(max_length=20)
+    action: str = Field(max_length=20)  # token-exchange | request
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=500)
+    status: int
+    request_id: str | None = Field(default=None, max_length=100)
+
+
 metadata = registry.metadata
 kit = kit_tables_of(metadata)
 
 
 # Webhooks (gateway/webhooks/) ----------------------------------------------------------------
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
 class WebhookSubscription(GatewayModel, table=True):
     __tablename__ = "webhook_subscriptions"
 

@@ -22,7 +22,11 @@ def issue(
     unit_scope: list[str] | None,
     client_id: str,
     act: str | None = None,
+    delegation_id: str | None = None,
 ) -> str:
+    """``act`` names the client acting for the person in ``sub`` (RFC 8693's actor claim);
+    ``delegation_id`` the registration an officer token was issued under
+    (gateway/delegations.py), which the gateway checks is still in force at every use."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -38,5 +42,7 @@ def issue(
     }
     if act:
         claims["act"] = {"sub": act}
+    if delegation_id:
+        claims["delegation_id"] = delegation_id
     key = ring.active
     return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid})

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,11 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cadrekit.auth import Principal, Role, authenticate, require_roles
 from cadrekit.problems import Problem, Unauthorized
-from cadrekit.roster_mirror import get_units
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import whole_tree
-from gateway import clients, tokens
-from gateway.models import mirror
+from gateway import clients, delegations, scopes, tokens
 
 router = APIRouter(tags=["auth"])
 
@@ -38,16 +34,9 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 # The portal vouches for its logged-in person by naming them: the person has no account
 # here, so the subject "token" is their identifier in the portal (RFC 8693 allows own types).
 PERSON_TOKEN_TYPE = "urn:cadre:params:oauth:token-type:person"
-# The person's id in the portal: a strict charset, so the issued identity is unambiguous.
-PERSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-MAX_SCOPE_UNITS = 100
-
-
-def person_subject(portal_client_id: str, person_id: str) -> str:
-    """The ``sub`` of a token issued for a portal's person: namespaced to the portal, so it
-    never equals a client id (which holds no ``:``), ``admin`` or another portal's person.
-    Audit logs and four-eyes rules compare ``sub`` values and rely on this."""
-    return f"portal:{portal_client_id}:{person_id}"
+# Asked for in ``scope``: the officer role, for a person registered with the portal
+# (gateway/delegations.py). Without it the person gets the portal's own role.
+OFFICER_SCOPE = "role:officer"
 
 
 class ExchangeTokenResponse(TokenResponse):
@@ -66,7 +55,10 @@ class ExchangeTokenResponse(TokenResponse):
         f"or digit) and `subject_token_type={PERSON_TOKEN_TYPE}`, optionally `scope=unit:<id> unit:<id>` to "
         "narrow the unit scope to units inside the portal's subtrees. The issued token names the person as "
         "`sub` = `portal:<portal client id>:<person id>` and the portal as `act`; its role is the portal's "
-        "and its scope never wider."
+        f"and its scope never wider. With `{OFFICER_SCOPE}` in `scope` the role is `officer`, for a person an "
+        "admin registered with the portal (`/api/v1/auth/clients/{client_id}/delegations`) only, and the scope "
+        "is the registered one (or a part of it asked for as `unit:<id>`); anyone else is refused (403 "
+        "`officer-not-registered`)."
     ),
 )
 async def token(
@@ -123,8 +115,8 @@ async def _exchange(
             f"subject_token (the person's id) with subject_token_type={PERSON_TOKEN_TYPE} is required",
             error="invalid_request",
         )
-    if not PERSON_ID.fullmatch(subject_token):
-        message = "1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+    if not delegations.PERSON_ID.fullmatch(subject_token):
+        message = delegations.PERSON_ID_RULE
         raise InvalidRequest(
             f"subject_token: {message}",
             error="invalid_request",
@@ -138,9 +130,27 @@ async def _exchange(
         raise InvalidRequest("a token already issued for a person cannot be exchanged again", error="invalid_request")
     if actor.role is not Role.portal:
         raise UnauthorizedClient("only portal clients act for people", error="unauthorized_client")
+    runtime = request.app.state.runtime
     portal = actor.client_id or actor.sub
-    unit_scope = await narrowed_scope(request.app.state.runtime, actor.unit_scope, scope)
-    s = request.app.state.runtime.settings
+    person = delegations.person_subject(portal, subject_token)
+    role: Role = actor.role
+    held, delegation = actor.unit_scope, None
+    logged = {"person": person, "portal": portal, "action": "token-exchange", "method": "POST"}
+    if officer_requested(scope):
+        delegation = await delegations.in_force(runtime, portal, subject_token)
+        if delegation is None:
+            # A refused attempt is part of the record too: a portal asking for an officer it has not.
+            await delegations.record(runtime, **logged, delegation_id=None, path=request.url.path, status=403)
+            raise OfficerNotRegistered(
+                f"{subject_token} is not registered as an officer of {portal}; an admin registers the "
+                "persons a portal may act for as officers",
+                error="invalid_scope",
+                errors=[{"field": "subject_token", "message": "not registered as an officer of this portal"}],
+            )
+        role = Role.officer
+        held = None if delegation.unit_scope is None else tuple(delegation.unit_scope)
+    unit_scope = await narrowed_scope(runtime, held, scope, whose="the registered" if delegation else "the portal's")
+    s = runtime.settings
     remaining = int(actor.claims["exp"]) - int(time.time())
     ttl = max(1, min(s.token_ttl_seconds, remaining))
     access = tokens.issue(
@@ -148,12 +158,15 @@ async def _exchange(
         issuer=s.token_issuer,
         audience=s.token_audience,
         ttl=ttl,
-        sub=person_subject(portal, subject_token),
-        role=actor.role.value,
+        sub=person,
+        role=role.value,
         unit_scope=unit_scope,
         client_id=portal,
         act=portal,
+        delegation_id=delegation.id if delegation else None,
     )
+    if delegation is not None:
+        await delegations.record(runtime, **logged, delegation_id=delegation.id, path=request.url.path, status=200)
     return {"access_token": access, "token_type": "Bearer", "expires_in": ttl, "issued_token_type": ACCESS_TOKEN_TYPE}
 
 
@@ -161,43 +174,37 @@ class UnauthorizedClient(Problem):
     status, slug, title, title_zh = 403, "unauthorized-client", "Client may not use this grant", "客户端无权使用该授权"
 
 
+class OfficerNotRegistered(Problem):
+    status, slug = 403, "officer-not-registered"
+    title, title_zh = "Not registered as an officer of this portal", "未登记为该门户可代理的干部"
+
+
+def officer_requested(requested: str | None) -> bool:
+    """Whether ``scope`` asks for the officer role; any other ``role:`` item is refused."""
+    roles = [item for item in (requested or "").split() if item.startswith("role:")]
+    unknown = [r for r in roles if r != OFFICER_SCOPE]
+    if unknown:
+        raise InvalidRequest(f"scope may ask for {OFFICER_SCOPE} only, not {unknown[0][:40]}", error="invalid_scope")
+    return bool(roles)
+
+
 async def narrowed_scope(
-    runtime: ServiceRuntime, held: tuple[str, ...] | None, requested: str | None
+    runtime: ServiceRuntime, held: tuple[str, ...] | None, requested: str | None, *, whose: str = "the portal's"
 ) -> list[str] | None:
-    """The person's unit scope: the portal's, or a part of it asked for as ``unit:<id>``
-    items: a unit of the portal's list or any unit below one, judged on the gateway's roster
-    mirror (a unit is inside when its path starts with a scope unit's path). Never wider: a
-    unit outside the portal's subtrees, or one the mirror does not know, is refused."""
+    """The person's unit scope: the one held (the portal's, or the registered officer's), or
+    a part of it asked for as ``unit:<id>`` items: a unit of the held list or any unit below
+    one, judged on the gateway's roster mirror. Never wider: a unit outside the held
+    subtrees, or one the mirror does not know, is refused."""
     items = [item.removeprefix("unit:") for item in (requested or "").split() if item.startswith("unit:")]
     units = list(dict.fromkeys(items))
     if not units:
         return None if held is None else list(held)
-    if len(units) > MAX_SCOPE_UNITS:
-        raise InvalidRequest(f"scope names more than {MAX_SCOPE_UNITS} units", error="invalid_scope")
-    if held is not None:
-        outside = [u for u in units if u not in held]
-        if outside:
-            inside = await _below(runtime, held, outside)
-            outside = [u for u in outside if u not in inside]
-        if outside:
-            raise InvalidRequest(f"scope wider than the portal's: {', '.join(outside)}", error="invalid_scope")
+    if len(units) > delegations.MAX_SCOPE_UNITS:
+        raise InvalidRequest(f"scope names more than {delegations.MAX_SCOPE_UNITS} units", error="invalid_scope")
+    wider = await scopes.outside(runtime, held, units)
+    if wider:
+        raise InvalidRequest(f"scope wider than {whose}: {', '.join(wider)}", error="invalid_scope")
     return units
-
-
-async def _below(runtime: ServiceRuntime, held: tuple[str, ...], candidates: list[str]) -> set[str]:
-    """Those of the candidates whose mirrored path lies under one of the held units' paths."""
-
-    def plausible(ids: Iterable[str]) -> list[str]:
-        # Only what can be a unit id is looked up (no NUL: PostgreSQL text cannot hold it).
-        return [u for u in ids if len(u) <= 36 and "\x00" not in u]
-
-    lookup = plausible(candidates)
-    if not lookup:
-        return set()
-    async with runtime.sessions() as session:
-        units = await get_units(session, mirror, [*plausible(held), *lookup])
-    roots = [units[h].path for h in held if h in units]
-    return {u for u in lookup if u in units and any(units[u].path.startswith(r) for r in roots)}
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify the platform's tokens")

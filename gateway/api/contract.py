@@ -61,7 +61,7 @@ async def asyncapi(request: Request) -> dict[str, Any]:
         catalogs, missing = await collect(request.app.state.http, settings.upstreams(), "/events/catalog")
         catalogs["gateway"] = {
             "topic": settings.topic,
-            "key": "client id (gateway.client.*), subscription id (gateway.webhook.*)",
+            "key": "client id (gateway.client.*), portal client id (gateway.delegation.*), subscription id (gateway.webhook.*)",
             "events": {**CLIENT_EVENTS, **WEBHOOK_EVENTS},
         }
         return build_asyncapi(catalogs, settings.kafka_bootstrap, missing)

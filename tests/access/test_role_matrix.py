@@ -1,8 +1,9 @@
 """Every cell of the role × endpoint matrix, generated from the routes themselves.
 
-For each service and each endpoint under /api/v1/, every role calls it: a role the route
-does not admit gets 403 before anything else happens; a role it admits is never refused
-for its role (it may still get 404 or 422 for the made-up ids and empty bodies). No
+For each service and each endpoint under /api/v1/, every caller calls it (each role, and a
+portal acting for a registered person as an officer, admitted where officers are): a role
+the route does not admit gets 403 before anything else happens; a role it admits is never
+refused for its role (it may still get 404 or 422 for the made-up ids and empty bodies). No
 endpoint answers 500 to any of it, and docs/access.md holds this matrix.
 """
 
@@ -19,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from cadrekit.auth import Role
-from cadrekit.role_matrix import matrix
+from cadrekit.role_matrix import CALLERS, Caller, matrix
 from cadrekit.settings import BaseServiceSettings
 from cadrekit.testing.plugin import Signer, free_port
 from gateway import tokens
@@ -37,6 +38,8 @@ from services.scoring.settings import ScoringSettings
 from services.secondment.app import MIGRATIONS as SECONDMENT
 from services.secondment.app import create_app as create_secondment
 from services.secondment.settings import SecondmentSettings
+from tests.access.world import signed
+from tests.access.worlds.gateway import officer_tokens
 from tests.conftest import roster_settings
 
 ISSUER = BaseServiceSettings.model_fields["token_issuer"].default
@@ -118,23 +121,34 @@ async def test_every_role_gets_exactly_what_the_matrix_says(service: FastAPI, si
     unit = str(uuid.uuid4())
     transport = httpx.ASGITransport(app=service)
     wrong: list[str] = []
+    # At the gateway the delegated caller's token is a real exchange for a registered person.
+    officers = await officer_tokens(service, [None]) if hasattr(service.state, "keyring") else {}
+
+    def headers(caller: Caller, scope: list[str] | None) -> dict[str, str]:
+        if not caller.delegated:
+            return _headers(service, signer, caller.role, scope)
+        if officers:
+            return {"Authorization": f"Bearer {officers[None]}"}
+        return signed(signer)(caller, scope)
+
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         for cell in cells:
             url = _fill(cell.path)
-            for role in Role:
-                scope = [unit] if role is Role.unit_hr else None
-                headers = _headers(service, signer, role, scope)
+            for caller in CALLERS:
+                scope = [unit] if caller.role is Role.unit_hr else None
                 body: dict[str, Any] | None = {} if cell.method in ("POST", "PUT", "PATCH") else None
-                resp = await client.request(cell.method, url, headers=headers, json=body)
-                if resp.status_code >= 500 and not (resp.status_code in (503, 504) and role in cell.roles):
-                    wrong.append(f"{cell.method} {cell.path} as {role.value}: {resp.status_code} {resp.text[:200]}")
-                elif role not in cell.roles and resp.status_code != 403:
-                    wrong.append(f"{cell.method} {cell.path} as {role.value}: {resp.status_code}, expected 403")
-                elif role in cell.roles and resp.status_code == 401:
-                    wrong.append(f"{cell.method} {cell.path} as {role.value}: 401")
-                elif role in cell.roles and role is not Role.unit_hr and resp.status_code == 403:
+                resp = await client.request(cell.method, url, headers=headers(caller, scope), json=body)
+                what = f"{cell.method} {cell.path} as {caller.name}"
+                admitted = cell.admits(caller)
+                if resp.status_code >= 500 and not (resp.status_code in (503, 504) and admitted):
+                    wrong.append(f"{what}: {resp.status_code} {resp.text[:200]}")
+                elif not admitted and resp.status_code != 403:
+                    wrong.append(f"{what}: {resp.status_code}, expected 403")
+                elif admitted and resp.status_code == 401:
+                    wrong.append(f"{what}: 401")
+                elif admitted and caller.role is not Role.unit_hr and resp.status_code == 403:
                     # unit_hr may meet 403 for a unit outside its scope; others never for their role
-                    wrong.append(f"{cell.method} {cell.path} as {role.value}: 403 though admitted ({resp.text[:120]})")
+                    wrong.append(f"{what}: 403 though admitted ({resp.text[:120]})")
             anonymous = await client.request(cell.method, url, json={} if cell.method != "GET" else None)
             if cell.authenticated and anonymous.status_code != 401:
                 wrong.append(f"{cell.method} {cell.path} without a token: {anonymous.status_code}")

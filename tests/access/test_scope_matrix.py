@@ -1,12 +1,13 @@
 """Every cell of endpoint × role × unit scope, generated from the routes' declarations.
 
-For each app and each endpoint under /api/v1/, every role calls it three ways: with a token
-for the whole tree, with a token scoped to subtree A on A's object, and with the same token
+For each app and each endpoint under /api/v1/, every caller (each role, and a portal acting
+for a registered person as an officer) calls it three ways: with a token for the whole tree, with a token scoped to subtree A on A's object, and with the same token
 on the like object of sibling subtree B (``tests/access/worlds/`` build both). What each
 cell must answer follows from the route's declared roles and scope rules
 (``cadrekit.scope``), never from a hand-written list:
 
-- a role the route does not admit: 403, whatever the object;
+- a role the route does not admit: 403, whatever the object (the portal acting as an
+  officer is admitted where officers are);
 - ``whole_tree``: a scoped token gets 403;
 - an object in the path or query, out of scope: 404, the same answer as an unknown id;
   a reference in the body, out of scope: the same answer as an unknown id (422 naming it);
@@ -35,7 +36,7 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy import select
 
 from cadrekit.auth import Role
-from cadrekit.role_matrix import Cell, api_routes, matrix
+from cadrekit.role_matrix import CALLERS, Caller, Cell, api_routes, matrix
 from cadrekit.scope import Where
 from cadrekit.testing.plugin import Signer
 from tests.access.world import World
@@ -48,7 +49,7 @@ SIDES = ("outside", "unknown", "inside", "whole")
 @dataclass
 class Call:
     cell: Cell
-    role: Role
+    caller: Caller
     side: str
     url: str
     body: dict[str, Any] | None
@@ -144,11 +145,11 @@ async def _dump(world: World) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _wrong(call: Call, world: World, deleted: bool, unknown: httpx.Response | None) -> str | None:
-    cell, role, side, resp = call.cell, call.role, call.side, call.resp
+    cell, caller, side, resp = call.cell, call.caller, call.side, call.resp
     status = resp.status_code
     kinds = {r.where for r in cell.rules}
-    what = f"{cell.method} {cell.path} as {role.value} ({side})"
-    gateway_upstream = status in (503, 504) and role in cell.roles
+    what = f"{cell.method} {cell.path} as {caller.name} ({side})"
+    gateway_upstream = status in (503, 504) and cell.admits(caller)
     if status >= 500 and not gateway_upstream:
         return f"{what}: {status} {resp.text[:200]}"
     if side != "whole":
@@ -156,7 +157,7 @@ def _wrong(call: Call, world: World, deleted: bool, unknown: httpx.Response | No
         leaked = [s for s in world.secrets if s in _text(resp) and s not in request_text]
         if leaked:
             return f"{what}: the answer holds B's {leaked[:3]}"
-    if role not in cell.roles:
+    if not cell.admits(caller):
         return None if status == 403 else f"{what}: {status}, expected 403 (role not admitted)"
     if status == 401:
         return f"{what}: 401"
@@ -181,24 +182,24 @@ def _wrong(call: Call, world: World, deleted: bool, unknown: httpx.Response | No
     return None
 
 
-def _sides(role: Role) -> tuple[str, ...]:
-    return tuple(s for s in SIDES if not (role is Role.unit_hr and s == "whole"))
+def _sides(caller: Caller) -> tuple[str, ...]:
+    return tuple(s for s in SIDES if not (caller.role is Role.unit_hr and s == "whole"))
 
 
-async def _call(client: httpx.AsyncClient, world: World, cell: Cell, role: Role, side: str) -> Call:
+async def _call(client: httpx.AsyncClient, world: World, cell: Cell, caller: Caller, side: str) -> Call:
     url, body = _request(world, cell, side)
     scope = None if side == "whole" else world.scope
-    headers = world.headers(role, scope)
+    headers = world.headers(caller, scope)
     resp = await client.request(cell.method, url, headers=headers, json=body)
-    return Call(cell, role, side, url, body, resp)
+    return Call(cell, caller, side, url, body, resp)
 
 
 async def _run(client: httpx.AsyncClient, world: World, cell: Cell, *, check_rows: bool) -> tuple[list[str], int]:
-    """Every role on every side of one endpoint, the refused sides first, so what they must
+    """Every caller on every side of one endpoint, the refused sides first, so what they must
     not change is still there for the others; with ``check_rows``, no refused call may
     change a row."""
     wrong: list[str] = []
-    calls: dict[tuple[Role, str], tuple[Call, bool]] = {}
+    calls: dict[tuple[Caller, str], tuple[Call, bool]] = {}
     deleted = False
     # Only where every out-of-scope call is refused (an object rule or whole tree only).
     check_rows = check_rows and any(r.where not in (Where.filter, Where.none) for r in cell.rules)
@@ -209,14 +210,14 @@ async def _run(client: httpx.AsyncClient, world: World, cell: Cell, *, check_row
             changed = [t for t in before or {} if (before or {})[t] != after.get(t)]
             if changed:
                 wrong.append(f"{cell.method} {cell.path}: refused out-of-scope calls changed {changed}")
-        for role in Role:
-            if side in _sides(role):
-                call = await _call(client, world, cell, role, side)
-                calls[(role, side)] = (call, deleted)
+        for caller in CALLERS:
+            if side in _sides(caller):
+                call = await _call(client, world, cell, caller, side)
+                calls[(caller, side)] = (call, deleted)
                 if cell.method == "DELETE" and call.resp.status_code < 300:
                     deleted = True
-    for (role, _side), (call, deleted_before) in calls.items():
-        unknown = calls.get((role, "unknown"))
+    for (caller, _side), (call, deleted_before) in calls.items():
+        unknown = calls.get((caller, "unknown"))
         problem = _wrong(call, world, deleted_before, unknown[0].resp if unknown else None)
         if problem:
             wrong.append(problem)

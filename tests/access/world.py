@@ -17,17 +17,38 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI
 
-from cadrekit.auth import Role
+from cadrekit.role_matrix import Caller
 from cadrekit.testing.plugin import Signer
 
 Ids = dict[str, str]
-Headers = Callable[[Role, list[str] | None], dict[str, str]]
+Headers = Callable[[Caller, list[str] | None], dict[str, str]]
+
+# The portal client of the "portal as officer" caller, and the person it acts for: one
+# registered for the whole tree, one for the scoped tokens' units (gateway/delegations.py).
+PORTAL = "portal-for-officers"
+
+
+def delegated_person(scope: list[str] | None) -> str:
+    return "officer-whole" if scope is None else "officer-scoped"
+
+
+def signed(signer: Signer) -> Headers:
+    """A service world's tokens, signed as the gateway signs them: for the delegated caller,
+    an officer token naming the person as ``sub`` and the portal as ``act``."""
+
+    def headers(caller: Caller, scope: list[str] | None) -> dict[str, str]:
+        if caller.delegated:
+            person = f"portal:{PORTAL}:{delegated_person(scope)}"
+            return signer.headers(caller.role.value, sub=person, act=PORTAL, client_id=PORTAL, unit_scope=scope)
+        return signer.headers(caller.role.value, sub=f"{caller.role.value}-person", unit_scope=scope)
+
+    return headers
 
 
 @dataclass
 class World:
     app: FastAPI
-    headers: Headers  # a token of the role, with the unit scope (None: the whole tree)
+    headers: Headers  # a token of the caller, with the unit scope (None: the whole tree)
     scope: list[str]  # the units of the scoped tokens: A's root
     inside: Ids  # path/query parameter or body field → the id of an object in A
     outside: Ids  # the same names → the id of the like object in sibling B

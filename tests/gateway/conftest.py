@@ -73,3 +73,33 @@ async def gateway(backend: str, database_factories: Any, tmp_path: Path) -> Asyn
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         yield GatewayHarness(app, client, settings)
     hanging.close()
+
+
+EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+PERSON = "urn:cadre:params:oauth:token-type:person"
+
+
+async def new_client(gw: GatewayHarness, role: str, unit_scope: list[str] | None = None) -> tuple[str, str]:
+    """A new client's id and an access token of it."""
+    made = await gw.client.post(
+        "/api/v1/auth/clients",
+        headers=await gw.auth(),
+        json={"name": f"{role} client", "role": role, "unit_scope": unit_scope},
+    )
+    assert made.status_code == 201, made.text
+    c = made.json()
+    return c["client_id"], await gw.token(client_id=c["client_id"], secret=c["client_secret"])
+
+
+async def exchange(gw: GatewayHarness, actor: str, person: str, **extra: str) -> httpx.Response:
+    """The portal's token (``actor``) exchanged for one naming ``person``."""
+    return await gw.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": EXCHANGE,
+            "actor_token": actor,
+            "subject_token": person,
+            "subject_token_type": PERSON,
+            **extra,
+        },
+    )

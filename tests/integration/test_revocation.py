@@ -15,15 +15,14 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
-from cadrekit.testing.plugin import Broker, free_port
+from cadrekit.testing.plugin import Broker
 from gateway.app import MIGRATIONS as GATEWAY_MIGRATIONS
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
@@ -34,31 +33,11 @@ from services.scoring.settings import ScoringSettings
 from tests.conftest import roster_settings
 from tests.factories import cadre_body
 from tests.integration.conftest import eventually
+from tests.servers import serving
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 PERSON = "urn:cadre:params:oauth:token-type:person"
 WITHIN = 5.0  # seconds from the PATCH at the gateway to the refusal at every service
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """The app as its own HTTP server on a free port (its lifespan runs: relay, consumers)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if task.done():
-            task.result()
-            raise AssertionError("the server stopped before it started")
-        assert time.monotonic() < deadline, "the server did not start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -18,11 +18,10 @@ from typing import Any
 
 import httpx
 
-from cadrekit.auth import Role
 from cadrekit.testing.plugin import Signer
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
-from tests.access.world import Ids, World
+from tests.access.world import Ids, World, signed
 from tests.matching.conftest import MatchingHarness, matching_settings
 
 FUTURE = "2036-05-01"
@@ -84,9 +83,6 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
                     "host_unit_id": side["unit"],
                 }
 
-            def headers(role: Role, scope: list[str] | None) -> dict[str, str]:
-                return signer.headers(role.value, sub=f"{role.value}-person", unit_scope=scope)
-
             base = "POST /api/v1/matching/campaigns"
             camp = "/api/v1/matching/campaigns/{campaign_id}"
             trainee = camp + "/trainees/{trainee_id}"
@@ -111,7 +107,7 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
             }
             yield World(
                 app=app,
-                headers=headers,
+                headers=signed(signer),
                 scope=[town_a],
                 inside=ids(a),
                 outside=ids(b),

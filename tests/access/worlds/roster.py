@@ -19,7 +19,7 @@ from cadrekit.auth import Principal, Role
 from cadrekit.testing.plugin import Signer
 from services.roster.app import MIGRATIONS, create_app
 from services.roster.service import imports
-from tests.access.world import Ids, World
+from tests.access.world import Ids, World, signed
 from tests.conftest import roster_settings
 from tests.factories import cadre_body
 
@@ -104,7 +104,7 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
         }
         yield World(
             app=app,
-            headers=lambda role, scope: signer.headers(role.value, sub=f"{role.value}-person", unit_scope=scope),
+            headers=signed(signer),
             scope=[a["id"]],
             inside=inside,
             outside=outside,

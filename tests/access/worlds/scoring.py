@@ -20,7 +20,7 @@ import httpx
 from cadrekit.testing.plugin import Signer
 from services.scoring.app import MIGRATIONS, create_app
 from services.scoring.settings import ScoringSettings
-from tests.access.world import World
+from tests.access.world import World, signed
 from tests.scoring.conftest import API, ScoringHarness
 
 YEAR = 2025
@@ -138,7 +138,7 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
         }
         yield World(
             app=app,
-            headers=lambda role, scope: signer.headers(role.value, sub=f"{role.value}-person", unit_scope=scope),
+            headers=signed(signer),
             scope=[a["unit_id"]],
             inside={n: a[n] for n in names},
             outside={n: b[n] for n in names},

@@ -18,12 +18,11 @@ from typing import Any
 
 import httpx
 
-from cadrekit.auth import Role
 from cadrekit.testing.plugin import Signer
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.settings import SecondmentSettings
-from tests.access.world import World
+from tests.access.world import World, signed
 from tests.secondment.conftest import SecondmentHarness
 from tests.secondment.service.test_foshan_batch import SOUND
 from tests.secondment.subtrees import two_subtrees
@@ -59,9 +58,6 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
             n = await h.ok(f"/batches/{batch['id']}/nominations", up(nominee), 201)
             await h.ok(f"/secondments/{n['id']}/vetting", SOUND)
 
-            def headers(role: Role, scope: list[str] | None) -> dict[str, str]:
-                return signer.headers(role.value, sub=f"{role.value}-person", unit_scope=scope)
-
             batches = f"{API}/batches"
             one = f"{API}/secondments/{{secondment_id}}"
             bodies = {
@@ -83,7 +79,7 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
             b_review = w["review_b"]
             yield World(
                 app=app,
-                headers=headers,
+                headers=signed(signer),
                 scope=[w["A"]["unit_id"]],
                 inside={"secondment_id": w["a"]["id"]},
                 outside={"secondment_id": w["b"]["id"]},

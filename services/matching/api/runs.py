@@ -8,7 +8,7 @@ from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.matching.api.deps import ContextDep, Office, PlacementsFiltered, Reader, RunStatus, WholeRun
 from services.matching.models import Run, RunOverride, RunResult
-from services.matching.schemas import (
+from services.matching.schemas.runs import (
     ConfirmPublic,
     ConfirmRequest,
     OverrideCreate,

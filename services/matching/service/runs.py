@@ -27,7 +27,7 @@ from services.matching.domain import optimal, stable
 from services.matching.domain.problem import explain_assignment
 from services.matching.domain.quotas import Quota, QuotasInfeasible, Shortfall, check_alone
 from services.matching.models import Campaign, Post, Run, RunResult, mirror
-from services.matching.schemas import QuotaIn, RunCreate, RunResultPage, RunResultPublic
+from services.matching.schemas.runs import QuotaIn, RunCreate, RunResultPage, RunResultPublic
 from services.matching.service.campaigns import require_status
 from services.matching.service.context import Context
 from services.matching.service.queries import Loaded, campaign_of, load_problem, run_of

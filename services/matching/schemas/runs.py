@@ -1,4 +1,4 @@
-"""Runs, their results and overrides, and confirmation."""
+"""Runs, their results and overrides, the comparison of two runs, and confirmation."""
 
 from __future__ import annotations
 
@@ -78,6 +78,59 @@ class OverridePublic(ReadModel):
     reason: str
     actor: str
     at: dt.datetime
+
+
+class MovedCadre(ReadModel):
+    """A cadre whose post differs: ``from_*`` in the run, ``to_*`` in the other run."""
+
+    cadre_id: str
+    from_post_id: str | None = Field(description="null: unplaced in the run")
+    to_post_id: str | None = Field(description="null: unplaced in the other run")
+    from_fit: str | None
+    to_fit: str | None
+    from_reason: str | None = Field(description="the run's reason for the line; null: the cadre has no line in it")
+    to_reason: str | None
+
+
+class PostHolders(ReadModel):
+    post_id: str
+    title: str
+    seats: int
+    holders_before: list[str] = Field(description="cadre ids on the post in the run")
+    holders_after: list[str] = Field(description="cadre ids on the post in the other run")
+
+
+class QuotaBounds(ReadModel):
+    min: int
+    max: int | None
+
+
+class QuotaComparison(ReadModel):
+    """Placements on a quota's group of posts in each run, for every quota either run set."""
+
+    quota: str = Field(description="e.g. body=government")
+    dimension: str
+    value: str
+    placed_before: int
+    placed_after: int
+    difference: int = Field(description="placed_after - placed_before")
+    bounds_before: QuotaBounds | None = Field(description="the run's bounds; null: the run set no such quota")
+    bounds_after: QuotaBounds | None
+
+
+class RunComparison(ReadModel):
+    """What the other run would change against the run: before is ``run_id``'s result,
+    after is ``other_run_id``'s."""
+
+    campaign_id: str
+    run_id: str
+    other_run_id: str
+    total_fit_before: str
+    total_fit_after: str
+    total_fit_difference: str = Field(description="total_fit_after - total_fit_before")
+    moved: list[MovedCadre]
+    posts: list[PostHolders]
+    quotas: list[QuotaComparison]
 
 
 class ConfirmRequest(Strict):

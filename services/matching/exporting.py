@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
 from services.matching.domain.fit import TERMS
-from services.matching.schemas import BalanceTable
+from services.matching.schemas.campaigns import BalanceTable
 
 HEADERS = [
     "岗位",

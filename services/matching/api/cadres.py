@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from cadrekit.auth import authenticate
 from services.matching.api.deps import CadreInPath, ContextDep, Reader
-from services.matching.schemas import CadrePlacements
+from services.matching.schemas.cadres import CadrePlacements
 from services.matching.service import cadres
 
 router = APIRouter(prefix="/api/v1/matching/cadres", tags=["cadres"], dependencies=[Depends(authenticate)])

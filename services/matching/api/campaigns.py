@@ -19,7 +19,7 @@ from services.matching.api.deps import (
 )
 from services.matching.exporting import balance_workbook
 from services.matching.models import Campaign, Post
-from services.matching.schemas import (
+from services.matching.schemas.campaigns import (
     BalanceTable,
     CadrePreference,
     CadrePreferencePublic,

@@ -8,17 +8,18 @@ from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from services.matching.api.deps import ContextDep, Office, PlacementsFiltered, Reader, RunStatus, WholeRun
 from services.matching.models import Run, RunOverride, RunResult
-from services.matching.schemas import (
+from services.matching.schemas.runs import (
     ConfirmPublic,
     ConfirmRequest,
     OverrideCreate,
     OverridePublic,
+    RunComparison,
     RunCreate,
     RunPublic,
     RunResultPage,
     RunResultPublic,
 )
-from services.matching.service import confirmation, runs
+from services.matching.service import comparison, confirmation, runs
 
 router = APIRouter(prefix="/api/v1/matching/campaigns", tags=["runs"], dependencies=[Depends(authenticate)])
 
@@ -63,6 +64,17 @@ async def run_results(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RunResultPage:
     return await runs.run_results(ctx, campaign_id, run_id, scope, reason=reason, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/{campaign_id}/runs/{run_id}/compare/{other_run_id}",
+    response_model=RunComparison,
+    summary="Two completed runs side by side before confirming: who moves, posts that change hands, total fit, quotas",
+)
+async def compare_runs(
+    campaign_id: str, run_id: str, other_run_id: str, ctx: ContextDep, principal: Reader, scope: PlacementsFiltered
+) -> RunComparison:
+    return await comparison.compare_runs(ctx, principal, campaign_id, run_id, other_run_id, scope)
 
 
 @router.post(

@@ -16,7 +16,7 @@ from services.matching.api.deps import (
     TutorInBody,
 )
 from services.matching.models import InspectionRecord, TrainingPlan, TutorAssignment
-from services.matching.schemas import (
+from services.matching.schemas.training import (
     GrowthPublic,
     InspectionIn,
     InspectionPublic,

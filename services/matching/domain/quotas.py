@@ -42,6 +42,14 @@ class QuotasInfeasible(Exception):
         )
 
 
+def in_group(dimension: str, value: str, *, category: str, unit_kind: str | None, body: str | None) -> bool:
+    """Whether a post is in a quota's group: its category, or its host unit's kind or body."""
+    of_post = {"category": category, "unit_kind": unit_kind, "body": body}
+    if dimension not in of_post:
+        raise ValueError(f"unknown quota dimension {dimension!r}; one of {DIMENSIONS}")
+    return of_post[dimension] == value
+
+
 def is_partition(quotas: Sequence[Quota]) -> bool:
     seen: set[int] = set()
     for q in quotas:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from services.matching.models import Campaign, Placement, Post
-from services.matching.schemas import CadrePlacements, PlacementPublic
+from services.matching.schemas.cadres import CadrePlacements, PlacementPublic
 from services.matching.service.context import Context
 
 

@@ -23,7 +23,7 @@ from services.matching.domain import balance
 from services.matching.domain.fit import FitWeights
 from services.matching.domain.growth import GrowthWeights
 from services.matching.models import Campaign, PoolMember, Post, mirror
-from services.matching.schemas import (
+from services.matching.schemas.campaigns import (
     BalanceRow,
     BalanceTable,
     CadrePreference,

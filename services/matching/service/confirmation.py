@@ -22,7 +22,8 @@ from services.matching import events
 from services.matching.domain.fit import CadreFacts, PostFacts
 from services.matching.domain.problem import CandidateIn, PostIn, Problem
 from services.matching.models import Campaign, Placement, PoolMember, Post, Run, RunOverride, RunResult, mirror
-from services.matching.schemas import CampaignPublic, ConfirmPublic, ConfirmRequest, OverrideCreate
+from services.matching.schemas.campaigns import CampaignPublic
+from services.matching.schemas.runs import ConfirmPublic, ConfirmRequest, OverrideCreate
 from services.matching.service.campaigns import claim, require_status
 from services.matching.service.context import Context
 from services.matching.service.queries import campaign_of, evaluate_pool, growth_of, posts_of, run_of, weights_of

@@ -11,7 +11,7 @@ from cadrekit.errors import Invalid, field_error
 from cadrekit.roster_mirror import MirroredCadre, await_references, get_unit, list_cadres
 from cadrekit.scope import WHOLE_TREE, Scope
 from services.matching.models import Campaign, PoolMember, mirror
-from services.matching.schemas import ExcludedPublic, PoolMemberPublic, PoolPublic, PoolRequest
+from services.matching.schemas.campaigns import ExcludedPublic, PoolMemberPublic, PoolPublic, PoolRequest
 from services.matching.service.campaigns import claim, require_status
 from services.matching.service.context import Context
 from services.matching.service.queries import PoolState, cadres_by_id, campaign_of, evaluate_pool, members_of

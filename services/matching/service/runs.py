@@ -25,9 +25,9 @@ from cadrekit.scope import Scope
 from services.matching import events
 from services.matching.domain import optimal, stable
 from services.matching.domain.problem import explain_assignment
-from services.matching.domain.quotas import Quota, QuotasInfeasible, Shortfall, check_alone
+from services.matching.domain.quotas import Quota, QuotasInfeasible, Shortfall, check_alone, in_group
 from services.matching.models import Campaign, Post, Run, RunResult, mirror
-from services.matching.schemas import QuotaIn, RunCreate, RunResultPage, RunResultPublic
+from services.matching.schemas.runs import QuotaIn, RunCreate, RunResultPage, RunResultPublic
 from services.matching.service.campaigns import require_status
 from services.matching.service.context import Context
 from services.matching.service.queries import Loaded, campaign_of, load_problem, run_of
@@ -41,12 +41,8 @@ def quotas_of(loaded: Loaded, quotas: Sequence[QuotaIn]) -> list[Quota]:
         members = set()
         for j, p in enumerate(loaded.posts):
             unit = loaded.unit_of_post.get(p.id)
-            value = {
-                "category": p.category,
-                "unit_kind": unit.kind if unit else None,
-                "body": unit.body if unit else None,
-            }[q.dimension]
-            if value == q.value:
+            kind, body = (unit.kind, unit.body) if unit else (None, None)
+            if in_group(q.dimension, q.value, category=p.category, unit_kind=kind, body=body):
                 members.add(j)
         if not members:
             raise field_error(f"quotas[{n}].value", f"no post of this campaign has {q.dimension}={q.value}")

@@ -18,7 +18,7 @@ from services.matching import events
 from services.matching.domain import growth, tutors
 from services.matching.domain.growth import GrowthWeights
 from services.matching.models import Campaign, GrowthIndex, InspectionRecord, TrainingPlan, TutorAssignment, mirror
-from services.matching.schemas import GrowthPublic, InspectionIn, PlanIn, TutorAssign, TutorSuggestion
+from services.matching.schemas.training import GrowthPublic, InspectionIn, PlanIn, TutorAssign, TutorSuggestion
 from services.matching.service.context import Context
 from services.matching.service.queries import cadres_by_id, campaign_of, evaluate_pool, members_of
 

@@ -6,7 +6,9 @@ and B's on B's: no answer to a token for A has a reason to name B's cadres (a pl
 B's cadre on A's post would rightly be shown to A: tests/matching/service/test_unit_scope.py).
 The campaign stays open (the run is a what-if), so preferences, posts, tutors and
 inspections can still be written; B's override of the run and the placements of a second,
-confirmed campaign give the overrides and a cadre's placements something to hide.
+confirmed campaign give the overrides and a cadre's placements something to hide; a second
+what-if run, with B's cadre back on B's post, gives the comparison of the two runs a move to
+hide.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
                 ).json()["id"]
             moved = {"cadre_id": b["cadre"]["cadre_id"], "post_id": None, "reason": "本人申请调整"}
             await h.post(f"/campaigns/{c}/runs/{run}/overrides", moved, expect=200)
+            # A second run puts B's cadre back on B's post: the comparison of the two has a
+            # move of B's to hide.
+            again = await h.run(c, {"method": "stable", "what_if": True})
+            assert again["status"] == "succeeded", again
 
             def ids(side: dict[str, Any]) -> Ids:
                 return {
@@ -111,7 +117,7 @@ async def world(backend: str, database_factories: Any, signer: Signer, tmp_path:
                 scope=[town_a],
                 inside=ids(a),
                 outside=ids(b),
-                fixed={"campaign_id": c, "run_id": run, "post_id": posts["甲镇"]},
+                fixed={"campaign_id": c, "run_id": run, "other_run_id": again["id"], "post_id": posts["甲镇"]},
                 bodies=bodies,
                 # B's unit is a post's host unit, and B's post is in every campaign's offer:
                 # both are shown to every scope. B's cadres and B's inspection never are.

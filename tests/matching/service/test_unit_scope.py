@@ -1,6 +1,6 @@
 """Unit scope in matching (issue 15, finding 2): a token limited to 甲镇 sees 甲镇's cadres in
 every composite answer — pool, posts' rankings, balance table and its XLSX, run results,
-overrides, tutors — and none of 乙镇's, while posts, seats and counts stay whole; a cadre or
+overrides, the comparison of two runs, tutors — and none of 乙镇's, while posts, seats and counts stay whole; a cadre or
 a trainee of 乙镇 in the path is not found; what shapes the city's campaign needs a token
 for the whole tree.
 
@@ -167,6 +167,37 @@ async def test_a_run_result_on_甲镇s_post_shows_甲镇_the_cadre_of_乙镇_pla
     )
     rows = {r["cadre_id"]: r["post_id"] for r in results.json()["items"]}
     assert rows == {t.a["cadre_id"]: t.post_a, t.b2["cadre_id"]: t.post_a2}  # not 乙干部 on 乙镇's post
+
+
+async def test_a_comparison_of_two_runs_shows_甲镇_the_moves_and_holders_of_its_cadres_and_posts_and_whole_totals(
+    matching: MatchingHarness,
+) -> None:
+    t = await _towns(matching)
+    for cadre in (t.b, t.b2):  # off their posts in the first run; a second run puts them back
+        off = {"cadre_id": cadre["cadre_id"], "post_id": None, "reason": "本人申请调整"}
+        await matching.post(f"/campaigns/{t.campaign}/runs/{t.run}/overrides", off, expect=200)
+    again = await matching.run(t.campaign, {"method": "stable", "what_if": True})
+    url = f"{API}/campaigns/{t.campaign}/runs/{t.run}/compare/{again['id']}"
+
+    whole = (await matching.client.get(url, headers=matching.auth("portal"))).json()
+    assert sorted((m["cadre_id"], m["to_post_id"]) for m in whole["moved"]) == sorted(
+        [(t.b["cadre_id"], t.post_b), (t.b2["cadre_id"], t.post_a2)]
+    )
+    assert {p["post_id"] for p in whole["posts"]} == {t.post_b, t.post_a2}
+
+    scoped = await matching.client.get(url, headers=t.scoped(matching))
+    assert scoped.status_code == 200, scoped.text
+    got = scoped.json()
+    # 乙干部二 moves onto 甲镇's post: 甲镇's to see; 乙干部 onto 乙镇's post: not
+    assert [(m["cadre_id"], m["from_post_id"], m["to_post_id"]) for m in got["moved"]] == [
+        (t.b2["cadre_id"], None, t.post_a2)
+    ]
+    assert [(p["post_id"], p["holders_before"], p["holders_after"]) for p in got["posts"]] == [
+        (t.post_a2, [], [t.b2["cadre_id"]])
+    ]
+    assert t.b["cadre_id"] not in scoped.text and t.b["name"] not in scoped.text
+    # the totals are counts, whole as a run's summary is
+    assert got["total_fit_difference"] == whole["total_fit_difference"] != "0.00"
 
 
 async def test_a_town_officer_may_not_draw_the_pool_run_override_or_confirm_the_citys_campaign(

@@ -1,4 +1,4 @@
-"""API models. Requests forbid unknown fields; strings refuse NUL; numbers are bounded."""
+"""Campaigns, their posts, pool, preferences and balance table."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from cadrekit.schemas import NO_NUL, Id, Name, ReadModel, Reason, Strict, Tag
+from cadrekit.schemas import Id, Name, ReadModel, Strict, Tag
 
 # The five post categories of domain.md (五大类别), as the roster's post wishes name them.
 Category = Literal["党政群团", "经济管理", "城建交通", "社会管理", "民生事业"]
@@ -181,85 +181,6 @@ class PostPreference(Strict):
     cadres: list[Id] = Field(max_length=100_000, description="cadre ids, best first")
 
 
-class QuotaIn(Strict):
-    dimension: Literal["category", "unit_kind", "body"]
-    value: Tag
-    min: int = Field(default=0, ge=0, le=1_000_000)
-    max: int | None = Field(default=None, ge=0, le=1_000_000)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> QuotaIn:
-        if self.max is not None and self.max < self.min:
-            raise ValueError("max is below min")
-        return self
-
-
-class RunCreate(Strict):
-    method: Literal["stable", "optimal"]
-    proposing: Literal["cadres", "posts"] = "cadres"
-    quotas: list[QuotaIn] = Field(default_factory=list, max_length=100)
-    what_if: bool = Field(default=False, description="a what-if run leaves the campaign as it is")
-
-
-class RunPublic(ReadModel):
-    id: str
-    campaign_id: str
-    method: str
-    proposing: str | None
-    quotas: list[dict[str, Any]]
-    what_if: bool
-    status: str
-    progress: int
-    summary: dict[str, Any] | None
-    error: dict[str, Any] | None
-    created_by: str
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-
-
-class RunResultPublic(ReadModel):
-    cadre_id: str
-    post_id: str | None
-    fit: str | None
-    breakdown: dict[str, Any] | None
-    cadre_rank: int | None
-    post_rank: int | None
-    reason: str
-    detail: str | None
-    overridden: bool
-
-
-class RunResultPage(ReadModel):
-    items: list[RunResultPublic]
-    next_cursor: str | None
-
-
-class OverrideCreate(Strict):
-    cadre_id: Id
-    post_id: Id | None = Field(description="the new post, or null to leave the cadre unplaced")
-    reason: Reason
-
-
-class OverridePublic(ReadModel):
-    run_id: str
-    cadre_id: str
-    from_post_id: str | None
-    to_post_id: str | None
-    reason: str
-    actor: str
-    at: dt.datetime
-
-
-class ConfirmRequest(Strict):
-    run_id: Id | None = Field(default=None, description="default: the latest completed run that is not a what-if")
-
-
-class ConfirmPublic(ReadModel):
-    campaign: CampaignPublic
-    run_id: str
-    placements: int
-
-
 class ShortlistRow(ReadModel):
     rank: int
     cadre_id: str
@@ -290,107 +211,3 @@ class BalanceTable(ReadModel):
     campaign_id: str
     ratio: int
     posts: list[BalanceRow]
-
-
-# training campaigns ------------------------------------------------------------------------------
-class TutorAssign(Strict):
-    tutor_id: Id
-    reason: Reason | None = None
-
-
-class TutorPublic(ReadModel):
-    campaign_id: str
-    trainee_id: str
-    tutor_id: str
-    reason: str | None
-    assigned_by: str
-    assigned_at: dt.datetime
-
-
-class TutorSuggestion(ReadModel):
-    cadre_id: str
-    name: str
-    field_match: bool
-    years_of_service: int
-    proximity: int
-
-
-class PlanIn(Strict):
-    duties: list[Name] = Field(min_length=1, max_length=50)
-    goals: list[Name] = Field(min_length=1, max_length=50)
-    starts_on: dt.date
-    ends_on: dt.date
-
-    @model_validator(mode="after")
-    def _period(self) -> PlanIn:
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
-        return self
-
-
-class PlanPublic(ReadModel):
-    campaign_id: str
-    trainee_id: str
-    tutor_id: str
-    duties: list[str]
-    goals: list[str]
-    starts_on: dt.date
-    ends_on: dt.date
-    version: int
-    agreed_by: str
-    updated_at: dt.datetime
-
-
-Mark = Annotated[int, Field(ge=0, le=100)]
-
-
-class RatingIn(Strict):
-    role: Literal["tutor", "host_unit", "public"]
-    rater: Name
-    performance: Mark
-    adaptation: Mark
-
-
-class InspectionIn(Strict):
-    inspected_on: dt.date
-    ratings: list[RatingIn] = Field(min_length=1, max_length=100)
-    notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] | None = None
-
-
-class InspectionPublic(ReadModel):
-    id: str
-    campaign_id: str
-    trainee_id: str
-    inspected_on: dt.date
-    ratings: list[dict[str, Any]]
-    notes: str | None
-    score: str
-    recorded_by: str
-    recorded_at: dt.datetime
-
-
-class GrowthPublic(ReadModel):
-    campaign_id: str
-    trainee_id: str
-    value: str | None
-    inspections: int
-    weights: dict[str, Any]
-    method: str
-
-
-class PlacementPublic(ReadModel):
-    campaign_id: str
-    campaign_name: str
-    year: int
-    post_id: str
-    post_title: str
-    host_unit_id: str
-    post_kind: str
-    starts_on: dt.date | None
-    ends_on: dt.date | None
-    confirmed_at: dt.datetime
-
-
-class CadrePlacements(ReadModel):
-    cadre_id: str
-    items: list[PlacementPublic]

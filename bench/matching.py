@@ -411,7 +411,7 @@ async def api_run(n: int) -> None:
                         "weights": {
                             "continuity": "20",
                             "wish": "30",
-                            "fit": "25",
+                            "post_fit": "25",
                             "age_care": "10",
                             "points": "15",
                             "points_scale": "3.00",

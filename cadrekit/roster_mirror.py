@@ -15,12 +15,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cadrekit.errors import Invalid, NotKnownYet
+from cadrekit.errors import NotKnownYet
 from cadrekit.inbox import Handler
 from cadrekit.scope import SubjectQuery, TableScopeResolver
 
@@ -368,16 +368,17 @@ async def await_references(
     units: Mapping[str, str | None] | None = None,
     cadres: Mapping[str, str | None] | None = None,
 ) -> None:
-    """Every unit and cadre a write names (field → id) is in the mirror, or the write is
-    answered as what it is.
+    """Wait until every unit and cadre a write names (field → id) is in the mirror, or tell
+    the caller it is not known *yet*.
 
     A unit created a moment ago reaches this service's mirror through roster's events, a
     second or so later (issue 17: a post at a new unit was refused as "unknown unit"). So a
     reference the mirror lacks is looked up again, each time in a fresh session (a waiting
     transaction would not see the mirror move), for up to ``mirror_wait_seconds``. Still
-    missing: ``NotKnownYet`` (409, Retry-After) while roster's events are still on their way
-    to this service, else a 422 naming the field. Called before the use case opens its
-    unit of work, so no lock is held while it waits."""
+    missing while roster's events are on their way to this service: ``NotKnownYet`` (409,
+    Retry-After). Still missing with everything applied: the use case's own check answers,
+    a 422 naming the field as before. Called before the use case opens its unit of work, so
+    no lock is held while it waits."""
     wanted_units = {f: v for f, v in (units or {}).items() if v}
     wanted_cadres = {f: v for f, v in (cadres or {}).items() if v}
     if not wanted_units and not wanted_cadres:
@@ -397,12 +398,12 @@ async def await_references(
     while gone and loop.time() < deadline:
         await asyncio.sleep(MIRROR_POLL_SECONDS)
         gone = await missing()
-    if not gone:
-        return
-    raise_unknown(gone, behind=runtime.behind_on(ROSTER_TOPIC))
+    if gone and runtime.behind_on(ROSTER_TOPIC):
+        raise not_known_yet(gone)
 
 
 MIRROR_POLL_SECONDS = 0.1
+ROSTER_TOPIC = "roster.events"
 
 
 def mirror_wait(runtime: ServiceRuntime | None) -> float:
@@ -413,38 +414,21 @@ def mirror_wait(runtime: ServiceRuntime | None) -> float:
     return runtime.settings.mirror_wait_seconds
 
 
-ROSTER_TOPIC = "roster.events"
-
-
-def raise_unknown(gone: list[tuple[str, str, str]], *, behind: bool) -> NoReturn:
-    """The answer for references the mirror lacks: not known yet (409) while roster's events
-    are on their way, unknown (422) when they are all in."""
-    if behind:
-        raise NotKnownYet(
-            "; ".join(
-                f"{field}: {kind} {value} is not known here yet (roster's events are on their way); retry"
-                for kind, field, value in gone
-            ),
-            detail_zh="；".join(
-                f"{field}：本服务尚未收到{_ZH[kind]} {value}（花名册事件传递中），请稍后重试"
-                for kind, field, value in gone
-            ),
-            errors=[
-                {
-                    "field": field,
-                    "message": f"{kind} not known here yet; retry in a moment",
-                    "message_zh": f"尚未收到该{_ZH[kind]}，请稍后重试",
-                }
-                for kind, field, _ in gone
-            ],
-        )
-    raise Invalid(
-        f"{len(gone)} unknown reference(s)",
+def not_known_yet(gone: list[tuple[str, str, str]]) -> NotKnownYet:
+    """References the mirror lacks while roster's events are still on their way (409)."""
+    return NotKnownYet(
+        "; ".join(
+            f"{field}: {kind} {value} is not known here yet (roster's events are on their way); retry"
+            for kind, field, value in gone
+        ),
+        detail_zh="；".join(
+            f"{field}：本服务尚未收到{_ZH[kind]} {value}（花名册事件传递中），请稍后重试" for kind, field, value in gone
+        ),
         errors=[
             {
                 "field": field,
-                "message": f"unknown {kind} (not in the roster)",
-                "message_zh": f"{_ZH[kind]}不存在（花名册中没有）",
+                "message": f"{kind} not known here yet; retry in a moment",
+                "message_zh": f"尚未收到该{_ZH[kind]}，请稍后重试",
             }
             for kind, field, _ in gone
         ],

@@ -278,6 +278,7 @@ def in_body(subject: str, field: str) -> ScopeDependency:
                 raise NotKnownYet(
                     f"{field}: {subject} not known here yet (roster's events are on their way); retry",
                     errors=[{"field": field, "message": f"{subject} not known here yet; retry in a moment"}],
+                    detail_zh=f"{field}：本服务尚未收到该对象（花名册事件传递中），请稍后重试",
                 )
             raise field_error(field, f"unknown {subject}")
         return scope

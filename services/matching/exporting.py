@@ -14,7 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
-from services.matching.domain.fit import TERMS
+from services.matching.domain.fit import TERM_LABELS_ZH, TERMS
 from services.matching.schemas.campaigns import BalanceTable
 
 HEADERS = [
@@ -28,12 +28,7 @@ HEADERS = [
     "是否填报该岗",
     "志愿顺位",
     "匹配度",
-    "工作连续性",
-    "个人意愿",
-    "人岗相适",
-    "年龄照顾",
-    "年度积分",
-    "成长指数",
+    *(TERM_LABELS_ZH[t] for t in TERMS),
     "提示",
 ]
 KIND_ZH = {"standing": "常态化中心工作", "phased": "阶段性重点工作", "training": "练兵岗"}

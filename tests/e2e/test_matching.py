@@ -192,3 +192,26 @@ async def test_pinghu_second_selection_through_the_gateway(system: System) -> No
     assert len(placed) == summary["placed"]
     assert {e["data"]["post_kind"] for e in placed} <= {"standing", "phased"}
     assert {e["type"] for e in events} >= {"matching.campaign.opened", "matching.run.completed"}
+
+
+async def test_a_post_at_a_unit_created_a_moment_ago_through_the_gateway(system: System) -> None:
+    """Issue 17: for 1–4 s after a unit was created, a post at it answered 422 "unknown unit"
+    (matching's mirror had not heard of it yet); the write now waits for the mirror."""
+    async with httpx.AsyncClient(base_url=system.layout.gateway_url, timeout=30) as client:
+        admin = {"Authorization": f"Bearer {await token(client, system)}"}
+        h = await officer(client, admin)
+        campaign = await client.post(
+            f"{M}/campaigns", headers=h, json={"name": "新设单位择岗", "kind": "placement", "year": today().year}
+        )
+        assert campaign.status_code == 201, campaign.text
+        for n in range(3):
+            made = await client.post(
+                "/api/v1/roster/units", headers=h, json={"name": f"新设专班{n}", "kind": "city_organ"}
+            )
+            assert made.status_code == 201, made.text
+            post = await client.post(
+                f"{M}/campaigns/{campaign.json()['id']}/posts",
+                headers=h,
+                json={"title": f"专班{n}", "host_unit_id": made.json()["id"], "category": "经济管理", "seats": 1},
+            )
+            assert post.status_code == 201, post.text

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from cadrekit.events import Event, dumps, envelope
-from cadrekit.roster_mirror import get_cadre
+from cadrekit.roster_mirror import get_cadre, get_unit
 from cadrekit.testing.plugin import Broker, Signer
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
@@ -147,6 +147,12 @@ async def test_a_post_at_a_unit_created_a_moment_ago_waits_for_the_mirror_and_la
     roster, m = live_roster, live_matching
     city = await roster.unit("平湖市", "city")
     c = await m.campaign(year=2026)
+
+    async def mirror_running() -> bool:  # the consumer has joined its group and caught up
+        async with m.runtime.sessions() as s:
+            return await get_unit(s, mirror, city["id"]) is not None
+
+    await eventually(mirror_running, what="matching's mirror follows roster")
     # at once: the write waits (up to mirror_wait_seconds) for roster's event to arrive
     at_once = await roster.unit("新设专班", "city_organ", city["id"])
     made = await m.post(

@@ -31,6 +31,7 @@ from services.matching.schemas.campaigns import (
     PoolRequest,
     PostCreate,
     PostPreference,
+    PostPreferencePublic,
     PostPublic,
 )
 from services.matching.service import campaigns, pool
@@ -128,11 +129,13 @@ async def cadre_preference(
 
 
 @router.put(
-    "/{campaign_id}/preferences/posts/{post_id}", response_model=PostPublic, summary="A post's ranking (因岗择人)"
+    "/{campaign_id}/preferences/posts/{post_id}",
+    response_model=PostPreferencePublic,
+    summary="A post's ranking (因岗择人)",
 )
 async def post_preference(
     campaign_id: str, post_id: str, body: PostPreference, ctx: ContextDep, principal: Office, _scope: WholeCampaign
-) -> Post:
+) -> PostPreferencePublic:
     return await campaigns.set_post_preference(ctx, principal, campaign_id, post_id, body)
 
 

@@ -16,7 +16,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-TERMS = ("continuity", "wish", "fit", "age_care", "points", "growth")
+TERMS = ("continuity", "wish", "post_fit", "age_care", "points", "growth")
+# Each term's name in the office's words (seed 001's four principles, then the two scores).
+# The person–post term was called ``fit``, the name of the score it is part of (issue 17).
+TERM_LABELS_ZH = {
+    "continuity": "工作连续性",
+    "wish": "个人意愿",
+    "post_fit": "人岗相适",
+    "age_care": "年龄照顾",
+    "points": "年度积分",
+    "growth": "成长指数",
+}
 TermTuple = tuple[int, int, int, int, int, int]
 ONE = 10_000  # a term of 1.0, in ten-thousandths
 
@@ -28,7 +38,7 @@ class FitWeights:
 
     continuity: Decimal = Decimal("20")
     wish: Decimal = Decimal("30")
-    fit: Decimal = Decimal("25")
+    post_fit: Decimal = Decimal("25")
     age_care: Decimal = Decimal("10")
     points: Decimal = Decimal("15")
     # The growth index from an earlier training campaign (seed 002: "作为今后选拔的参考").
@@ -116,13 +126,13 @@ def terms_bp(c: CadreTerms, p: PostFacts, wish_rank: int | None, wish_count: int
     # Person–post fit: the share of the post's required strengths the cadre has; a post
     # that asks for none fits everyone halfway.
     if p.required_strengths:
-        fit = len(p.required_strengths & f.strengths) * ONE // len(p.required_strengths)
+        post_fit = len(p.required_strengths & f.strengths) * ONE // len(p.required_strengths)
     else:
-        fit = ONE // 2
+        post_fit = ONE // 2
     # Age care: cadres near retirement get lighter (time-limited) or nearer (same region) posts.
     ease = (ONE // 2 if p.kind != "standing" else 0) + (ONE // 2 if p.host_region and p.host_region == f.region else 0)
     age_care = c.age_need_bp * ease // ONE
-    return continuity, wish_bp(wish_rank, wish_count), fit, age_care, c.points_bp, c.growth_bp
+    return continuity, wish_bp(wish_rank, wish_count), post_fit, age_care, c.points_bp, c.growth_bp
 
 
 def score_hundredths(terms: TermTuple, weights_h: TermTuple) -> int:
@@ -163,6 +173,7 @@ def explain(c: CadreTerms, p: PostFacts, weights: FitWeights, wish_rank: int | N
         contribution = _div_round(w * t, ONE)
         total += contribution
         breakdown[name] = {
+            "label": TERM_LABELS_ZH[name],
             "value": str(Decimal(t).scaleb(-4)),
             "weight": str(getattr(weights, name)),
             "contribution": str(Decimal(contribution).scaleb(-2)),

@@ -21,12 +21,14 @@ Weight = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 class WeightsIn(Strict):
     """Fit-score weights; omitted ones keep their defaults (README "fit score")."""
 
-    continuity: Weight = Decimal("20")
-    wish: Weight = Decimal("30")
-    fit: Weight = Decimal("25")
-    age_care: Weight = Decimal("10")
-    points: Weight = Decimal("15")
-    growth: Weight = Decimal("0")
+    continuity: Weight = Field(default=Decimal("20"), description="工作连续性 (continuity of work)")
+    wish: Weight = Field(default=Decimal("30"), description="个人意愿 (the cadre's own wish)")
+    post_fit: Weight = Field(
+        default=Decimal("25"), description="人岗相适 (person–post fit: the post's required strengths the cadre has)"
+    )
+    age_care: Weight = Field(default=Decimal("10"), description="年龄照顾 (care for cadres near retirement)")
+    points: Weight = Field(default=Decimal("15"), description="年度积分 (annual points)")
+    growth: Weight = Field(default=Decimal("0"), description="成长指数 (growth index from a training campaign)")
     points_scale: Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)] = Decimal("3.00")
     age_care_years: int = Field(default=5, ge=0, le=20)
 
@@ -172,9 +174,23 @@ class CadrePreference(Strict):
     posts: list[Id] = Field(max_length=500, description="post ids, best first")
 
 
+class PreferenceWarning(ReadModel):
+    """Kept, but worth a second look: a preference about a cadre the pool excludes now."""
+
+    cadre_id: str
+    reason: str = Field(description="the exclusion: retiring, health_exempt, seconded, on_assignment, …")
+    message: str
+    message_zh: str
+
+
 class CadrePreferencePublic(ReadModel):
     cadre_id: str
     posts: list[str]
+    warnings: list[PreferenceWarning] = Field(default_factory=list)
+
+
+class PostPreferencePublic(PostPublic):
+    warnings: list[PreferenceWarning] = Field(default_factory=list)
 
 
 class PostPreference(Strict):

@@ -36,12 +36,21 @@ from services.matching.schemas.campaigns import (
     GrowthWeightsIn,
     PostCreate,
     PostPreference,
+    PostPreferencePublic,
     PostPublic,
+    PreferenceWarning,
     ShortlistRow,
     WeightsIn,
 )
 from services.matching.service.context import Context
-from services.matching.service.queries import campaign_of, load_problem, members_of, posts_of, units_of_cadres
+from services.matching.service.queries import (
+    campaign_of,
+    evaluate_pool,
+    load_problem,
+    members_of,
+    posts_of,
+    units_of_cadres,
+)
 
 
 def fit_weights(w: WeightsIn | None) -> dict[str, Any]:
@@ -51,7 +60,7 @@ def fit_weights(w: WeightsIn | None) -> dict[str, Any]:
     return FitWeights(
         continuity=w.continuity,
         wish=w.wish,
-        fit=w.fit,
+        post_fit=w.post_fit,
         age_care=w.age_care,
         points=w.points,
         growth=w.growth,
@@ -241,14 +250,15 @@ async def set_cadre_preference(
             raise NotFound(f"cadre {cadre_id} is not in this campaign's pool")
         _check_list("posts", body.posts, {p.id for p in await posts_of(s, c.id)}, "post")
         mb.ranking = list(body.posts)
+        warnings = await _excluded_warnings(s, c, [cadre_id])
         await claim(s, c, c.version)
         await uow.commit()
-        return CadrePreferencePublic(cadre_id=cadre_id, posts=mb.ranking)
+        return CadrePreferencePublic(cadre_id=cadre_id, posts=mb.ranking, warnings=warnings)
 
 
 async def set_post_preference(
     ctx: Context, principal: Principal, campaign_id: str, post_id: str, body: PostPreference
-) -> Post:
+) -> PostPreferencePublic:
     async with ctx.uow() as uow:
         s = uow.session
         c = await campaign_of(s, campaign_id, lock=True)
@@ -259,9 +269,30 @@ async def set_post_preference(
         known = {mb.cadre_id for mb in await members_of(s, c.id)}
         _check_list("cadres", body.cadres, known, "cadre (not in the pool)")
         p.ranking = list(body.cadres)
+        warnings = await _excluded_warnings(s, c, p.ranking)
         await claim(s, c, c.version)
         await uow.commit()
-        return p
+        return PostPreferencePublic.model_validate({**PostPublic.model_validate(p).model_dump(), "warnings": warnings})
+
+
+async def _excluded_warnings(s: AsyncSession, c: Campaign, cadre_ids: list[str]) -> list[PreferenceWarning]:
+    """A preference about a cadre the pool excludes now (retiring this year, seconded, …) is
+    kept, since the exclusion may lift before the run, but the answer says so (issue 17: such
+    wishes were accepted with no word)."""
+    wanted = set(cadre_ids)
+    out = []
+    for mb, why in (await evaluate_pool(s, c)).excluded:
+        if mb.cadre_id in wanted:
+            out.append(
+                PreferenceWarning(
+                    cadre_id=mb.cadre_id,
+                    reason=why.reason,
+                    message=f"{mb.name} is excluded from the pool ({why.reason}: {why.detail});"
+                    " the preference is kept but counts only if the cadre is back in the pool at the run",
+                    message_zh=f"{mb.name}当前不在可选范围内（{why.detail}），偏好已保存，仅在运行匹配时重回可选范围才生效",
+                )
+            )
+    return sorted(out, key=lambda w: cadre_ids.index(w.cadre_id))
 
 
 # balance table ----------------------------------------------------------------------------------

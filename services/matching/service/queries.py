@@ -57,7 +57,7 @@ def weights_of(c: Campaign) -> FitWeights:
     return FitWeights(
         continuity=Decimal(w["continuity"]),
         wish=Decimal(w["wish"]),
-        fit=Decimal(w["fit"]),
+        post_fit=Decimal(w["post_fit"]),
         age_care=Decimal(w["age_care"]),
         points=Decimal(w["points"]),
         growth=Decimal(w.get("growth", "0")),

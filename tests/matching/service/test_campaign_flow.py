@@ -276,3 +276,25 @@ async def test_confirmation_needs_a_business_start_date_never_the_day_of_confirm
     assert (events["招商专班"]["starts_on"], events["招商专班"]["ends_on"]) == ("2022-03-01", None)
     assert (events["重点工程"]["starts_on"], events["重点工程"]["ends_on"]) == ("2022-03-01", "2023-02-28")
     assert events["自带日期"]["starts_on"] == "2022-05-01"
+
+
+async def test_a_wish_about_an_excluded_cadre_is_kept_with_a_warning(matching: MatchingHarness) -> None:
+    """Issue 17: wishes for an excluded (retiring) cadre were accepted with no word."""
+    s = await _setup(matching)
+    cid = s["campaign"]["id"]
+    p1 = s["posts"][0]
+    await matching.put(f"/campaigns/{cid}/pool", {"filter": {"leadership_status": "second_line"}}, 200)
+    retiring, fine = s["retiring"]["cadre_id"], s["ok"][0]["cadre_id"]
+
+    own = (await matching.put(f"/campaigns/{cid}/preferences/cadres/{retiring}", {"posts": [p1["id"]]}, 200)).json()
+    assert own["posts"] == [p1["id"]]  # kept
+    assert [(w["cadre_id"], w["reason"]) for w in own["warnings"]] == [(retiring, "retiring")]
+    assert "excluded from the pool" in own["warnings"][0]["message"] and "偏好已保存" in own["warnings"][0]["message_zh"]
+
+    ranked = (
+        await matching.put(f"/campaigns/{cid}/preferences/posts/{p1['id']}", {"cadres": [fine, retiring]}, 200)
+    ).json()
+    assert ranked["ranking"] == [fine, retiring]
+    assert [w["cadre_id"] for w in ranked["warnings"]] == [retiring]
+    clean = (await matching.put(f"/campaigns/{cid}/preferences/cadres/{fine}", {"posts": [p1["id"]]}, 200)).json()
+    assert clean["warnings"] == []

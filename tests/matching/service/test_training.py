@@ -80,7 +80,7 @@ async def test_tutors_plans_inspections_and_growth(matching: MatchingHarness) ->
     await matching.put(f"/campaigns/{later['id']}/pool", {"cadre_ids": [t1]}, 200)
     table = (await matching.get(f"/campaigns/{later['id']}/balance-table")).json()
     term = table["posts"][0]["shortlist"][0]["breakdown"]["growth"]
-    assert term == {"value": "0.8000", "weight": "10", "contribution": "8.00"}
+    assert term == {"label": "成长指数", "value": "0.8000", "weight": "10", "contribution": "8.00"}
 
     placement = await matching.campaign(name="非练兵")
     wrong = await matching.put(

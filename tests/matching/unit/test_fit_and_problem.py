@@ -42,14 +42,15 @@ def post(**kw: object) -> PostFacts:
 def test_breakdown_adds_up_to_the_total_with_the_default_weights() -> None:
     w = FitWeights()
     assert (
-        sum(Decimal(v) for k, v in w.as_dict().items() if k in ("continuity", "wish", "fit", "age_care", "points"))
+        sum(Decimal(v) for k, v in w.as_dict().items() if k in ("continuity", "wish", "post_fit", "age_care", "points"))
         == 100
     )
     f = explain(cadre_terms(cadre(points=Decimal("1.50")), w, ON), post(), w, 1, 3)
     b = f.breakdown
     assert b["continuity"]["value"] == "1.0000"  # same professional field
     assert b["wish"]["value"] == "1.0000"  # first of three
-    assert b["fit"]["value"] == "0.5000"  # one of two required strengths
+    assert b["post_fit"]["value"] == "0.5000"  # one of two required strengths
+    assert b["post_fit"]["label"] == "人岗相适" and b["continuity"]["label"] == "工作连续性"
     assert b["points"]["value"] == "0.5000"  # 1.50 of a 3.00 scale
     assert b["age_care"]["value"] == "0.0000"  # 8.4 years before retirement
     assert f.total == Decimal("20.00") + Decimal("30.00") + Decimal("12.50") + Decimal("7.50")

@@ -289,7 +289,9 @@ async def test_a_wish_about_an_excluded_cadre_is_kept_with_a_warning(matching: M
     own = (await matching.put(f"/campaigns/{cid}/preferences/cadres/{retiring}", {"posts": [p1["id"]]}, 200)).json()
     assert own["posts"] == [p1["id"]]  # kept
     assert [(w["cadre_id"], w["reason"]) for w in own["warnings"]] == [(retiring, "retiring")]
-    assert "excluded from the pool" in own["warnings"][0]["message"] and "偏好已保存" in own["warnings"][0]["message_zh"]
+    assert (
+        "excluded from the pool" in own["warnings"][0]["message"] and "偏好已保存" in own["warnings"][0]["message_zh"]
+    )
 
     ranked = (
         await matching.put(f"/campaigns/{cid}/preferences/posts/{p1['id']}", {"cadres": [fine, retiring]}, 200)

@@ -231,7 +231,7 @@ async def test_the_foshan_first_batch_through_the_gateway(system: System) -> Non
 
         for s in secondments:
             started = await post(f"{SEC}/secondments/{s['id']}/start", {})
-            assert started["ends_on"] == "2019-04-01"
+            assert started["ends_on"] == "2019-03-31"  # the term's last day (issue 17)
         city_ids = [cadres[("city", i)]["id"] for i in range(15)]
 
         async def roster_status(cadre_id: str, year: int) -> dict[str, Any]:

@@ -201,10 +201,12 @@ async def confirm(ctx: Context, principal: Principal, campaign_id: str, body: Co
             raise Conflict(
                 "the campaign has no start date: set starts_on on the campaign (PATCH) or on the posts,"
                 " so that placements take effect on a business date, not on the day of confirmation",
+                detail_zh="本次选配未设开始日期：请为选配（PATCH）或岗位设置 starts_on，任职自该日起生效，而非确认之日",
                 errors=[
                     {
                         "field": "starts_on",
                         "message": f"needed for {len(undated)} post(s) without their own start: {', '.join(undated[:5])}",
+                        "message_zh": f"{len(undated)}个岗位未设开始日期：{'、'.join(undated[:5])}",
                     }
                 ],
             )

@@ -10,7 +10,6 @@ rebuild a mirror from nothing.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cadrekit.errors import NotKnownYet
+from cadrekit import mirror_lag
 from cadrekit.inbox import Handler
+from cadrekit.mirror_lag import ROSTER_TOPIC as ROSTER_TOPIC  # the mirror's topic, one name for both
 from cadrekit.scope import SubjectQuery, TableScopeResolver
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
-
-ROSTER_TOPIC = "roster.events"
 
 
 @dataclass(frozen=True)
@@ -392,47 +390,6 @@ async def await_references(
             ("cadre", f, v) for f, v in wanted_cadres.items() if v not in have_cadres
         ]
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + mirror_wait(runtime)
-    gone = await missing()
-    while gone and loop.time() < deadline:
-        await asyncio.sleep(MIRROR_POLL_SECONDS)
-        gone = await missing()
-    if gone and runtime.behind_on(ROSTER_TOPIC):
-        raise not_known_yet(gone)
-
-
-MIRROR_POLL_SECONDS = 0.1
-ROSTER_TOPIC = "roster.events"
-
-
-def mirror_wait(runtime: ServiceRuntime | None) -> float:
-    """How long a reference may wait for the mirror: nothing arrives without Kafka (tests
-    that fill the mirror by hand), so there is nothing to wait for then."""
-    if runtime is None or not runtime.settings.kafka_enabled:
-        return 0.0
-    return runtime.settings.mirror_wait_seconds
-
-
-def not_known_yet(gone: list[tuple[str, str, str]]) -> NotKnownYet:
-    """References the mirror lacks while roster's events are still on their way (409)."""
-    return NotKnownYet(
-        "; ".join(
-            f"{field}: {kind} {value} is not known here yet (roster's events are on their way); retry"
-            for kind, field, value in gone
-        ),
-        detail_zh="；".join(
-            f"{field}：本服务尚未收到{_ZH[kind]} {value}（花名册事件传递中），请稍后重试" for kind, field, value in gone
-        ),
-        errors=[
-            {
-                "field": field,
-                "message": f"{kind} not known here yet; retry in a moment",
-                "message_zh": f"尚未收到该{_ZH[kind]}，请稍后重试",
-            }
-            for kind, field, _ in gone
-        ],
-    )
-
-
-_ZH = {"unit": "单位", "cadre": "干部"}
+    gone = await mirror_lag.still_missing(runtime, missing)
+    if gone and mirror_lag.behind(runtime):
+        raise mirror_lag.not_known_yet(gone)

@@ -30,7 +30,6 @@ knows its tables; the rules themselves are the same everywhere.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,8 +41,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cadrekit import mirror_lag
 from cadrekit.auth import CurrentPrincipal, Principal
-from cadrekit.errors import NotKnownYet, field_error
+from cadrekit.errors import field_error
 from cadrekit.problems import Forbidden, NotFound
 
 T = TypeVar("T")
@@ -272,14 +272,16 @@ def in_body(subject: str, field: str) -> ScopeDependency:
         values = value if isinstance(value, list) else [value]
         outside = [v for v in values if isinstance(v, str) and v and not await _in_scope(request, scope, subject, v)]
         if outside and subject in MIRRORED:
-            outside = await _wait_for_mirror(request, scope, subject, outside)
+            # One out of scope waits as long as one not yet known: the two answer alike.
+            runtime = getattr(request.app.state, "runtime", None)
+
+            async def missing() -> list[str]:
+                return [v for v in outside if not await _in_scope(request, scope, subject, v)]
+
+            outside = await mirror_lag.still_missing(runtime, missing)
+            if outside and mirror_lag.behind(runtime):
+                raise mirror_lag.not_known_yet([(subject, field, v) for v in outside])
         if outside:
-            if subject in MIRRORED and _behind(request):
-                raise NotKnownYet(
-                    f"{field}: {subject} not known here yet (roster's events are on their way); retry",
-                    errors=[{"field": field, "message": f"{subject} not known here yet; retry in a moment"}],
-                    detail_zh=f"{field}：本服务尚未收到该对象（花名册事件传递中），请稍后重试",
-                )
             raise field_error(field, f"unknown {subject}")
         return scope
 
@@ -288,24 +290,6 @@ def in_body(subject: str, field: str) -> ScopeDependency:
 
 # What a service knows from roster's events: a reference to one may be on its way (issue 17).
 MIRRORED = frozenset({"unit", "cadre"})
-
-
-async def _wait_for_mirror(request: Request, scope: Scope, subject: str, ids: list[str]) -> list[str]:
-    """The ids still not in scope after the mirror had its time to hear of them. One out of
-    scope waits as long as one not yet known, so the two answer alike in time as in words."""
-    runtime = getattr(request.app.state, "runtime", None)
-    wait = runtime.settings.mirror_wait_seconds if runtime is not None and runtime.settings.kafka_enabled else 0.0
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while ids and loop.time() < deadline:
-        await asyncio.sleep(0.1)
-        ids = [v for v in ids if not await _in_scope(request, scope, subject, v)]
-    return ids
-
-
-def _behind(request: Request) -> bool:
-    runtime = getattr(request.app.state, "runtime", None)
-    return bool(runtime is not None and runtime.behind_on("roster.events"))
 
 
 def filtered(what: str = "") -> ScopeDependency:

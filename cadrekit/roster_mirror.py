@@ -151,6 +151,11 @@ class MirroredCadre:
     def post_title(self) -> str | None:
         return self.state.get("post_title")
 
+    @property
+    def retirement_rule(self) -> str | None:
+        """The rule that gave ``retirement_date``, in words (roster publishes it with the date)."""
+        return self.state.get("retirement_rule") or None
+
     def age_on(self, day: dt.date) -> int | None:
         if self.birth_date is None:
             return None

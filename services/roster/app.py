@@ -10,7 +10,7 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.jobs import fail_interrupted, spawn
 from cadrekit.runtime import ServiceRuntime
-from services.roster import reactions, renormalising, resealing
+from services.roster import reactions, rederiving, renormalising, resealing
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.api.deps import RosterScope
 from services.roster.domain.retirement import RetirementLaw
@@ -43,6 +43,8 @@ def create_app(
             spawn(rt, resealing.run_forever(rt, ctx.sealer, settings.reseal_interval_seconds), name="resealing")
             # ID numbers stored before they had one normal form (migration 0004): checked once.
             spawn(rt, renormalising.run_at_startup(ctx, settings.reseal_interval_seconds), name="renormalising")
+        # Retirement dates derived under another rule set (migration 0008, a changed setting).
+        spawn(rt, rederiving.run_at_startup(ctx, max(settings.reseal_interval_seconds, 5.0)), name="rederiving")
 
     app = build_service_app(
         runtime,

@@ -49,6 +49,8 @@ _CADRE_STATE: dict[str, Any] = {
         "leadership_status": {"enum": ["in_post", "second_line", "non_leading"]},
         "health": {"type": "string"},
         "retirement_date": _DATE,
+        "retirement_rule": {"type": "string", "description": "the rule that gave retirement_date, in words"},
+        "retirement_rule_zh": {"type": "string", "description": "the same in Chinese"},
         "status": {"enum": ["active", "left"]},
         "snapshot": {"type": "boolean", "description": "true when re-published by a snapshot: an upsert"},
     },
@@ -116,8 +118,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 # Everything roster publishes about a cadre: the fields a registration sets, in their order,
-# except the typed-in retirement override (the date it gives is published), and the status.
-PUBLISHED_CADRE_FIELDS = (*(f for f in registration.FIELDS if f != "retirement_date_override"), "status")
+# except the retirement inputs (the date they give is published, with its rule), and the status.
+_RETIREMENT_INPUTS = frozenset(
+    {
+        "retirement_category",
+        "retirement_decision",
+        "retirement_decision_on",
+        "retirement_decided_on",
+        "retirement_date_override",
+        "retirement_law",
+    }
+)
+PUBLISHED_CADRE_FIELDS = (*(f for f in registration.FIELDS if f not in _RETIREMENT_INPUTS), "status")
 _REGISTERED_FIELDS = PUBLISHED_CADRE_FIELDS[:-1]
 _FROM_REGISTRATION = itemgetter(*(registration.FIELDS.index(f) for f in _REGISTERED_FIELDS))
 

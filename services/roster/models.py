@@ -128,8 +128,18 @@ class Cadre(RosterModel, table=True):
     willingness: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     leadership_status: str = Field(default="non_leading", max_length=20)
     health: str = Field(default="healthy", max_length=20)
+    # Recorded per person (None: derived from gender and rank); see domain/retirement.py.
+    retirement_category: str | None = Field(default=None, max_length=20)
+    retirement_decision: str | None = Field(default=None, max_length=10)  # early | later
+    retirement_decision_on: dt.date | None = None  # the retirement date the decision sets
+    retirement_decided_on: dt.date | None = None  # the day it was decided
     retirement_date_override: dt.date | None = None
     retirement_date: dt.date
+    # Derived with the date: the rule that produced it, and the rule set's key (a row derived
+    # under another key is derived again at startup, services/roster/rederiving.py).
+    retirement_rule: str = Field(default="", max_length=300)
+    retirement_rule_zh: str = Field(default="", max_length=300)
+    retirement_law: str = Field(default="", max_length=40)
     status: str = Field(default="active", max_length=10)  # active | left
     # Set from secondment and matching events (services/roster/reactions/).
     seconded_until: dt.date | None = None

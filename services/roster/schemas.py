@@ -22,6 +22,9 @@ Body = Literal["party_committee", "people_congress", "government", "cppcc"]
 Gender = Literal["male", "female"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Health = Literal["healthy", "limited", "exempt"]
+# What the retirement law keys on (services/roster/domain/retirement.py Category).
+RetirementCategory = Literal["men", "women_cadres", "women_workers", "senior_women"]
+RetirementBasis = Literal["set", "early", "later", "statutory"]
 
 
 # units ------------------------------------------------------------------------------------
@@ -90,6 +93,15 @@ class GrassrootsPeriod(Strict):
         return end
 
 
+class RetirementDecisionIn(Strict):
+    """A recorded decision to retire earlier (at most three years before the statutory date,
+    never before the original age) or later (by agreement, at most three years after)."""
+
+    kind: Literal["early", "later"]
+    retires_on: dt.date
+    decided_on: dt.date | None = None
+
+
 class Willingness(Strict):
     town: bool = False
     heavy_task: bool = False
@@ -114,6 +126,8 @@ class CadreFields(Strict):
     willingness: Willingness = Field(default_factory=Willingness)
     leadership_status: LeadershipStatus = "non_leading"
     health: Health = "healthy"
+    retirement_category: RetirementCategory | None = None  # None: from gender and rank
+    retirement_decision: RetirementDecisionIn | None = None
     retirement_date: dt.date | None = None
 
     @field_validator("id_number")
@@ -155,6 +169,9 @@ class CadreUpdate(Strict):
     willingness: Willingness | None = None
     leadership_status: LeadershipStatus | None = None
     health: Health | None = None
+    # Sent as null: cleared (the category goes back to the one gender and rank give).
+    retirement_category: RetirementCategory | None = None
+    retirement_decision: RetirementDecisionIn | None = None
     retirement_date: dt.date | None = None
 
     @field_validator("id_number")
@@ -193,6 +210,25 @@ class AvailabilityPublic(ReadModel):
     reason: str | None
 
 
+class RetirementDecisionPublic(ReadModel):
+    kind: Literal["early", "later"]
+    retires_on: dt.date
+    decided_on: dt.date | None
+
+
+class RetirementPublic(ReadModel):
+    """The retirement date with the rule that produced it."""
+
+    date: dt.date
+    basis: RetirementBasis  # set (typed in) > early/later (a decision) > statutory
+    rule: str
+    rule_zh: str
+    category: RetirementCategory
+    category_zh: str
+    category_is_set: bool  # recorded for this person, not derived from gender and rank
+    decision: RetirementDecisionPublic | None
+
+
 class CadrePublic(ReadModel):
     id: str
     name: str
@@ -217,6 +253,7 @@ class CadrePublic(ReadModel):
     health: str
     retirement_date: dt.date
     retirement_date_is_set: bool
+    retirement: RetirementPublic
     status: str
     exit: ExitPublic | None
     availability: AvailabilityPublic | None = None
@@ -336,6 +373,13 @@ class TwinGroup(ReadModel):
 class IdNumberTwins(ReadModel):
     pending: int
     twins: list[TwinGroup]
+
+
+class Rederived(ReadModel):
+    law: str  # the key of the rule set in force
+    looked_at: int  # rows derived under another rule set
+    changed: int  # whose date or rule changed (each with a history line and an event)
+    pending: int
 
 
 class Renormalised(ReadModel):

@@ -48,6 +48,7 @@ SHAPES: dict[str, Shape] = {
                 "protection.py",  # sealing of ID numbers: the cipher and blind index
                 "resealing.py",  # background re-sealing after a key rotation
                 "renormalising.py",  # the ID-number normal form pass
+                "rederiving.py",  # retirement dates derived again under the rule set in force
                 "spreadsheets.py",  # reading uploads (calamine, CSV) into rows
                 "importing/__init__.py",
                 "importing/pipeline.py",  # parse, validate, plan: one pipeline

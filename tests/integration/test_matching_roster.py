@@ -77,6 +77,10 @@ async def test_roster_builds_the_pool_scores_move_fit_and_confirm_moves_the_cadr
     await eventually(pool_complete, what="roster events reach matching's mirror")
     pool = (await m.get(f"/campaigns/{cid}/pool")).json()
     assert [(e["cadre_id"], e["reason"]) for e in pool["excluded"]] == [(retiring["id"], "retiring")]
+    # the date comes with the rule that gave it, from roster (issue 17)
+    assert pool["excluded"][0]["detail"] == (
+        "retires on 2026-10-01 (60 years 5 months (original age 60, delayed 5 months; NPCSC decision of 13 September 2024))"
+    )
 
     standing = await m.add_post(cid, town["id"], title="招商专班副组长", category="经济管理")
     phased = await m.add_post(

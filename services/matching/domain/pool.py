@@ -31,6 +31,7 @@ def exclusion(
     status: str,
     retirement_date: dt.date | None,
     health: str | None,
+    retirement_rule: str | None = None,
     secondments: Iterable[SecondmentSpan] = (),
     placed_in: str | None = None,
 ) -> Exclusion | None:
@@ -38,7 +39,8 @@ def exclusion(
     if status == "left":
         return Exclusion("left", "has left the roster")
     if retirement_date is not None and retirement_date.year <= year:
-        return Exclusion("retiring", f"retires on {retirement_date.isoformat()}")
+        rule = f" ({retirement_rule})" if retirement_rule else ""
+        return Exclusion("retiring", f"retires on {retirement_date.isoformat()}{rule}")
     if health == "exempt":
         return Exclusion("health_exempt", "exempt on health grounds")
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)

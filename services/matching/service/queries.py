@@ -171,6 +171,7 @@ async def evaluate_pool(s: AsyncSession, c: Campaign) -> PoolState:
             c.year,
             status=cadre.status,
             retirement_date=cadre.retirement_date,
+            retirement_rule=cadre.retirement_rule,
             health=cadre.health,
             secondments=spans.get(mb.cadre_id, ()),
             placed_in=placed.get(mb.cadre_id),

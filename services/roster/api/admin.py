@@ -11,6 +11,7 @@ from services.roster.schemas import (
     EventsRepublished,
     EventsSnapshot,
     IdNumberTwins,
+    Rederived,
     Renormalised,
     Resealed,
     SealingStatus,
@@ -74,3 +75,12 @@ async def id_number_twins(ctx: ContextDep, principal: Admin, _scope: WholeRoster
 )
 async def renormalise(ctx: ContextDep, principal: Admin, _scope: WholeRoster) -> Renormalised:
     return await admin.renormalise(ctx)
+
+
+@router.post(
+    "/admin/retirement/rederive",
+    response_model=Rederived,
+    summary="Derive again now every retirement date derived under another rule set than the one in force",
+)
+async def rederive_retirement(ctx: ContextDep, principal: Admin, _scope: WholeRoster) -> Rederived:
+    return await admin.rederive_retirement(ctx)

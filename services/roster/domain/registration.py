@@ -36,8 +36,15 @@ class Registration(NamedTuple):
     willingness: dict[str, bool]
     leadership_status: str
     health: str
+    retirement_category: str | None  # None: derived from gender and rank
+    retirement_decision: str | None  # early | later, a recorded decision
+    retirement_decision_on: dt.date | None
+    retirement_decided_on: dt.date | None
     retirement_date_override: dt.date | None
-    retirement_date: dt.date  # derived: the override, else the retirement rule's date
+    retirement_date: dt.date  # derived: the override, else the decision's, else the law's date
+    retirement_rule: str  # derived: the rule that gave the date, in words
+    retirement_rule_zh: str
+    retirement_law: str  # derived: the key of the rule set in force (RetirementLaw.key)
 
 
 FIELDS: tuple[str, ...] = Registration._fields

@@ -108,11 +108,35 @@ def default_category(gender: str, rank: str | None) -> Category:
     return Category.women_cadres
 
 
+class Basis(StrEnum):
+    """What a cadre's retirement date rests on, strongest first: a date typed in, a recorded
+    decision, the law."""
+
+    set = "set"  # typed in (a decision the platform does not model, a correction)
+    early = "early"  # voluntary earlier retirement (提前退休)
+    later = "later"  # agreed later retirement (延迟退休)
+    statutory = "statutory"
+
+
+DECISION_ZH = {Basis.early: "弹性提前退休", Basis.later: "弹性延迟退休"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recorded decision to retire earlier or later than the statutory date, with the
+    retirement date it sets and the day it was decided."""
+
+    kind: Basis  # early | later
+    retires_on: dt.date
+    decided_on: dt.date | None = None
+
+
 @dataclass(frozen=True)
 class Retirement:
     date: dt.date
     rule: str  # how the date was reached, in words (English)
     rule_zh: str
+    basis: Basis = Basis.statutory
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,12 @@ class RetirementLaw:
 
     senior_women_delayed: bool = False
     version: str = "2025"
+
+    @property
+    def key(self) -> str:
+        """Names the rule set and its setting: a stored date derived under another key is
+        derived again (``services/roster/rederiving.py``)."""
+        return self.version + ("+senior_women_delayed" if self.senior_women_delayed else "")
 
     def statutory(self, birth: dt.date, category: Category) -> Retirement:
         if category is Category.senior_women and not self.senior_women_delayed:
@@ -147,6 +177,36 @@ class RetirementLaw:
         """The statutory date of a cadre in the category gender and rank give."""
         return self.statutory(birth, default_category(gender, rank)).date
 
+    def retirement_of(
+        self,
+        birth: dt.date,
+        category: Category,
+        *,
+        decision: Decision | None = None,
+        date_set: dt.date | None = None,
+    ) -> Retirement:
+        """A cadre's retirement date and the rule it comes from: a date typed in wins, then
+        a recorded decision, then the law for the cadre's category."""
+        due = self.statutory(birth, category)
+        if date_set is not None:
+            return Retirement(
+                date_set,
+                f"set on the roster (statutory: {due.date.isoformat()}, {due.rule})",
+                f"名册录入（法定：{due.date.isoformat()}，{due.rule_zh}）",
+                Basis.set,
+            )
+        if decision is not None:
+            when = f", decided {decision.decided_on.isoformat()}" if decision.decided_on else ""
+            when_zh = f"，{decision.decided_on.isoformat()}决定" if decision.decided_on else ""
+            words = "voluntary earlier retirement" if decision.kind is Basis.early else "agreed later retirement"
+            return Retirement(
+                decision.retires_on,
+                f"{words}{when} (statutory: {due.date.isoformat()}, {due.rule})",
+                f"{DECISION_ZH[decision.kind]}{when_zh}（法定：{due.date.isoformat()}，{due.rule_zh}）",
+                decision.kind,
+            )
+        return due
+
     def original(self, birth: dt.date, category: Category) -> dt.date:
         """The date at the original age: the earliest a voluntary early retirement may be."""
         age = 60 if category is Category.senior_women else TABLES[category].original_age
@@ -154,7 +214,19 @@ class RetirementLaw:
 
 
 class DecisionRefused(ValueError):
-    pass
+    def __init__(self, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
+def check_decision(law: RetirementLaw, birth: dt.date, category: Category, decision: Decision) -> None:
+    """Refuses an earlier retirement outside its window, or a later one outside its own."""
+    if decision.kind is Basis.early:
+        check_early(law, birth, category, decision.retires_on)
+    elif decision.kind is Basis.later:
+        check_later(law, birth, category, decision.retires_on)
+    else:
+        raise DecisionRefused(f"not a decision: {decision.kind}", f"不是退休决定：{decision.kind}")
 
 
 def check_early(law: RetirementLaw, birth: dt.date, category: Category, on: dt.date) -> None:
@@ -165,7 +237,10 @@ def check_early(law: RetirementLaw, birth: dt.date, category: Category, on: dt.d
     if category is Category.senior_women:
         floor = add_months(birth, 55 * 12)  # the 2015 notice: 55 on request
     if not floor <= on < due:
-        raise DecisionRefused(f"an earlier retirement falls between {floor.isoformat()} and {due.isoformat()}")
+        raise DecisionRefused(
+            f"an earlier retirement falls on or after {floor.isoformat()} and before {due.isoformat()}",
+            f"提前退休日期应不早于{floor.isoformat()}，且早于{due.isoformat()}",
+        )
 
 
 def check_later(law: RetirementLaw, birth: dt.date, category: Category, on: dt.date) -> None:
@@ -173,5 +248,6 @@ def check_later(law: RetirementLaw, birth: dt.date, category: Category, on: dt.d
     due = law.statutory(birth, category).date
     if not due < on <= add_months(due, 36):
         raise DecisionRefused(
-            f"a later retirement falls after {due.isoformat()} and by {add_months(due, 36).isoformat()}"
+            f"a later retirement falls after {due.isoformat()} and by {add_months(due, 36).isoformat()}",
+            f"延迟退休日期应晚于{due.isoformat()}，且不晚于{add_months(due, 36).isoformat()}",
         )

@@ -11,7 +11,6 @@ them; ``service.imports`` runs the job.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,7 +29,7 @@ from services.roster.domain.sheet import CadreRecord
 from services.roster.domain.units import path_ids
 from services.roster.models import Cadre, Unit
 from services.roster.service.context import Context
-from services.roster.service.rules import TRACKED
+from services.roster.service.rules import TRACKED, RetirementFacts
 from services.roster.spreadsheets import SheetRows, UnreadableSheet, open_sheet
 
 if TYPE_CHECKING:
@@ -275,9 +274,10 @@ class UnitResolver:
         return unit
 
 
-def registration_of(checked: Checked, retirement: dt.date) -> Registration:
+def registration_of(checked: Checked, retirement: dict[str, Any]) -> Registration:
     """What a checked row registers (or, in an upsert, says the cadre now is); ``retirement``
-    is the rule's date or the override (``retirement_date``)."""
+    holds its retirement fields (``RetirementFacts.registered``: the override or the rule's
+    date, with the rule)."""
     rec, _, unit_id = checked
     assert unit_id is not None  # a row whose unit did not resolve never gets this far
     return Registration(
@@ -298,20 +298,22 @@ def registration_of(checked: Checked, retirement: dt.date) -> Registration:
         willingness=rec.willingness,  # shared with other rows: whoever stores it copies it
         leadership_status=rec.leadership_status,
         health=rec.health,
-        retirement_date_override=rec.retirement_date,
-        retirement_date=retirement,
+        **retirement,
     )
 
 
-def retirement_date(ctx: Context, checked: Checked) -> dt.date:
+def retirement_fields(ctx: Context, checked: Checked) -> dict[str, Any]:
+    """A row's retirement fields: a sheet has no category or decision columns (they are
+    recorded through the API), so the override or the law for gender and rank."""
     rec = checked[0]
-    return rec.retirement_date or ctx.retirement.retirement_date(rec.birth_date, rec.gender, rec.rank)
+    facts = RetirementFacts(rec.birth_date, rec.gender, rec.rank, retirement_date_override=rec.retirement_date)
+    return facts.registered(ctx)
 
 
 def as_stored(ctx: Context, checked: Checked) -> Registration:
     """What the row says, in the cadre's own copies of the values that rows share (lists,
     willingness): for comparing with a cadre and setting its attributes."""
-    new = registration_of(checked, retirement_date(ctx, checked))
+    new = registration_of(checked, retirement_fields(ctx, checked))
     return new._replace(
         grassroots_periods=[dict(p) for p in new.grassroots_periods],
         strengths=list(new.strengths),

@@ -36,7 +36,7 @@ from services.roster.domain.registration import Registration
 from services.roster.importing.pipeline import Checked, as_stored, registration_of
 from services.roster.models import Cadre, CadreChange, OrderedIds, kit
 from services.roster.service.context import Context
-from services.roster.service.rules import TRACKED, iso
+from services.roster.service.rules import DERIVED, TRACKED, RetirementFacts, iso, retirement_columns, retirement_of
 
 
 @contextlib.contextmanager
@@ -113,7 +113,7 @@ class RowBuilder:
         self.ids = OrderedIds()
         self.json_texts: dict[tuple[Any, ...], str] = {}
         self.history_of_unit: dict[str, str] = {}
-        self.retirements: dict[tuple[dt.date, str, str | None], dt.date] = {}
+        self.retirements: dict[tuple[dt.date, str, str | None, dt.date | None], dict[str, Any]] = {}
 
     def prepare(self, records: list[Checked]) -> Prepared:
         out = Prepared()
@@ -151,15 +151,16 @@ class RowBuilder:
             got = self.json_texts[key] = orjson.dumps(value).decode()
         return got
 
-    def _retirement(self, birth_date: dt.date, gender: str, rank: str | None, override: dt.date | None) -> dt.date:
-        """The override, else the rule's date; birth dates repeat, so each is worked out once."""
-        if override is not None:
-            return override
-        got = self.retirements.get((birth_date, gender, rank))
+    def _retirement(
+        self, birth_date: dt.date, gender: str, rank: str | None, override: dt.date | None
+    ) -> dict[str, Any]:
+        """The retirement fields (the override, else the rule's date, with the rule); birth
+        dates repeat, so each is worked out once."""
+        key = (birth_date, gender, rank, override)
+        got = self.retirements.get(key)
         if got is None:
-            got = self.retirements[birth_date, gender, rank] = self.ctx.retirement.retirement_date(
-                birth_date, gender, rank
-            )
+            facts = RetirementFacts(birth_date, gender, rank, retirement_date_override=override)
+            got = self.retirements[key] = facts.registered(self.ctx)
         return got
 
 
@@ -219,10 +220,14 @@ def apply_update(ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cad
         history["unit_id"] = [cadre.unit_id, new.unit_id]
         moved_from = cadre.unit_id
         cadre.unit_id = new.unit_id
-    for key in ("retirement_date", "grassroots_years"):
-        if getattr(cadre, key) != getattr(new, key):
-            changed[key] = getattr(new, key)
+    # Derived again from the cadre as it now is: a category or decision recorded through the
+    # API is not the sheet's to forget.
+    derived = {"grassroots_years": new.grassroots_years} | retirement_columns(ctx, retirement_of(ctx, cadre))
+    for key in DERIVED:
+        if getattr(cadre, key) != derived[key]:
+            changed[key] = derived[key]
             setattr(cadre, key, changed[key])
+    cadre.retirement_law = derived["retirement_law"]
     if not history:
         return False
     cadre.version += 1

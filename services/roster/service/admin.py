@@ -7,12 +7,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.roster import events, renormalising, resealing
+from services.roster import events, rederiving, renormalising, resealing
 from services.roster.models import Cadre, Unit
 from services.roster.schemas import (
     EventsRepublished,
     EventsSnapshot,
     IdNumberTwins,
+    Rederived,
     Renormalised,
     Resealed,
     SealingStatus,
@@ -64,4 +65,11 @@ async def renormalise(ctx: Context) -> Renormalised:
         failed=done.failed,
         released=done.released,
         pending=await renormalising.pending(ctx),
+    )
+
+
+async def rederive_retirement(ctx: Context) -> Rederived:
+    done = await rederiving.rederive_all(ctx)
+    return Rederived(
+        law=ctx.retirement.key, looked_at=done.looked_at, changed=done.changed, pending=await rederiving.pending(ctx)
     )

@@ -40,7 +40,10 @@ from services.roster.service.queries import (
     find_unit,
 )
 from services.roster.service.rules import (
+    DERIVED,
     TRACKED,
+    RetirementFacts,
+    check_decision,
     check_id_consistency,
     claim_version,
     derive,
@@ -68,6 +71,7 @@ def _change(
 
 async def register_cadre(ctx: Context, principal: Principal, body: CadreCreate) -> CadrePublic:
     check_id_consistency(body.id_number, body.birth_date, body.gender)
+    check_decision(ctx, retirement_facts(body))
     async with ctx.uow() as uow:
         s = uow.session
         unit = await find_unit(s, body.unit_id)
@@ -107,9 +111,29 @@ def registration_of(ctx: Context, body: CadreCreate) -> Registration:
         willingness=body.willingness.model_dump(),
         leadership_status=body.leadership_status,
         health=body.health,
-        retirement_date_override=body.retirement_date,
-        retirement_date=body.retirement_date or ctx.retirement.retirement_date(body.birth_date, body.gender, body.rank),
+        **retirement_facts(body).registered(ctx),
     )
+
+
+def retirement_facts(body: CadreCreate) -> RetirementFacts:
+    decision = body.retirement_decision
+    return RetirementFacts(
+        birth_date=body.birth_date,
+        gender=body.gender,
+        rank=body.rank,
+        retirement_category=body.retirement_category,
+        retirement_decision=decision.kind if decision else None,
+        retirement_decision_on=decision.retires_on if decision else None,
+        retirement_decided_on=decision.decided_on if decision else None,
+        retirement_date_override=body.retirement_date,
+    )
+
+
+def _decision_line(kind: str | None, retires_on: dt.date | None, decided_on: dt.date | None) -> Any:
+    """A retirement decision as its history line holds it."""
+    if kind is None:
+        return None
+    return {"kind": kind, "retires_on": iso(retires_on), "decided_on": iso(decided_on)}
 
 
 async def get_cadre(ctx: Context, cadre_id: str, year: int | None = None) -> CadrePublic:
@@ -147,6 +171,18 @@ async def update_cadre(
         if "retirement_date" in data and data["retirement_date"] != cadre.retirement_date_override:
             history["retirement_date_override"] = [iso(cadre.retirement_date_override), iso(data["retirement_date"])]
             cadre.retirement_date_override = data["retirement_date"]
+        if "retirement_category" in data and data["retirement_category"] != cadre.retirement_category:
+            history["retirement_category"] = [cadre.retirement_category, data["retirement_category"]]
+            cadre.retirement_category = data["retirement_category"]
+        if "retirement_decision" in data:
+            decision = body.retirement_decision
+            new = (decision.kind, decision.retires_on, decision.decided_on) if decision else (None, None, None)
+            old = (cadre.retirement_decision, cadre.retirement_decision_on, cadre.retirement_decided_on)
+            if new != old:
+                history["retirement_decision"] = [_decision_line(*old), _decision_line(*new)]
+                cadre.retirement_decision, cadre.retirement_decision_on, cadre.retirement_decided_on = new
+        if history.keys() & {"retirement_decision", "retirement_category", "birth_date", "gender", "rank"}:
+            check_decision(ctx, cadre)  # a recorded decision stays inside its window
         new_id = body.id_number
         if new_id:
             index = ctx.sealer.index(new_id)
@@ -163,12 +199,9 @@ async def update_cadre(
         )
         if plain:
             check_id_consistency(plain, cadre.birth_date, cadre.gender)
-        before = (cadre.retirement_date, cadre.grassroots_years)
+        before = {key: getattr(cadre, key) for key in DERIVED}
         derive(ctx, cadre)
-        if cadre.retirement_date != before[0]:
-            changed["retirement_date"] = cadre.retirement_date
-        if cadre.grassroots_years != before[1]:
-            changed["grassroots_years"] = cadre.grassroots_years
+        changed |= {key: getattr(cadre, key) for key in DERIVED if getattr(cadre, key) != before[key]}
         if not history:
             return cadre_public(cadre, unit.name)
         # Optimistic lock in the database too: a concurrent writer that passed the check

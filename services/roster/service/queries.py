@@ -13,8 +13,16 @@ from cadrekit.dates import today
 from cadrekit.errors import NotFound, field_error
 from cadrekit.scope import Scope
 from services.roster.domain.people import Availability, age_on, availability_in
+from services.roster.domain.retirement import LABELS_ZH
 from services.roster.models import Cadre, Unit
-from services.roster.schemas import AvailabilityPublic, CadrePublic, ExitPublic
+from services.roster.schemas import (
+    AvailabilityPublic,
+    CadrePublic,
+    ExitPublic,
+    RetirementDecisionPublic,
+    RetirementPublic,
+)
+from services.roster.service.rules import category_of, decision_of
 
 
 class CadreNotFound(NotFound):
@@ -63,6 +71,29 @@ def availability_of(cadre: Cadre, year: int) -> Availability:
     )
 
 
+def retirement_public(cadre: Cadre) -> RetirementPublic:
+    """The stored date with its rule; what it rests on, read off the recorded fields."""
+    category = category_of(cadre)
+    decision = decision_of(cadre)
+    basis = "set" if cadre.retirement_date_override else decision.kind.value if decision else "statutory"
+    return RetirementPublic(
+        date=cadre.retirement_date,
+        basis=basis,
+        rule=cadre.retirement_rule,
+        rule_zh=cadre.retirement_rule_zh,
+        category=category.value,
+        category_zh=LABELS_ZH[category],
+        category_is_set=cadre.retirement_category is not None,
+        decision=RetirementDecisionPublic(
+            kind=decision.kind.value,
+            retires_on=decision.retires_on,
+            decided_on=decision.decided_on,
+        )
+        if decision
+        else None,
+    )
+
+
 def cadre_public(cadre: Cadre, unit_name: str | None, year: int | None = None) -> CadrePublic:
     """The cadre as the API shows it: birth date and ID number masked, age and (for
     ``year``) availability derived."""
@@ -95,6 +126,7 @@ def cadre_public(cadre: Cadre, unit_name: str | None, year: int | None = None) -
         health=cadre.health,
         retirement_date=cadre.retirement_date,
         retirement_date_is_set=cadre.retirement_date_override is not None,
+        retirement=retirement_public(cadre),
         status=cadre.status,
         exit=ExitPublic(kind=cadre.exit_kind, date=cadre.exit_date, reason=cadre.exit_reason) if left else None,
         availability=availability,

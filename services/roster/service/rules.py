@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -15,9 +16,10 @@ from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.dates import today
-from cadrekit.errors import Conflict, Invalid, StaleVersion
-from services.roster.domain import id_numbers
+from cadrekit.errors import Conflict, Invalid, StaleVersion, field_error
+from services.roster.domain import id_numbers, retirement
 from services.roster.domain.people import Period, grassroots_years
+from services.roster.domain.retirement import Basis, Category, Decision, DecisionRefused, Retirement, default_category
 from services.roster.models import ID_FORM_NORMAL, Cadre, UnitChange
 from services.roster.service.context import Context
 
@@ -41,6 +43,9 @@ TRACKED = (
     "health",
 )
 
+# What is derived from them (and published when it changes).
+DERIVED = ("retirement_date", "retirement_rule", "retirement_rule_zh", "grassroots_years")
+
 
 def unit_change(principal: Principal, unit_id: str, kind: str, changes: dict[str, Any]) -> UnitChange:
     """A line of a unit's history, naming the person (and the system acting for them)."""
@@ -51,11 +56,95 @@ def duplicate_id() -> Conflict:
     return Conflict(DUPLICATE_ID, errors=[{"field": "id_number", "message": DUPLICATE_ID}])
 
 
-def derive(ctx: Context, cadre: Cadre) -> None:
-    """Recompute what is derived, never typed in: retirement date and grassroots years."""
-    cadre.retirement_date = cadre.retirement_date_override or ctx.retirement.retirement_date(
-        cadre.birth_date, cadre.gender, cadre.rank
+class RetirementInputs(Protocol):
+    """What a cadre's retirement date is derived from (a ``Cadre`` row, a ``Registration``)."""
+
+    @property
+    def birth_date(self) -> dt.date: ...
+    @property
+    def gender(self) -> str: ...
+    @property
+    def rank(self) -> str | None: ...
+    @property
+    def retirement_category(self) -> str | None: ...
+    @property
+    def retirement_decision(self) -> str | None: ...
+    @property
+    def retirement_decision_on(self) -> dt.date | None: ...
+    @property
+    def retirement_decided_on(self) -> dt.date | None: ...
+    @property
+    def retirement_date_override(self) -> dt.date | None: ...
+
+
+@dataclass(frozen=True)
+class RetirementFacts:
+    """The retirement inputs of a cadre not stored yet (a request, an import row)."""
+
+    birth_date: dt.date
+    gender: str
+    rank: str | None
+    retirement_category: str | None = None
+    retirement_decision: str | None = None
+    retirement_decision_on: dt.date | None = None
+    retirement_decided_on: dt.date | None = None
+    retirement_date_override: dt.date | None = None
+
+    def registered(self, ctx: Context) -> dict[str, Any]:
+        """The retirement fields of a ``Registration``: these inputs and what they give."""
+        return {
+            "retirement_category": self.retirement_category,
+            "retirement_decision": self.retirement_decision,
+            "retirement_decision_on": self.retirement_decision_on,
+            "retirement_decided_on": self.retirement_decided_on,
+            "retirement_date_override": self.retirement_date_override,
+            **retirement_columns(ctx, retirement_of(ctx, self)),
+        }
+
+
+def category_of(c: RetirementInputs) -> Category:
+    """The recorded category, else the one gender and rank give."""
+    return Category(c.retirement_category) if c.retirement_category else default_category(c.gender, c.rank)
+
+
+def decision_of(c: RetirementInputs) -> Decision | None:
+    if c.retirement_decision is None or c.retirement_decision_on is None:
+        return None
+    return Decision(Basis(c.retirement_decision), c.retirement_decision_on, c.retirement_decided_on)
+
+
+def retirement_of(ctx: Context, c: RetirementInputs) -> Retirement:
+    return ctx.retirement.retirement_of(
+        c.birth_date, category_of(c), decision=decision_of(c), date_set=c.retirement_date_override
     )
+
+
+def retirement_columns(ctx: Context, r: Retirement) -> dict[str, Any]:
+    """The derived retirement columns of a cadre, from its retirement."""
+    return {
+        "retirement_date": r.date,
+        "retirement_rule": r.rule,
+        "retirement_rule_zh": r.rule_zh,
+        "retirement_law": ctx.retirement.key,
+    }
+
+
+def check_decision(ctx: Context, c: RetirementInputs) -> None:
+    """A recorded decision must fall in its window for the cadre's category (422 naming it)."""
+    decision = decision_of(c)
+    if decision is None:
+        return
+    try:
+        retirement.check_decision(ctx.retirement, c.birth_date, category_of(c), decision)
+    except DecisionRefused as exc:
+        raise field_error("retirement_decision.retires_on", str(exc), zh=exc.message_zh) from exc
+
+
+def derive(ctx: Context, cadre: Cadre) -> None:
+    """Recompute what is derived, never typed in: retirement date (with its rule) and
+    grassroots years."""
+    for key, value in retirement_columns(ctx, retirement_of(ctx, cadre)).items():
+        setattr(cadre, key, value)
     cadre.grassroots_years = grassroots_years_of(cadre.grassroots_periods)
 
 

@@ -69,6 +69,7 @@ class Candidate:
     professional_field: str | None = None
     grassroots_years: Decimal = Decimal(0)
     retirement_date: dt.date | None = None
+    retirement_rule: str | None = None  # the rule that gave the date, in words
     open_secondment_id: str | None = None
     assignments: tuple[Assignment, ...] = ()
     performance: Performance = field(default_factory=Performance)
@@ -153,8 +154,11 @@ def _retirement(c: Candidate, k: Criteria) -> RuleResult:
     if c.retirement_date is None:
         return RuleResult("not_retiring_within_term", True, "no retirement date on record")
     ok = c.retirement_date > k.ends_on
+    rule = f" ({c.retirement_rule})" if c.retirement_rule else ""
     return RuleResult(
-        "not_retiring_within_term", ok, f"retires on {c.retirement_date.isoformat()}, term ends {k.ends_on.isoformat()}"
+        "not_retiring_within_term",
+        ok,
+        f"retires on {c.retirement_date.isoformat()}{rule}, term ends {k.ends_on.isoformat()}",
     )
 
 

@@ -129,6 +129,7 @@ async def _assess(
         professional_field=cadre.professional_field,
         grassroots_years=cadre.grassroots_years,
         retirement_date=cadre.retirement_date,
+        retirement_rule=cadre.retirement_rule,
         open_secondment_id=held.id if held else None,
         assignments=await _assignments(s, cadre.cadre_id),
         performance=await _performance(s, batch, cadre.cadre_id, request.performance_judgement)

@@ -130,6 +130,10 @@ def test_exclusion_reasons_in_order() -> None:
     assert exclusion(2022, **healthy) is None  # type: ignore[arg-type]
     retiring = exclusion(2022, status="active", retirement_date=dt.date(2022, 11, 30), health="exempt")
     assert retiring is not None and retiring.reason == "retiring"
+    ruled = exclusion(
+        2022, status="active", retirement_date=dt.date(2022, 11, 30), health=None, retirement_rule="60 years"
+    )
+    assert ruled is not None and ruled.detail == "retires on 2022-11-30 (60 years)"
     ill = exclusion(2022, status="active", retirement_date=dt.date(2030, 1, 1), health="exempt")
     assert ill is not None and ill.reason == "health_exempt"
     active = SecondmentSpan(dt.date(2021, 3, 1), dt.date(2023, 2, 28), None, "active")

@@ -183,7 +183,15 @@ async def running(url: str, signer: Signer, keys: Path, **settings: Any) -> Asyn
 async def stored_as_before(url: str, keys: Path, spellings: dict[str, str]) -> None:
     """Takes the database back to before migration 0004, writes ``spellings`` (cadre id →
     number) sealed, indexed and masked as sent, the way the old code stored them, and
-    migrates to head again."""
+    migrates to head again. The retirement rules the downgrade drops (migration 0008) are
+    put back, so the service has only the numbers to bring up to date."""
+    kept = sa.text("SELECT id, retirement_rule, retirement_rule_zh, retirement_law FROM cadres")
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rules = [dict(r._mapping) for r in (await conn.execute(kept)).all()]
+    finally:
+        await engine.dispose()
     await asyncio.to_thread(command.downgrade, alembic_config(MIGRATIONS, url), "0003")
     sealer = load_sealer(roster_settings(url, keys))
     engine = create_async_engine(url)
@@ -206,6 +214,13 @@ async def stored_as_before(url: str, keys: Path, spellings: dict[str, str]) -> N
     finally:
         await engine.dispose()
     await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            put_back = "UPDATE cadres SET retirement_rule = :retirement_rule, retirement_rule_zh = :retirement_rule_zh,"
+            await conn.execute(sa.text(put_back + " retirement_law = :retirement_law WHERE id = :id"), rules)
+    finally:
+        await engine.dispose()
 
 
 async def stored_rows(url: str) -> dict[str, tuple[str, int]]:

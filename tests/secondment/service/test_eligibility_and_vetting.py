@@ -26,12 +26,16 @@ async def test_an_ineligible_nominee_is_refused_rule_by_rule(sec: SecondmentHarn
 
 async def test_retiring_within_the_term_is_ineligible(sec: SecondmentHarness) -> None:
     w = await small_world(sec)
-    old = await sec.cadre(w["organ"], name="将退", strengths=["科技创新"], retirement_date="2019-06-30")
+    rule_text = "55 years (original age 55, delayed 0 months; NPCSC decision of 13 September 2024)"
+    old = await sec.cadre(
+        w["organ"], name="将退", strengths=["科技创新"], retirement_date="2019-06-30", retirement_rule=rule_text
+    )
     check = (
         await sec.get(f"/batches/{w['batch']['id']}/eligibility", cadre_id=old["cadre_id"], pair_id=w["pair"]["id"])
     ).json()
     [rule] = [r for r in check["rules"] if not r["passed"]]
     assert rule["rule"] == "not_retiring_within_term" and "2020-02-29" in rule["detail"]
+    assert rule["detail"].startswith(f"retires on 2019-06-30 ({rule_text})"), "the date comes with its rule"
 
 
 async def test_grassroots_performance_from_points_or_the_office_judgement(sec: SecondmentHarness) -> None:

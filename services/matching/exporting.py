@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
 from services.matching.domain.fit import TERM_LABELS_ZH, TERMS
+from services.matching.domain.vocabulary import POST_KIND_ZH
 from services.matching.schemas.campaigns import BalanceTable
 
 HEADERS = [
@@ -31,7 +32,6 @@ HEADERS = [
     *(TERM_LABELS_ZH[t] for t in TERMS),
     "提示",
 ]
-KIND_ZH = {"standing": "常态化中心工作", "phased": "阶段性重点工作", "training": "练兵岗"}
 
 
 def balance_workbook(table: BalanceTable) -> bytes:
@@ -43,7 +43,7 @@ def balance_workbook(table: BalanceTable) -> bytes:
         head = [
             post.title,
             post.category,
-            KIND_ZH.get(post.kind, post.kind),
+            POST_KIND_ZH.get(post.kind, post.kind),
             post.seats,
             post.applicants,
         ]

@@ -17,14 +17,17 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from cadrekit.spreadsheets import append_row
 from services.roster.domain.cells import is_blank
 from services.roster.domain.columns import COLUMNS, HEADERS
+from services.roster.domain.instructions import CHOICES, MULTIPLE_CHOICE, column_rows, word_rows
 
 MAX_UNZIPPED = 400 * 1024 * 1024
 MAX_RATIO = 150
+MAX_TEMPLATE_ROWS = 10_000  # the rows of the data sheet that offer the drop-downs
 
 
 class UnreadableSheet(ValueError):
@@ -140,6 +143,25 @@ def write_workbook(rows: Iterable[list[Any]], *, title: str = "干部名册") ->
     return buf.getvalue()
 
 
+def _bold_row(ws: Any, values: list[str]) -> None:
+    append_row(ws, values)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+
+
+def _drop_downs(ws: Any) -> None:
+    """A drop-down of the labels on each single-choice column. It refuses nothing (the other
+    words of 填写说明 are accepted too, and the import checks every cell)."""
+    for index, (field, _, _) in enumerate(COLUMNS, start=1):
+        if field not in CHOICES or field in MULTIPLE_CHOICE:
+            continue
+        words = ",".join(c.label for c in CHOICES[field])
+        letter = get_column_letter(index)
+        rule = DataValidation(type="list", formula1=f'"{words}"', allow_blank=True, showErrorMessage=False)
+        rule.add(f"{letter}2:{letter}{MAX_TEMPLATE_ROWS}")
+        ws.add_data_validation(rule)
+
+
 def template() -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -171,16 +193,15 @@ def template() -> bytes:
             "市直机关",
         ],
     )
-    notes = wb.create_sheet("说明")
-    for line in (
-        "必填列：姓名、性别、出生日期、身份证号、单位。",
-        "单位可写全路径，如 某某区/某某镇/某某村；单位不存在时，勾选“create_units”并填写单位类型即可新建。",
-        "基层工作经历：2010-01-01至2015-06-30@某某镇，多段用“；”分隔，未结束的留空结束日期。",
-        "特长、岗位意愿用“、”或“；”分隔；岗位意愿按优先顺序排列。",
-        "工作意愿可填：愿意到镇街、愿意承担重任、愿意带教。领导状态：在职领导、退二线、非领导。",
-        "健康状况：健康、一般、因病免除。退休日期留空则按规则推算。",
-    ):
-        append_row(notes, [line])
+    _drop_downs(ws)
+    notes = wb.create_sheet("填写说明")
+    _bold_row(notes, ["列名", "是否必填", "填写内容"])
+    for row in column_rows():
+        append_row(notes, row)
+    append_row(notes, [])
+    _bold_row(notes, ["列名", "取值", "含义", "可填写的词（任选其一）"])
+    for row in word_rows():
+        append_row(notes, row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from cadrekit.spreadsheets import append_row
 from services.secondment.domain.stats import age_on
+from services.secondment.domain.vocabulary import DIRECTION_ZH
 from services.secondment.service.context import Context
 from services.secondment.service.queries import batch_members
 
@@ -32,7 +33,6 @@ HEADERS = [
     "结束方式",
     "服务天数",
 ]
-DIRECTION_ZH = {"city_to_grassroots": "市直→基层", "grassroots_to_city": "基层→市直"}
 GENDER_ZH = {"male": "男", "female": "女"}
 
 

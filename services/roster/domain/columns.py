@@ -82,6 +82,16 @@ UNIT_KIND_IN = {
     "国企": "enterprise",
     "事业单位": "institution",
 }
+UNIT_KIND_OUT = {
+    "city": "市级",
+    "district": "区县",
+    "city_organ": "市直机关",
+    "district_organ": "区直机关",
+    "town": "镇街",
+    "village": "村社区",
+    "enterprise": "国企",
+    "institution": "事业单位",
+}
 
 
 class HeaderError(ValueError):

@@ -162,7 +162,7 @@ async def test_template_is_a_readable_workbook_with_the_chinese_headers(roster: 
     rows = list(ws.iter_rows(values_only=True))
     assert list(rows[0]) == TEMPLATE_HEADERS
     assert len(rows) == 2  # the header and one example row
-    assert "说明" in wb.sheetnames
+    assert "填写说明" in wb.sheetnames
 
 
 async def test_the_templates_example_row_imports_once_its_unit_exists(roster: RosterHarness) -> None:

@@ -22,6 +22,8 @@ Body = Literal["party_committee", "people_congress", "government", "cppcc"]
 Gender = Literal["male", "female"]
 LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
 Health = Literal["healthy", "limited", "exempt"]
+ExitKind = Literal["retired", "transferred_out", "deceased"]
+CadreStatus = Literal["active", "left"]
 # What the retirement law keys on (services/roster/domain/retirement.py Category).
 RetirementCategory = Literal["men", "women_cadres", "women_workers", "senior_women"]
 RetirementBasis = Literal["set", "early", "later", "statutory"]
@@ -55,9 +57,9 @@ IsoDateTime = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), re
 class UnitPublic(ReadModel):
     id: str
     name: str
-    kind: str
+    kind: UnitKind
     region: str | None
-    body: str | None
+    body: Body | None
     parent_id: str | None
     path: list[str]  # the unit ids from the root down to the unit itself
     version: int
@@ -193,13 +195,13 @@ class CadreMove(Strict):
 
 
 class CadreExit(Strict):
-    kind: Literal["retired", "transferred_out", "deceased"]
+    kind: ExitKind
     date: dt.date
     reason: Reason
 
 
 class ExitPublic(ReadModel):
-    kind: str | None
+    kind: ExitKind | None
     date: dt.date | None
     reason: str | None
 
@@ -232,7 +234,7 @@ class RetirementPublic(ReadModel):
 class CadrePublic(ReadModel):
     id: str
     name: str
-    gender: str
+    gender: Gender
     birth_date: str  # masked unless revealed: "1975-**-**"
     age: int
     id_number: str  # masked: 330482********1234
@@ -249,12 +251,12 @@ class CadrePublic(ReadModel):
     post_wishes: list[str]
     professional_field: str | None
     willingness: dict[str, bool]
-    leadership_status: str
-    health: str
+    leadership_status: LeadershipStatus
+    health: Health
     retirement_date: dt.date
     retirement_date_is_set: bool
     retirement: RetirementPublic
-    status: str
+    status: CadreStatus
     exit: ExitPublic | None
     availability: AvailabilityPublic | None = None
     version: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cadrekit.vocabulary import Term
 from services.roster.domain.columns import GENDER_OUT, HEALTH_OUT, LEADERSHIP_OUT, UNIT_KIND_OUT
+from services.roster.domain.retirement import DECISION_ZH, LABELS_ZH
 
 VOCABULARY: tuple[Term, ...] = (
     Term(
@@ -68,7 +69,7 @@ VOCABULARY: tuple[Term, ...] = (
         "exit_kind",
         "离开方式",
         {"retired": "退休", "transferred_out": "调出", "deceased": "去世"},
-        ("CadreExit.kind",),
+        ("CadreExit.kind", "ExitPublic.kind"),
         {"retired": "retired", "transferred_out": "transferred to an employer outside the roster", "deceased": "died"},
     ),
     Term(
@@ -86,6 +87,40 @@ VOCABULARY: tuple[Term, ...] = (
         {
             "insert": "every row is a new cadre; a known ID number is an error",
             "upsert": "a row with a known ID number updates that cadre",
+        },
+    ),
+    Term(
+        "retirement_category",
+        "退休类别",
+        {c.value: zh for c, zh in LABELS_ZH.items()},
+        ("retirement_category", "RetirementPublic.category"),
+        {
+            "men": "men: original statutory age 60, rising to 63 (NPCSC decision of 13 September 2024)",
+            "women_cadres": "women cadres: original age 55, rising to 58",
+            "women_workers": "women workers: original age 50, rising to 55 (recorded per person)",
+            "senior_women": "female cadres at 处级 and above, senior professional women: 60 (组通字〔2015〕14号)",
+        },
+    ),
+    Term(
+        "retirement_decision",
+        "退休决定",
+        {b.value: zh for b, zh in DECISION_ZH.items()},
+        ("RetirementDecisionIn.kind", "RetirementDecisionPublic.kind"),
+        {
+            "early": "voluntary earlier retirement: at most three years early, never before the original age",
+            "later": "agreed later retirement: at most three years after the statutory date",
+        },
+    ),
+    Term(
+        "retirement_basis",
+        "退休日期依据",
+        {"set": "名册录入", "early": "弹性提前退休", "later": "弹性延迟退休", "statutory": "法定退休年龄"},
+        ("RetirementPublic.basis",),
+        {
+            "set": "a date typed in on the roster (it wins)",
+            "early": "a recorded earlier retirement",
+            "later": "a recorded later retirement",
+            "statutory": "the statutory age for the cadre's category",
         },
     ),
 )

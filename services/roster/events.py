@@ -127,6 +127,7 @@ _RETIREMENT_INPUTS = frozenset(
         "retirement_decided_on",
         "retirement_date_override",
         "retirement_law",
+        "retirement_category_in_force",
     }
 )
 PUBLISHED_CADRE_FIELDS = (*(f for f in registration.FIELDS if f not in _RETIREMENT_INPUTS), "status")

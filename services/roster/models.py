@@ -140,6 +140,7 @@ class Cadre(RosterModel, table=True):
     retirement_rule: str = Field(default="", max_length=300)
     retirement_rule_zh: str = Field(default="", max_length=300)
     retirement_law: str = Field(default="", max_length=40)
+    retirement_category_in_force: str = Field(default="", max_length=20)  # recorded, else derived
     status: str = Field(default="active", max_length=10)  # active | left
     # Set from secondment and matching events (services/roster/reactions/).
     seconded_until: dt.date | None = None

@@ -17,12 +17,12 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from cadrekit.db import utcnow
 from services.roster import events
-from services.roster.models import Cadre, CadreChange
+from services.roster.models import Cadre, CadreChange, Unit
 from services.roster.service.context import Context
 from services.roster.service.rules import iso, retirement_columns, retirement_of
 
@@ -53,16 +53,25 @@ async def rederive_batch(ctx: Context, limit: int = 500) -> Pass:
     async with ctx.uow() as uow:
         s = uow.session
         stmt = (
-            select(Cadre).where(col(Cadre.retirement_law) != key).order_by(col(Cadre.id)).limit(limit).with_for_update()
+            select(Cadre, col(Unit.kind))
+            .join(Unit, col(Unit.id) == Cadre.unit_id)
+            .where(col(Cadre.retirement_law) != key)
+            .order_by(col(Cadre.id))
+            .limit(limit)
+            .with_for_update(of=Cadre)
         )
-        rows = (await s.execute(stmt)).scalars().all()
-        current: list[str] = []
-        for cadre in rows:
+        rows = (await s.execute(stmt)).all()
+        for cadre, unit_kind in rows:
             done.looked_at += 1
-            derived = retirement_columns(ctx, retirement_of(ctx, cadre))
+            derived = retirement_columns(ctx, retirement_of(ctx, cadre, unit_kind))
             changed = {k: derived[k] for k in _SHOWN if getattr(cadre, k) != derived[k]}
-            if not changed or cadre.status == "left":  # a cadre who left keeps the date they left under
-                current.append(cadre.id)
+            if not changed:
+                for k, v in derived.items():
+                    setattr(cadre, k, v)
+                continue
+            if cadre.status == "left":  # a cadre who left keeps the date they left under
+                cadre.retirement_law = key
+                cadre.retirement_category_in_force = derived["retirement_category_in_force"]
                 continue
             history = {k: [iso(getattr(cadre, k)), iso(v)] for k, v in changed.items() if k == "retirement_date"}
             for k, v in derived.items():
@@ -80,13 +89,6 @@ async def rederive_batch(ctx: Context, limit: int = 500) -> Pass:
             )
             uow.record(events.cadre_updated(cadre, changed))
             done.changed += 1
-        if current:
-            await s.execute(
-                update(Cadre)
-                .where(col(Cadre.id).in_(current))
-                .values(retirement_law=key)
-                .execution_options(synchronize_session=False)
-            )
         await uow.commit()
     return done
 

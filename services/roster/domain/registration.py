@@ -45,6 +45,7 @@ class Registration(NamedTuple):
     retirement_rule: str  # derived: the rule that gave the date, in words
     retirement_rule_zh: str
     retirement_law: str  # derived: the key of the rule set in force (RetirementLaw.key)
+    retirement_category_in_force: str  # derived: the recorded category, else gender, rank and unit kind's
 
 
 FIELDS: tuple[str, ...] = Registration._fields

@@ -97,13 +97,20 @@ SENIOR_RANKS = frozenset(
 )
 
 
-def default_category(gender: str, rank: str | None) -> Category:
-    """The category a cadre has unless one is recorded: men; women at 处级 and above (by
-    rank) are senior; other women on a cadre roster are cadres (original age 55). Women
-    workers (50) and senior professionals are recorded per person: the roster cannot tell."""
+# 组通字〔2015〕14号 is for Party and government organs, people's organisations and public
+# institutions: a woman at 处级 in an enterprise is not under it.
+NOT_UNDER_2015_NOTICE = frozenset({"enterprise"})
+
+
+def default_category(gender: str, rank: str | None, unit_kind: str | None = None) -> Category:
+    """The category a cadre has unless one is recorded, from gender, rank and unit kind: men;
+    women at 处级 and above (by rank) outside enterprises are senior; other women on a cadre
+    roster are cadres (original age 55). Women workers (50) and senior professionals are
+    recorded per person: neither rank nor unit kind tells them apart (an enterprise or an
+    institution employs both)."""
     if gender == "male":
         return Category.men
-    if rank is not None and rank.strip() in SENIOR_RANKS:
+    if rank is not None and rank.strip() in SENIOR_RANKS and unit_kind not in NOT_UNDER_2015_NOTICE:
         return Category.senior_women
     return Category.women_cadres
 
@@ -136,6 +143,7 @@ class Retirement:
     date: dt.date
     rule: str  # how the date was reached, in words (English)
     rule_zh: str
+    category: Category  # the one the date was derived for
     basis: Basis = Basis.statutory
 
 
@@ -159,6 +167,7 @@ class RetirementLaw:
                 add_months(birth, 60 * 12),
                 "60 years (female cadre at 处级 or above / senior professional, 组通字〔2015〕14号)",
                 "60周岁（处级及以上女干部、高级专业技术女性，组通字〔2015〕14号）",
+                category,
             )
         table = TABLES[Category.men if category is Category.senior_women else category]
         delay = table.delay(birth)
@@ -171,11 +180,8 @@ class RetirementLaw:
             add_months(birth, table.original_age * 12 + delay),
             f"{age} ({basis}; NPCSC decision of 13 September 2024)",
             f"{age_zh}（{basis_zh}；全国人大常委会2024年9月13日决定）",
+            category,
         )
-
-    def retirement_date(self, birth: dt.date, gender: str, rank: str | None) -> dt.date:
-        """The statutory date of a cadre in the category gender and rank give."""
-        return self.statutory(birth, default_category(gender, rank)).date
 
     def retirement_of(
         self,
@@ -193,6 +199,7 @@ class RetirementLaw:
                 date_set,
                 f"set on the roster (statutory: {due.date.isoformat()}, {due.rule})",
                 f"名册录入（法定：{due.date.isoformat()}，{due.rule_zh}）",
+                category,
                 Basis.set,
             )
         if decision is not None:
@@ -203,6 +210,7 @@ class RetirementLaw:
                 decision.retires_on,
                 f"{words}{when} (statutory: {due.date.isoformat()}, {due.rule})",
                 f"{DECISION_ZH[decision.kind]}{when_zh}（法定：{due.date.isoformat()}，{due.rule_zh}）",
+                category,
                 decision.kind,
             )
         return due

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,8 +104,11 @@ class RowBuilder:
     the cadre row, the history row and the event, as ``service.cadres.register_cadre``
     makes them (tests/roster/service/test_registration_paths.py)."""
 
-    def __init__(self, ctx: Context, principal: Principal, uow: UnitOfWork, job_id: str) -> None:
+    def __init__(
+        self, ctx: Context, principal: Principal, uow: UnitOfWork, job_id: str, unit_kind: Callable[[str], str | None]
+    ) -> None:
         self.ctx = ctx
+        self.unit_kind = unit_kind  # of a unit a row resolved to (the category may depend on it)
         self.actor, self.acting_client = principal.sub, principal.act
         self.job_id = job_id
         self.event_rows = uow.event_rows()
@@ -113,7 +116,7 @@ class RowBuilder:
         self.ids = OrderedIds()
         self.json_texts: dict[tuple[Any, ...], str] = {}
         self.history_of_unit: dict[str, str] = {}
-        self.retirements: dict[tuple[dt.date, str, str | None, dt.date | None], dict[str, Any]] = {}
+        self.retirements: dict[tuple[dt.date, str, str | None, dt.date | None, str | None], dict[str, Any]] = {}
 
     def prepare(self, records: list[Checked]) -> Prepared:
         out = Prepared()
@@ -123,8 +126,10 @@ class RowBuilder:
         blobs = self.ctx.sealer.seal_many(checked[0].id_number for checked in records)
         kid, json_of, event_row, history_of = self.ctx.sealer.active, self._json, self.event_rows.row, self._history
         for checked, cadre_id, event_id, blob in zip(records, cadre_ids, event_ids, blobs, strict=True):
-            rec, index, _ = checked
-            new = registration_of(checked, self._retirement(rec.birth_date, rec.gender, rec.rank, rec.retirement_date))
+            rec, index, unit_id = checked
+            assert unit_id is not None  # a row whose unit did not resolve never gets this far
+            retirement = self._retirement(rec.birth_date, rec.gender, rec.rank, rec.retirement_date, unit_id)
+            new = registration_of(checked, retirement)
             values = list(new)
             values[_PERIODS_AT] = orjson.dumps(new.grassroots_periods).decode()  # a row's own
             for at in _SHARED_JSON_AT:
@@ -152,14 +157,15 @@ class RowBuilder:
         return got
 
     def _retirement(
-        self, birth_date: dt.date, gender: str, rank: str | None, override: dt.date | None
+        self, birth_date: dt.date, gender: str, rank: str | None, override: dt.date | None, unit_id: str
     ) -> dict[str, Any]:
         """The retirement fields (the override, else the rule's date, with the rule); birth
         dates repeat, so each is worked out once."""
-        key = (birth_date, gender, rank, override)
+        kind = self.unit_kind(unit_id)
+        key = (birth_date, gender, rank, override, kind)
         got = self.retirements.get(key)
         if got is None:
-            facts = RetirementFacts(birth_date, gender, rank, retirement_date_override=override)
+            facts = RetirementFacts(birth_date, gender, rank, retirement_date_override=override, unit_kind=kind)
             got = self.retirements[key] = facts.registered(self.ctx)
         return got
 
@@ -206,7 +212,10 @@ def as_dicts(
     return out
 
 
-def apply_update(ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cadre, checked: Checked) -> bool:
+def apply_update(
+    ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cadre, checked: Checked, unit_kind: str | None
+) -> bool:
+    """``unit_kind``: of the unit the row names (the cadre's unit from now on)."""
     new = as_stored(ctx, checked)
     history: dict[str, Any] = {}
     changed: dict[str, Any] = {}
@@ -222,7 +231,7 @@ def apply_update(ctx: Context, uow: UnitOfWork, principal: Principal, cadre: Cad
         cadre.unit_id = new.unit_id
     # Derived again from the cadre as it now is: a category or decision recorded through the
     # API is not the sheet's to forget.
-    derived = {"grassroots_years": new.grassroots_years} | retirement_columns(ctx, retirement_of(ctx, cadre))
+    derived = {"grassroots_years": new.grassroots_years} | retirement_columns(ctx, retirement_of(ctx, cadre, unit_kind))
     for key in DERIVED:
         if getattr(cadre, key) != derived[key]:
             changed[key] = derived[key]

@@ -18,7 +18,7 @@ from cadrekit.inbox import Handler
 from services.roster import events
 from services.roster.models import Cadre, CadreChange, Unit
 from services.roster.service.context import Context
-from services.roster.service.rules import claim_version
+from services.roster.service.rules import claim_version, follow_unit
 
 TOPIC = "matching.events"
 ACTOR = "matching-service"
@@ -58,8 +58,16 @@ def handlers(ctx: Context) -> dict[str, Handler]:
                 "effective_on": starts_on.isoformat(),
                 "campaign_id": d["campaign_id"],
             }
+            old_retirement = cadre.retirement_date
+            retired = follow_unit(ctx, cadre, unit.kind)
+            if "retirement_date" in retired:
+                changes["retirement_date"] = [old_retirement.isoformat(), cadre.retirement_date.isoformat()]
             session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="moved", changes=changes, reason=reason))
-            await ctx.runtime.emit_from_handler(session, [events.cadre_moved(cadre, old_unit, starts_on, reason)])
+            out = [events.cadre_moved(cadre, old_unit, starts_on, reason)]
+            if retired:  # the category follows the unit's kind (services/roster/service/cadres.py move_cadre)
+                cadre.version += 1
+                out.append(events.cadre_updated(cadre, retired))
+            await ctx.runtime.emit_from_handler(session, out)
             return
         until = _date(d.get("ends_on"))
         if until is None:

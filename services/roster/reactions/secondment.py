@@ -25,7 +25,7 @@ from services.roster import events
 from services.roster.domain.people import Period, paused_for_secondment, resumed_after_secondment
 from services.roster.models import Cadre, CadreChange
 from services.roster.service.context import Context
-from services.roster.service.rules import claim_version, derive, plain_periods
+from services.roster.service.rules import claim_version, grassroots_years_of, plain_periods
 
 TOPIC = "secondment.events"
 GRASSROOTS_KINDS = ("town", "village")
@@ -61,7 +61,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
             "grassroots_years": cadre.grassroots_years,
         }
         apply(cadre)
-        derive(ctx, cadre)
+        cadre.grassroots_years = grassroots_years_of(cadre.grassroots_periods)  # the only thing derived from these
         changed = {k: getattr(cadre, k) for k, v in before.items() if getattr(cadre, k) != v}
         if not changed:
             return

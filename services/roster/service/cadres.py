@@ -48,6 +48,7 @@ from services.roster.service.rules import (
     claim_version,
     derive,
     duplicate_id,
+    follow_unit,
     grassroots_years_of,
     is_duplicate_id,
     iso,
@@ -71,11 +72,11 @@ def _change(
 
 async def register_cadre(ctx: Context, principal: Principal, body: CadreCreate) -> CadrePublic:
     check_id_consistency(body.id_number, body.birth_date, body.gender)
-    check_decision(ctx, retirement_facts(body))
     async with ctx.uow() as uow:
         s = uow.session
         unit = await find_unit(s, body.unit_id)
-        new = registration_of(ctx, body)
+        check_decision(ctx, retirement_facts(body, unit.kind), unit.kind)
+        new = registration_of(ctx, body, unit.kind)
         cadre = Cadre(**new._asdict(), id_number_sealed=b"", id_number_kid="", id_number_index="", id_number_masked="")
         seal_into(ctx, cadre, body.id_number)
         if await is_duplicate_id(s, cadre.id_number_index):
@@ -90,7 +91,7 @@ async def register_cadre(ctx: Context, principal: Principal, body: CadreCreate) 
         return cadre_public(cadre, unit.name)
 
 
-def registration_of(ctx: Context, body: CadreCreate) -> Registration:
+def registration_of(ctx: Context, body: CadreCreate, unit_kind: str) -> Registration:
     """What ``POST /cadres`` registers, derived fields worked out as ``rules.derive`` does."""
     periods = plain_periods(body.grassroots_periods)
     return Registration(
@@ -111,11 +112,11 @@ def registration_of(ctx: Context, body: CadreCreate) -> Registration:
         willingness=body.willingness.model_dump(),
         leadership_status=body.leadership_status,
         health=body.health,
-        **retirement_facts(body).registered(ctx),
+        **retirement_facts(body, unit_kind).registered(ctx),
     )
 
 
-def retirement_facts(body: CadreCreate) -> RetirementFacts:
+def retirement_facts(body: CadreCreate, unit_kind: str) -> RetirementFacts:
     decision = body.retirement_decision
     return RetirementFacts(
         birth_date=body.birth_date,
@@ -126,6 +127,7 @@ def retirement_facts(body: CadreCreate) -> RetirementFacts:
         retirement_decision_on=decision.retires_on if decision else None,
         retirement_decided_on=decision.decided_on if decision else None,
         retirement_date_override=body.retirement_date,
+        unit_kind=unit_kind,
     )
 
 
@@ -182,7 +184,7 @@ async def update_cadre(
                 history["retirement_decision"] = [_decision_line(*old), _decision_line(*new)]
                 cadre.retirement_decision, cadre.retirement_decision_on, cadre.retirement_decided_on = new
         if history.keys() & {"retirement_decision", "retirement_category", "birth_date", "gender", "rank"}:
-            check_decision(ctx, cadre)  # a recorded decision stays inside its window
+            check_decision(ctx, cadre, unit.kind)  # a recorded decision stays inside its window
         new_id = body.id_number
         if new_id:
             index = ctx.sealer.index(new_id)
@@ -200,7 +202,7 @@ async def update_cadre(
         if plain:
             check_id_consistency(plain, cadre.birth_date, cadre.gender)
         before = {key: getattr(cadre, key) for key in DERIVED}
-        derive(ctx, cadre)
+        derive(ctx, cadre, unit.kind)
         changed |= {key: getattr(cadre, key) for key in DERIVED if getattr(cadre, key) != before[key]}
         if not history:
             return cadre_public(cadre, unit.name)
@@ -235,8 +237,15 @@ async def move_cadre(
             "post_title": [old_post, cadre.post_title],
             "effective_on": body.effective_on.isoformat(),
         }
+        old_retirement = cadre.retirement_date
+        retired = follow_unit(ctx, cadre, target.kind)
+        if "retirement_date" in retired:
+            changes["retirement_date"] = [iso(old_retirement), iso(cadre.retirement_date)]
         s.add(_change(principal, cadre, "moved", changes, body.reason))
         uow.record(events.cadre_moved(cadre, old_unit, body.effective_on, body.reason))
+        if retired:  # the category follows the unit's kind: a version of its own, said by an update
+            cadre.version += 1
+            uow.record(events.cadre_updated(cadre, retired))
         await uow.commit()
         return cadre_public(cadre, target.name)
 

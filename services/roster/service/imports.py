@@ -166,13 +166,18 @@ class JobRun:
         self.principal = principal
         self.rows = rows
         self.job_id = job_id
-        self.rows_out = RowBuilder(ctx, principal, uow, job_id)
+        self.rows_out = RowBuilder(ctx, principal, uow, job_id, self.unit_kind)
         self.mode = mode
         self.dry_run = dry_run
         self.rows_total = rows_total
         self.errors: list[tuple[int, str, str]] = []
         self.inserted = self.updated = self.unchanged = 0
         self.writer = Writer(uow)
+
+    def unit_kind(self, unit_id: str | None) -> str | None:
+        """The kind of a unit a row resolved to (created by this import or not)."""
+        unit = self.rows.resolver.by_id.get(unit_id) if unit_id else None
+        return unit.kind if unit else None
 
     @property
     def writing(self) -> bool:
@@ -294,7 +299,7 @@ class JobRun:
         s = self.uow.session
         for cadre in (await s.execute(select(Cadre).where(col(Cadre.id).in_(list(ids))))).scalars():
             checked = records[ids[cadre.id]]
-            if apply_update(self.ctx, self.uow, self.principal, cadre, checked):
+            if apply_update(self.ctx, self.uow, self.principal, cadre, checked, self.unit_kind(checked[2])):
                 self.updated += 1
             else:
                 self.unchanged += 1

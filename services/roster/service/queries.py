@@ -13,7 +13,7 @@ from cadrekit.dates import today
 from cadrekit.errors import NotFound, field_error
 from cadrekit.scope import Scope
 from services.roster.domain.people import Availability, age_on, availability_in
-from services.roster.domain.retirement import LABELS_ZH
+from services.roster.domain.retirement import LABELS_ZH, Category
 from services.roster.models import Cadre, Unit
 from services.roster.schemas import (
     AvailabilityPublic,
@@ -73,7 +73,8 @@ def availability_of(cadre: Cadre, year: int) -> Availability:
 
 def retirement_public(cadre: Cadre) -> RetirementPublic:
     """The stored date with its rule; what it rests on, read off the recorded fields."""
-    category = category_of(cadre)
+    # empty only until the row is derived again after migration 0008 (rederiving.py)
+    category = Category(cadre.retirement_category_in_force or category_of(cadre, None))
     decision = decision_of(cadre)
     basis = "set" if cadre.retirement_date_override else decision.kind.value if decision else "statutory"
     return RetirementPublic(

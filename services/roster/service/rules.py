@@ -89,6 +89,7 @@ class RetirementFacts:
     retirement_decision_on: dt.date | None = None
     retirement_decided_on: dt.date | None = None
     retirement_date_override: dt.date | None = None
+    unit_kind: str | None = None  # of the cadre's unit
 
     def registered(self, ctx: Context) -> dict[str, Any]:
         """The retirement fields of a ``Registration``: these inputs and what they give."""
@@ -98,13 +99,15 @@ class RetirementFacts:
             "retirement_decision_on": self.retirement_decision_on,
             "retirement_decided_on": self.retirement_decided_on,
             "retirement_date_override": self.retirement_date_override,
-            **retirement_columns(ctx, retirement_of(ctx, self)),
+            **retirement_columns(ctx, retirement_of(ctx, self, self.unit_kind)),
         }
 
 
-def category_of(c: RetirementInputs) -> Category:
-    """The recorded category, else the one gender and rank give."""
-    return Category(c.retirement_category) if c.retirement_category else default_category(c.gender, c.rank)
+def category_of(c: RetirementInputs, unit_kind: str | None) -> Category:
+    """The recorded category, else the one gender, rank and unit kind give."""
+    if c.retirement_category:
+        return Category(c.retirement_category)
+    return default_category(c.gender, c.rank, unit_kind)
 
 
 def decision_of(c: RetirementInputs) -> Decision | None:
@@ -113,15 +116,16 @@ def decision_of(c: RetirementInputs) -> Decision | None:
     return Decision(Basis(c.retirement_decision), c.retirement_decision_on, c.retirement_decided_on)
 
 
-def retirement_of(ctx: Context, c: RetirementInputs) -> Retirement:
+def retirement_of(ctx: Context, c: RetirementInputs, unit_kind: str | None) -> Retirement:
     return ctx.retirement.retirement_of(
-        c.birth_date, category_of(c), decision=decision_of(c), date_set=c.retirement_date_override
+        c.birth_date, category_of(c, unit_kind), decision=decision_of(c), date_set=c.retirement_date_override
     )
 
 
 def retirement_columns(ctx: Context, r: Retirement) -> dict[str, Any]:
     """The derived retirement columns of a cadre, from its retirement."""
     return {
+        "retirement_category_in_force": r.category.value,
         "retirement_date": r.date,
         "retirement_rule": r.rule,
         "retirement_rule_zh": r.rule_zh,
@@ -129,21 +133,33 @@ def retirement_columns(ctx: Context, r: Retirement) -> dict[str, Any]:
     }
 
 
-def check_decision(ctx: Context, c: RetirementInputs) -> None:
+def check_decision(ctx: Context, c: RetirementInputs, unit_kind: str | None) -> None:
     """A recorded decision must fall in its window for the cadre's category (422 naming it)."""
     decision = decision_of(c)
     if decision is None:
         return
     try:
-        retirement.check_decision(ctx.retirement, c.birth_date, category_of(c), decision)
+        retirement.check_decision(ctx.retirement, c.birth_date, category_of(c, unit_kind), decision)
     except DecisionRefused as exc:
         raise field_error("retirement_decision.retires_on", str(exc), zh=exc.message_zh) from exc
 
 
-def derive(ctx: Context, cadre: Cadre) -> None:
-    """Recompute what is derived, never typed in: retirement date (with its rule) and
-    grassroots years."""
-    for key, value in retirement_columns(ctx, retirement_of(ctx, cadre)).items():
+RETIREMENT_SHOWN = ("retirement_date", "retirement_rule", "retirement_rule_zh")
+
+
+def follow_unit(ctx: Context, cadre: Cadre, unit_kind: str | None) -> dict[str, Any]:
+    """The retirement derived again for the cadre's (new) unit, whose kind the category may
+    depend on (a woman at 处级 moving between an organ and an enterprise); what changed."""
+    before = {key: getattr(cadre, key) for key in RETIREMENT_SHOWN}
+    for key, value in retirement_columns(ctx, retirement_of(ctx, cadre, unit_kind)).items():
+        setattr(cadre, key, value)
+    return {key: getattr(cadre, key) for key in RETIREMENT_SHOWN if getattr(cadre, key) != before[key]}
+
+
+def derive(ctx: Context, cadre: Cadre, unit_kind: str | None) -> None:
+    """Recompute what is derived, never typed in: retirement date (with its rule; the
+    category may depend on the kind of the cadre's unit) and grassroots years."""
+    for key, value in retirement_columns(ctx, retirement_of(ctx, cadre, unit_kind)).items():
         setattr(cadre, key, value)
     cadre.grassroots_years = grassroots_years_of(cadre.grassroots_periods)
 

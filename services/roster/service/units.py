@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from cadrekit.auth import Principal
 from cadrekit.errors import NotPermitted, field_error
 from cadrekit.pagination import decode_cursor, window
 from cadrekit.scope import Scope
-from services.roster import events
+from services.roster import events, rederiving
 from services.roster.domain.units import (
     TopLevelRefused,
     TreeError,
@@ -22,7 +22,7 @@ from services.roster.domain.units import (
     path_ids,
     rebase,
 )
-from services.roster.models import Unit, UnitChange
+from services.roster.models import Cadre, Unit, UnitChange
 from services.roster.schemas import UnitCreate, UnitMove, UnitPage, UnitPublic, UnitUpdate
 from services.roster.service.context import Context
 from services.roster.service.queries import find_unit
@@ -111,8 +111,17 @@ async def update_unit(ctx: Context, principal: Principal, unit_id: str, body: Un
         kind = "renamed" if set(changed) == {"name"} else "updated"
         s.add(unit_change(principal, unit.id, kind, changed))
         uow.record(events.unit_updated(unit, {k: v[1] for k, v in changed.items()}))
+        if "kind" in changed:  # a cadre's retirement category may follow its unit's kind
+            await s.execute(
+                update(Cadre)
+                .where(col(Cadre.unit_id) == unit.id)
+                .values(retirement_law="")
+                .execution_options(synchronize_session=False)
+            )
         await uow.commit()
-        return unit
+    if "kind" in changed:
+        await rederiving.rederive_all(ctx)  # else at the next start
+    return unit
 
 
 async def move_unit(ctx: Context, principal: Principal, scope: Scope, unit_id: str, body: UnitMove) -> Unit:

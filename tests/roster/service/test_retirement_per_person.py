@@ -189,3 +189,34 @@ async def test_dates_derived_under_another_rule_set_are_derived_again_with_histo
     assert untouched["version"] == 1
     again = await roster.client.post(f"{API}/admin/retirement/rederive", headers=roster.auth())
     assert again.json()["looked_at"] == 0
+
+
+async def test_the_category_follows_the_unit_kind_through_moves_and_a_change_of_kind(roster: RosterHarness) -> None:
+    """A 副处级 woman in an enterprise is not under 组通字〔2015〕14号 (a woman cadre: 55 for one
+    born 1966); moved to an organ she retires at 60; the move says so with an update event of
+    its own version. A unit becoming an enterprise derives its cadres again."""
+    organ = await roster.unit(name="市发改委")
+    firm = await roster.unit(name="市城投集团", kind="enterprise")
+    woman = await roster.cadre(firm["id"], gender="female", birth_date="1966-06-15", rank="副处")
+    assert (woman["retirement_date"], woman["retirement"]["category"]) == ("2021-06-15", "women_cadres")
+    moved = await roster.client.post(
+        f"{API}/cadres/{woman['id']}/move",
+        headers=roster.auth(),
+        json={"unit_id": organ["id"], "effective_on": "2020-01-01", "reason": "调任"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["retirement_date"], moved.json()["retirement"]["category"]) == ("2026-06-15", "senior_women")
+    assert moved.json()["version"] == 3
+    tail = [(e["type"], e["data"]["version"]) for e in await roster.outbox()][-2:]
+    assert tail == [("roster.cadre.moved", 2), ("roster.cadre.updated", 3)]
+    history = (await roster.client.get(f"{API}/cadres/{woman['id']}/history", headers=roster.auth())).json()
+    assert history[-1]["kind"] == "moved" and history[-1]["changes"]["retirement_date"] == ["2021-06-15", "2026-06-15"]
+
+    became = await roster.client.patch(f"{API}/units/{organ['id']}", headers=roster.auth(), json={"kind": "enterprise"})
+    assert became.status_code == 200, became.text
+    after = (await roster.client.get(f"{API}/cadres/{woman['id']}", headers=roster.auth())).json()
+    assert (after["retirement_date"], after["retirement"]["category"], after["version"]) == (
+        "2021-06-15",
+        "women_cadres",
+        4,
+    )

@@ -67,6 +67,10 @@ def test_the_category_follows_gender_and_rank_by_default() -> None:
     assert default_category("female", " 正处 ") is Category.senior_women
     assert default_category("female", "正科") is Category.women_cadres
     assert default_category("female", None) is Category.women_cadres
+    # 组通字〔2015〕14号 covers organs, people's organisations and institutions, not enterprises
+    assert default_category("female", "副处", "institution") is Category.senior_women
+    assert default_category("female", "副处", "enterprise") is Category.women_cadres
+    assert default_category("male", "正科", "enterprise") is Category.men
 
 
 def test_every_date_says_its_rule_in_chinese_too() -> None:

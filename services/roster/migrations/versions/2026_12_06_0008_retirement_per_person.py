@@ -33,11 +33,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("retirement_rule", sa.String(length=300), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("retirement_rule_zh", sa.String(length=300), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("retirement_law", sa.String(length=40), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("retirement_category_in_force", sa.String(length=20), nullable=False, server_default="")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cadres") as batch_op:
         for name in (
+            "retirement_category_in_force",
             "retirement_law",
             "retirement_rule_zh",
             "retirement_rule",

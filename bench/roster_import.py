@@ -68,7 +68,7 @@ from services.roster.app import MIGRATIONS, create_app
 from services.roster.domain.cells import is_blank
 from services.roster.domain.columns import HEADERS
 from services.roster.domain.id_numbers import with_check_digit
-from services.roster.domain.retirement import RetirementLaw
+from services.roster.domain.retirement import RetirementLaw, default_category
 from services.roster.domain.sheet import RowValidator
 from services.roster.domain.units import child_path
 from services.roster.importing import pipeline, writer
@@ -283,7 +283,7 @@ def cadre_rows(n: int, seed: int) -> Iterator[list[Any]]:
 
         retirement: str = ""
         if rng.random() < 0.03:
-            default = rule.retirement_date(birth, "male" if male else "female", None)
+            default = rule.statutory(birth, default_category("male" if male else "female", None)).date
             retirement = default.replace(year=default.year + rng.randint(1, 3), day=min(default.day, 28)).isoformat()
 
         leadership = rng.choices(("非领导", "在职领导", "退二线", ""), weights=(60, 25, 5, 10))[0]

@@ -292,7 +292,7 @@ prof = cProfile.Profile()
 signal.signal(signal.SIGUSR1, lambda *_: prof.enable())
 signal.signal(signal.SIGUSR2, lambda *_: (prof.disable(), prof.dump_stats(sys.argv[1])))
 uvicorn.run("services.scoring.app:create_app", factory=True, host="127.0.0.1", port=int(sys.argv[2]),
-            access_log=False, timeout_graceful_shutdown=10)
+            access_log=False, timeout_graceful_shutdown=10, timeout_keep_alive=75)
 """
 
 
@@ -301,7 +301,15 @@ def spawn(env: dict[str, str], log_dir: Path, profile_to: Path | None = None) ->
     port = free_port()
     if profile_to is None:
         argv = [sys.executable, "-m", "uvicorn", "services.scoring.app:create_app", "--factory", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "10"]
+        argv += [
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+            "--timeout-keep-alive",
+            "75",
+        ]
     else:
         argv = [sys.executable, "-c", PROFILED_SERVICE, str(profile_to), str(port)]
     with open(log_dir / f"scoring-{port}.log", "ab") as log:

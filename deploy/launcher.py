@@ -204,6 +204,10 @@ class System:
                 "--no-access-log",
                 "--timeout-graceful-shutdown",
                 "10",
+                # Longer than any client's idle keep-alive (the gateway's pool, httpx's 5 s):
+                # a server that closes first races a request sent on the closing connection.
+                "--timeout-keep-alive",
+                "75",
             ],
         )
 

@@ -18,7 +18,9 @@ from cadrekit.testing.plugin import free_port
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """The app as its own HTTP server on a free port (its lifespan runs: relay, consumers)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="on", log_config=None, access_log=False, timeout_keep_alive=75
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 30

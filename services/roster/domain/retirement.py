@@ -138,6 +138,13 @@ class Decision:
     decided_on: dt.date | None = None
 
 
+def basis_of(decision: Decision | None, date_set: dt.date | None) -> Basis:
+    """What a date rests on, strongest first (``RetirementLaw.retirement_of``'s order)."""
+    if date_set is not None:
+        return Basis.set
+    return decision.kind if decision is not None else Basis.statutory
+
+
 @dataclass(frozen=True)
 class Retirement:
     date: dt.date

@@ -13,7 +13,7 @@ from cadrekit.dates import today
 from cadrekit.errors import NotFound, field_error
 from cadrekit.scope import Scope
 from services.roster.domain.people import Availability, age_on, availability_in
-from services.roster.domain.retirement import LABELS_ZH, Category
+from services.roster.domain.retirement import LABELS_ZH, Category, basis_of
 from services.roster.models import Cadre, Unit
 from services.roster.schemas import (
     AvailabilityPublic,
@@ -76,7 +76,7 @@ def retirement_public(cadre: Cadre) -> RetirementPublic:
     # empty only until the row is derived again after migration 0008 (rederiving.py)
     category = Category(cadre.retirement_category_in_force or category_of(cadre, None))
     decision = decision_of(cadre)
-    basis = "set" if cadre.retirement_date_override else decision.kind.value if decision else "statutory"
+    basis = basis_of(decision, cadre.retirement_date_override).value
     return RetirementPublic(
         date=cadre.retirement_date,
         basis=basis,

@@ -41,7 +41,7 @@ test-prod: install test-deps
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy cadrekit services gateway deploy bench
+	$(BIN)/mypy cadrekit contracts services gateway deploy bench
 
 format: install
 	$(BIN)/ruff format .

@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -53,6 +54,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,8 @@ from bench.results import Figures
 from cadrekit.migrate import upgrade
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.testing.plugin import Signer, TansuBroker, free_port
+from contracts import scoring, topics
+from contracts.envelope import dumps, envelope
 from services.scoring.app import MIGRATIONS, create_app
 from services.scoring.models import mirror
 from services.scoring.settings import ScoringSettings
@@ -81,8 +85,8 @@ DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 API = "/api/v1/scoring"
 YEAR = 2025
 RULES = ("P01", "P02")  # 0.6 points each, no cap, no sanction: the plain approval
-TOPIC = "scoring.events"
-SCORE_CHANGED = "scoring.score.changed"
+TOPIC = topics.SCORING
+SCORE_CHANGED = scoring.ScoreChanged.TYPE
 TARGET_PER_S = 600.0
 TARGET_P99_MS = 100.0
 ISSUE_REFERENCES = (  # per second, from the issue
@@ -487,12 +491,33 @@ READ_ENTRY = (
 
 
 def event_payload(kind: str, entry_id: str, cadre_id: str) -> str:
-    """About the size of the service's envelopes (built before the clock starts)."""
-    data = {"entry_id": entry_id, "cadre_id": cadre_id, "year": YEAR, "rule_code": "P01", "points": "0.60"}
-    env = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "scoring", "type": kind, "subject": cadre_id}
-    return orjson.dumps(
-        {**env, "time": "2025-06-30T00:00:00Z", "correlationid": str(uuid.uuid4()), "data": data}
-    ).decode()
+    """The service's envelopes for one approval, built from the same models (before the clock starts)."""
+    points = Decimal("0.60")
+    model: scoring.EntryApproved | scoring.ScoreChanged
+    if kind == "approved":
+        model = scoring.EntryApproved(
+            entry_id=entry_id,
+            cadre_id=cadre_id,
+            unit_id=cadre_id,
+            year=YEAR,
+            rule_code="P01",
+            direction="positive",
+            points=points,
+            catalogue_version=1,
+            occurred_on=dt.date(YEAR, 6, 30),
+        )
+    else:
+        model = scoring.ScoreChanged(
+            cadre_id=cadre_id,
+            year=YEAR,
+            total=points,
+            previous_total=Decimal(0),
+            delta=points,
+            cause_entry_id=entry_id,
+            cause="approval",
+            catalogue_version=1,
+        )
+    return dumps(envelope("scoring", model.event())).decode()
 
 
 async def approval_shape(

@@ -21,6 +21,7 @@ from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.problems import install_problem_handlers, reject_nul_in_url
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.scope import ScopeBinding, ScopeResolver, check_declared, whole_tree
+from contracts import catalogue
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
 Auditor = Annotated[Principal, Depends(require_roles(Role.admin, Role.auditor))]
@@ -36,7 +37,6 @@ def build_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     configure_logs: bool = True,
-    event_schemas: dict[str, dict[str, Any]] | None = None,
     scope: ScopeResolver,  # unit scope (cadrekit.scope): required, so no app runs undeclared
     revocations: bool = True,  # refuse clients the gateway disabled (the gateway asks its own table)
 ) -> FastAPI:
@@ -78,7 +78,7 @@ def build_service_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(health_router(runtime, metrics))
-    app.include_router(kit_router(runtime, event_schemas or {}))
+    app.include_router(kit_router(runtime))
     for router in routers:
         app.include_router(router)
     bind_scope(app, scope, runtime.sessions)
@@ -139,7 +139,7 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
     return router
 
 
-def kit_router(runtime: ServiceRuntime, event_schemas: dict[str, dict[str, Any]]) -> APIRouter:
+def kit_router(runtime: ServiceRuntime) -> APIRouter:
     """What every service serves alike: its audit log of personal-data reads, and the
     catalogue of its events (the gateway merges both across services)."""
     service = runtime.settings.service_name
@@ -172,6 +172,6 @@ def kit_router(runtime: ServiceRuntime, event_schemas: dict[str, dict[str, Any]]
 
     @router.get("/events/catalog", tags=["operations"], summary="The events this service publishes, with schemas")
     async def event_catalog() -> dict[str, Any]:
-        return {"service": service, "topic": runtime.settings.topic, "key": "cadre id", "events": event_schemas}
+        return catalogue.catalog(service)
 
     return router

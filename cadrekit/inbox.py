@@ -20,9 +20,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, utcnow
-from cadrekit.events import BadEnvelope, parse
 from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_consumer, new_producer
 from cadrekit.settings import BaseServiceSettings
+from contracts.envelope import BadEnvelope, parse
+from contracts.topics import dlq
 
 log = logging.getLogger("cadrekit.inbox")
 
@@ -136,7 +137,7 @@ class EventConsumer:
         admin = new_admin(self.settings)
         await admin.start()
         try:
-            await ensure_topics(admin, self.settings, [*self.topics, *[f"{t}.dlq" for t in self.topics]])
+            await ensure_topics(admin, self.settings, [*self.topics, *[dlq(t) for t in self.topics]])
         finally:
             await admin.close()
         self._listener = _Revocations()
@@ -252,8 +253,6 @@ class EventConsumer:
             ("dlq_offset", str(message.offset).encode()),
             ("dlq_attempts", str(attempts).encode()),
         ]
-        await self._producer.send_and_wait(
-            f"{message.topic}.dlq", value=message.value, key=message.key, headers=headers
-        )
+        await self._producer.send_and_wait(dlq(message.topic), value=message.value, key=message.key, headers=headers)
         self.state["dead_lettered"] += 1
         log.error("event dead-lettered", extra={"consumer": self.name, "topic": message.topic, "error": error})

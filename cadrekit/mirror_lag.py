@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from cadrekit.errors import NotKnownYet
+from contracts import topics
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
 
-ROSTER_TOPIC = "roster.events"
 POLL_SECONDS = 0.1
 _ZH = {"unit": "单位", "cadre": "干部"}
 T = TypeVar("T")
@@ -43,7 +43,7 @@ async def still_missing(runtime: ServiceRuntime | None, missing: Callable[[], Aw
 
 
 def behind(runtime: ServiceRuntime | None) -> bool:
-    return runtime is not None and runtime.behind_on(ROSTER_TOPIC)
+    return runtime is not None and runtime.behind_on(topics.ROSTER)
 
 
 def not_known_yet(gone: list[tuple[str, str, str]]) -> NotKnownYet:

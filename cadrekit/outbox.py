@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cadrekit.db import KitTables, utcnow
 from cadrekit.kafka import ensure_topics, new_admin, new_producer
 from cadrekit.settings import BaseServiceSettings
+from contracts.topics import dlq
 
 log = logging.getLogger("cadrekit.outbox")
 
@@ -154,7 +155,7 @@ class OutboxRelay:
         admin = new_admin(self.settings)
         await admin.start()
         self._admin = admin
-        await ensure_topics(admin, self.settings, [self.topic, f"{self.topic}.dlq"])
+        await ensure_topics(admin, self.settings, [self.topic, dlq(self.topic)])
         producer = new_producer(self.settings)
         await producer.start()
         self._producer = producer
@@ -178,7 +179,7 @@ class OutboxRelay:
         self._last_check = now
         created = await ensure_topics(self._admin, self.settings, [self.marker_topic])
         if created:
-            await ensure_topics(self._admin, self.settings, [self.topic, f"{self.topic}.dlq"])
+            await ensure_topics(self._admin, self.settings, [self.topic, dlq(self.topic)])
             n = await self.mark_for_republish(None)
             if n:
                 self.state["refills"] += 1

@@ -35,17 +35,13 @@ from cadrekit.auth import Principal
 from cadrekit.db import UTCDateTime, utcnow
 from cadrekit.inbox import Handler
 from cadrekit.problems import ServiceUnavailable, Unauthorized
+from contracts import gateway, topics
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
 
 log = logging.getLogger("cadrekit.revocation")
 
-GATEWAY_TOPIC = "gateway.events"
-CLIENT_CREATED = "gateway.client.created"
-CLIENT_DISABLED = "gateway.client.disabled"
-CLIENT_ENABLED = "gateway.client.enabled"
-CLIENT_SECRET_ROTATED = "gateway.client.secret_rotated"
 TABLE = "client_revocations"
 
 
@@ -96,23 +92,12 @@ def drop_revocation_table() -> None:
 
 
 # applying the gateway's events ----------------------------------------------------------------
-def _when(value: Any) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ValueError("changed_at is not a time")
-    when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def client_change(envelope: dict[str, Any]) -> tuple[str, bool, dt.datetime]:
     """(client id, disabled, changed at) of a ``gateway.client.disabled``/``enabled`` event."""
-    data = envelope.get("data")
-    if not isinstance(data, dict):
-        raise ValueError("the event has no data object")
-    client_id = data.get("client_id")
-    if not isinstance(client_id, str) or not client_id:
-        raise ValueError("the event names no client_id")
-    disabled = envelope["type"] == CLIENT_DISABLED
-    return client_id, disabled, _when(data.get("changed_at") or envelope.get("time"))
+    model = gateway.ClientDisabled if envelope.get("type") == gateway.ClientDisabled.TYPE else gateway.ClientEnabled
+    d = model.of(envelope)
+    when = d.changed_at if d.changed_at.tzinfo else d.changed_at.replace(tzinfo=dt.UTC)
+    return d.client_id, model is gateway.ClientDisabled, when
 
 
 async def apply_client_change(session: AsyncSession, table: Table, dialect: str, envelope: dict[str, Any]) -> None:
@@ -140,7 +125,7 @@ def handlers(table: Table, dialect: str, on_change: Callable[[], None] = lambda:
         # Read again once the change is committed (the inbox commits after the handler).
         event.listen(session.sync_session, "after_commit", lambda _session: on_change(), once=True)
 
-    return {CLIENT_DISABLED: apply, CLIENT_ENABLED: apply}
+    return {gateway.ClientDisabled.TYPE: apply, gateway.ClientEnabled.TYPE: apply}
 
 
 # the check at every request ---------------------------------------------------------------------
@@ -210,7 +195,7 @@ def install(runtime: ServiceRuntime) -> Revocations:
     revocations = Revocations(runtime.engine, table, refresh_seconds=runtime.settings.revocation_refresh_seconds)
     runtime.add_consumer(
         f"{runtime.settings.service_name}.revocations",
-        [GATEWAY_TOPIC],
+        [topics.GATEWAY],
         handlers(table, runtime.engine.dialect.name, revocations.invalidate),
     )
     return revocations

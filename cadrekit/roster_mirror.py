@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit import mirror_lag
 from cadrekit.inbox import Handler
-from cadrekit.mirror_lag import ROSTER_TOPIC as ROSTER_TOPIC  # the mirror's topic, one name for both
 from cadrekit.scope import SubjectQuery, TableScopeResolver
+from contracts import roster
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
@@ -63,7 +63,7 @@ def define_mirror_tables(metadata: MetaData) -> MirrorTables:
         Column("party_member", Boolean, nullable=False),
         Column("health", String(20), nullable=True),
         Column("retirement_date", Date, nullable=True),
-        # Everything roster publishes about the cadre (services.roster.events.PUBLISHED_CADRE_FIELDS).
+        # Everything roster publishes about the cadre (contracts.roster.CADRE_STATE_FIELDS).
         Column("state", JSON, nullable=False),
     )
     Index("ix_mirror_cadres_unit", cadres.c.unit_id, cadres.c.status)
@@ -243,41 +243,39 @@ async def upsert_unit(session: AsyncSession, tables: MirrorTables, state: dict[s
 
 
 def mirror_handlers(tables: MirrorTables) -> dict[str, Handler]:
-    """Handlers for ``runtime.add_consumer(f"{service}.roster-mirror", [ROSTER_TOPIC], …)``."""
+    """Handlers for ``runtime.add_consumer(f"{service}.roster-mirror", [topics.ROSTER], …)``,
+    each reading its event through roster's contract (``contracts.roster``)."""
 
     async def registered(session: AsyncSession, event: dict[str, Any]) -> None:
-        await upsert_cadre(session, tables, event["data"])
+        await upsert_cadre(session, tables, roster.CadreRegistered.of(event).model_dump(mode="json"))
 
     async def updated(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
-        await _merge_cadre(
-            session, tables, d["cadre_id"], d["version"], {**d.get("changed", {}), "unit_id": d["unit_id"]}
-        )
+        d = roster.CadreUpdated.of(event)
+        changes = {**d.model_dump(mode="json")["changed"], "unit_id": d.unit_id}
+        await _merge_cadre(session, tables, d.cadre_id, d.version, changes)
 
     async def moved(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
-        await _merge_cadre(
-            session,
-            tables,
-            d["cadre_id"],
-            d["version"],
-            {"unit_id": d["to_unit_id"], "post_title": d.get("post_title")},
-        )
+        d = roster.CadreMoved.of(event)
+        changes = {"unit_id": d.to_unit_id, "post_title": d.post_title}
+        await _merge_cadre(session, tables, d.cadre_id, d.version, changes)
 
     async def left(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
-        await _merge_cadre(session, tables, d["cadre_id"], d["version"], {"status": "left"})
+        d = roster.CadreLeft.of(event)
+        await _merge_cadre(session, tables, d.cadre_id, d.version, {"status": "left"})
 
-    async def unit(session: AsyncSession, event: dict[str, Any]) -> None:
-        await upsert_unit(session, tables, event["data"])
+    async def unit_created(session: AsyncSession, event: dict[str, Any]) -> None:
+        await upsert_unit(session, tables, roster.UnitCreated.of(event).model_dump(mode="json"))
+
+    async def unit_updated(session: AsyncSession, event: dict[str, Any]) -> None:
+        await upsert_unit(session, tables, roster.UnitUpdated.of(event).model_dump(mode="json"))
 
     return {
-        "roster.cadre.registered": registered,
-        "roster.cadre.updated": updated,
-        "roster.cadre.moved": moved,
-        "roster.cadre.left": left,
-        "roster.unit.created": unit,
-        "roster.unit.updated": unit,
+        roster.CadreRegistered.TYPE: registered,
+        roster.CadreUpdated.TYPE: updated,
+        roster.CadreMoved.TYPE: moved,
+        roster.CadreLeft.TYPE: left,
+        roster.UnitCreated.TYPE: unit_created,
+        roster.UnitUpdated.TYPE: unit_updated,
     }
 
 

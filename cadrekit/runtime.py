@@ -16,12 +16,12 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cadrekit.db import KitTables, create_engine, define_kit_tables, session_factory
-from cadrekit.events import Event
 from cadrekit.inbox import EventConsumer, Handler
 from cadrekit.migrate import current_revision, head_revision
 from cadrekit.outbox import OutboxRelay
 from cadrekit.settings import BaseServiceSettings
 from cadrekit.uow import UnitOfWork, write_events
+from contracts.envelope import Event
 
 
 @dataclass

@@ -16,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from contracts import topics
+
 Mode = Literal["embedded", "production", "test"]
 
 
@@ -80,7 +82,7 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def topic(self) -> str:
-        return f"{self.service_name}.events"
+        return topics.OF_SERVICE[self.service_name]
 
     @property
     def kafka_principal(self) -> str:

@@ -6,14 +6,14 @@ as the change, and the relay publishes them after the commit.
 
 from __future__ import annotations
 
-import uuid
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cadrekit import context
 from cadrekit.db import KitTables, utcnow
-from cadrekit.events import Event, dumps, envelope
+from contracts.envelope import Envelopes, Event, dumps
 
 
 class UnitOfWork:
@@ -77,24 +77,16 @@ OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "
 
 
 class EventRows:
-    """Outbox rows for the events of one transaction, each in the kit's envelope
-    (``cadrekit.events.envelope``) with one time and one correlation id for them all."""
+    """Outbox rows for the events of one transaction, each in the contracts' envelope
+    (``contracts.envelope.Envelopes``) with one time and one correlation id for them all."""
 
     def __init__(self, *, source: str, topic: str) -> None:
         self.topic = topic
         self.now = utcnow()
-        self.base = envelope(source, Event("", "", "", {}))
+        self.envelopes = Envelopes(source, correlation_id=context.correlation_id.get() or context.request_id.get())
 
     def row(self, event: Event, event_id: str | None = None) -> tuple[Any, ...]:
-        # The base's keys keep their places, so every envelope reads the same.
-        env = {
-            **self.base,
-            "id": event_id or str(uuid.uuid4()),
-            "type": event.type,
-            "subject": event.subject,
-            "dataversion": event.dataversion,
-            "data": event.data,
-        }
+        env = self.envelopes.of(event, event_id)
         return (env["id"], self.topic, event.key, event.type, dumps(env).decode(), self.now, None)
 
 

@@ -50,6 +50,7 @@ from typing import Any
 from cadrekit.auth import Role
 from cadrekit.errors import DomainError
 from cadrekit.problems import NotFound, Problem, ServiceUnavailable
+from contracts import topics as names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -250,7 +251,7 @@ class DeadLetter:
 
     @property
     def origin(self) -> str:
-        return self.header("dlq_topic") or self.dlq_topic.removesuffix(".dlq")
+        return self.header("dlq_topic") or names.of_dlq(self.dlq_topic)
 
     @property
     def event_id(self) -> str | None:
@@ -286,7 +287,7 @@ async def read_dlq(
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
-    dlq_topic = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    dlq_topic = topic if names.is_dlq(topic) else names.dlq(topic)
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap), request_timeout_ms=10_000)
     await admin.start()
     try:

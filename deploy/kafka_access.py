@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts import topics as names
+
 ADMIN = "admin"
 # Brokers and controllers talk to one another as this one (PLAIN, on the controller listener).
 CONTROLLER = "controller"
@@ -30,11 +32,11 @@ class Principal:
 
     @property
     def topic(self) -> str:
-        return f"{self.name}.events"
+        return names.OF_SERVICE[self.name]
 
     @property
     def writes(self) -> tuple[str, ...]:
-        return (self.topic, *(f"{t}.dlq" for t in self.consumes))
+        return (self.topic, *(names.dlq(t) for t in self.consumes))
 
     @property
     def group_prefix(self) -> str:
@@ -43,11 +45,11 @@ class Principal:
 
 # Every service reads gateway.events: the clients the gateway disabled (cadrekit/revocation.py).
 PRINCIPALS: tuple[Principal, ...] = (
-    Principal("roster", consumes=("matching.events", "secondment.events", "gateway.events")),
-    Principal("matching", consumes=("roster.events", "scoring.events", "secondment.events", "gateway.events")),
-    Principal("scoring", consumes=("roster.events", "gateway.events")),
-    Principal("secondment", consumes=("roster.events", "scoring.events", "matching.events", "gateway.events")),
-    Principal("gateway", consumes=("roster.events", "matching.events", "scoring.events", "secondment.events")),
+    Principal("roster", consumes=(names.MATCHING, names.SECONDMENT, names.GATEWAY)),
+    Principal("matching", consumes=(names.ROSTER, names.SCORING, names.SECONDMENT, names.GATEWAY)),
+    Principal("scoring", consumes=(names.ROSTER, names.GATEWAY)),
+    Principal("secondment", consumes=(names.ROSTER, names.SCORING, names.MATCHING, names.GATEWAY)),
+    Principal("gateway", consumes=(names.ROSTER, names.MATCHING, names.SCORING, names.SECONDMENT)),
 )
 
 
@@ -62,5 +64,5 @@ def topics() -> list[str]:
     """Every topic the platform uses: each producer's topic and its dead-letter topic."""
     out: list[str] = []
     for p in PRINCIPALS:
-        out += [p.topic, f"{p.topic}.dlq"]
+        out += [p.topic, names.dlq(p.topic)]
     return out

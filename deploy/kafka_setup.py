@@ -35,6 +35,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
+from contracts import topics as names
 from deploy.kafka_access import ADMIN, PRINCIPALS, Principal
 
 MECHANISM = "SCRAM-SHA-512"
@@ -81,7 +82,7 @@ def acl_bindings(principal: Principal) -> list[AclBinding]:
     for topic in principal.consumes:
         out += [allow(ResourceType.TOPIC, topic, op, literal) for op in (AclOperation.READ, AclOperation.DESCRIBE)]
     # Its own dead-letter topic: seen (the relay checks it exists), neither read nor written.
-    out.append(allow(ResourceType.TOPIC, f"{principal.topic}.dlq", AclOperation.DESCRIBE, literal))
+    out.append(allow(ResourceType.TOPIC, names.dlq(principal.topic), AclOperation.DESCRIBE, literal))
     out.append(allow(ResourceType.GROUP, principal.group_prefix, AclOperation.READ, prefixed))
     out.append(allow(ResourceType.GROUP, principal.group_prefix, AclOperation.DESCRIBE, prefixed))
     # The idempotent producer (CADRE_KAFKA_IDEMPOTENCE) asks for a producer id.
@@ -120,10 +121,10 @@ def apply(
     existing = set(client.list_topics(timeout=timeout).topics)
     new = []
     for p in PRINCIPALS:
-        for name in (p.topic, f"{p.topic}.dlq"):
+        for name in (p.topic, names.dlq(p.topic)):
             if name in existing:
                 continue
-            config = {"retention.ms": str(layout.dlq_retention_ms)} if name.endswith(".dlq") else {}
+            config = {"retention.ms": str(layout.dlq_retention_ms)} if names.is_dlq(name) else {}
             if layout.min_insync_replicas is not None:
                 config["min.insync.replicas"] = str(layout.min_insync_replicas)
             new.append(NewTopic(name, layout.partitions, layout.replication, config=config))

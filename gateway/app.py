@@ -14,12 +14,10 @@ from cadrekit.runtime import ServiceRuntime
 from gateway import clients, delegations, keys, webhooks
 from gateway.api import auth, contract, routes, views
 from gateway.api import delegations as delegation_routes
-from gateway.events import SCHEMAS as CLIENT_EVENTS
 from gateway.models import metadata, mirror
 from gateway.proxy import new_client, new_session
 from gateway.ratelimit import new_limiter
 from gateway.settings import GatewaySettings
-from gateway.webhooks.sender import SCHEMAS as WEBHOOK_EVENTS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -56,7 +54,6 @@ def create_app(settings: GatewaySettings | None = None, *, configure_logs: bool 
         on_shutdown=[close_http, hooks.stop],
         configure_logs=configure_logs,
         scope=mirror_scope_resolver(mirror),
-        event_schemas={**WEBHOOK_EVENTS, **CLIENT_EVENTS},
         revocations=False,  # ActiveClientVerifier below asks the client table itself
     )
     app.state.keyring = ring

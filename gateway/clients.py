@@ -17,7 +17,8 @@ from cadrekit.auth import Role
 from cadrekit.db import utcnow
 from cadrekit.errors import Conflict, Invalid, NotFound
 from cadrekit.runtime import ServiceRuntime
-from gateway.events import CLIENT_CREATED, CLIENT_DISABLED, CLIENT_ENABLED, CLIENT_SECRET_ROTATED, client_event
+from contracts import gateway as contract
+from gateway.events import client_event
 from gateway.models import ApiClient
 from gateway.secrets_hash import hash_secret, new_secret, verify_secret
 from gateway.settings import GatewaySettings
@@ -76,7 +77,7 @@ async def create_client(
                 f"client {client.client_id} exists", errors=[{"field": "client_id", "message": "already taken"}]
             )
         uow.session.add(client)
-        uow.record(client_event(CLIENT_CREATED, client))
+        uow.record(client_event(contract.ClientCreated, client))
         await uow.commit()
     out = client_public(client)
     out["client_secret"] = secret  # shown once, never stored in the clear
@@ -104,7 +105,7 @@ async def set_disabled(runtime: ServiceRuntime, client_id: str, disabled: bool) 
             raise NotFound(f"client {client_id} does not exist")
         client.disabled = disabled
         client.updated_at = utcnow()
-        uow.record(client_event(CLIENT_DISABLED if disabled else CLIENT_ENABLED, client))
+        uow.record(client_event(contract.ClientDisabled if disabled else contract.ClientEnabled, client))
         await uow.commit()
         # After the commit: a request in between may have cached the old state.
         forget(runtime, client_id)
@@ -121,7 +122,7 @@ async def rotate_secret(runtime: ServiceRuntime, client_id: str) -> dict[str, An
             raise NotFound(f"client {client_id} does not exist")
         client.secret_hash = hash_secret(secret)
         client.updated_at = utcnow()
-        uow.record(client_event(CLIENT_SECRET_ROTATED, client))
+        uow.record(client_event(contract.ClientSecretRotated, client))
         await uow.commit()
         out = client_public(client)
     out["client_secret"] = secret

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from contracts.envelope import example, json_schema
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem details; `errors` names the fields at fault.",
@@ -156,7 +158,8 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
         channel_messages = {}
         for event_type, schema in sorted(cat.get("events", {}).items()):
             name = event_type.replace(".", "_")
-            data = {k: v for k, v in schema.items() if k != "summary"}
+            data = {k: v for k, v in schema.items() if k != "summary" and not k.startswith("x-") and k != "examples"}
+            key_name = schema.get("x-key-name", cat.get("key", "cadre id"))
             messages[name] = {
                 "name": event_type,
                 "title": event_type,
@@ -166,22 +169,17 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
                     "type": "object",
                     "properties": {"ce_id": {"type": "string"}, "ce_type": {"const": event_type}},
                 },
-                "payload": {
-                    "type": "object",
-                    "required": ["specversion", "id", "source", "type", "time", "data"],
-                    "properties": {
-                        "specversion": {"const": "1.0"},
-                        "id": {"type": "string", "description": "unique; de-duplicate on it"},
-                        "source": {"type": "string"},
-                        "type": {"const": event_type},
-                        "subject": {"type": "string"},
-                        "time": {"type": "string", "format": "date-time"},
-                        "datacontenttype": {"const": "application/json"},
-                        "data": data,
-                    },
+                "payload": json_schema(event_type, schema.get("x-dataversion", "1"), data),
+                "bindings": {
+                    "kafka": {"key": {"type": "string", "description": f"the {key_name}: order holds per {key_name}"}}
                 },
-                "bindings": {"kafka": {"key": {"type": "string", "description": cat.get("key", "cadre id")}}},
             }
+            if schema.get("examples"):
+                subject = schema.get("x-subject", "")
+                messages[name]["examples"] = [
+                    {"name": "example", "payload": example(service, event_type, subject, schema["x-dataversion"], e)}
+                    for e in schema["examples"]
+                ]
             channel_messages[name] = {"$ref": f"#/components/messages/{name}"}
         channels[topic] = {
             "address": topic,

@@ -32,7 +32,7 @@ from cadrekit.pagination import by_id, decode_cursor, window
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.schemas import ReadModel
 from gateway import scopes
-from gateway.events import DELEGATION_REGISTERED, DELEGATION_REVOKED, delegation_event
+from gateway.events import delegation_registered, delegation_revoked
 from gateway.models import ApiClient, DelegatedAction, OfficerDelegation
 
 # The person's id in the portal: a strict charset, so the issued identity is unambiguous.
@@ -142,7 +142,7 @@ async def register(
             if found.first() is not None:
                 raise taken
             uow.session.add(row)
-            uow.record(delegation_event(DELEGATION_REGISTERED, row))
+            uow.record(delegation_registered(row))
             await uow.commit()
     except IntegrityError:  # a concurrent registration of the same person won
         raise taken from None
@@ -176,7 +176,7 @@ async def revoke(
         row.active_subject = None
         row.revoked_by = revoked_by
         row.revoked_at = utcnow()
-        uow.record(delegation_event(DELEGATION_REVOKED, row))
+        uow.record(delegation_revoked(row))
         await uow.commit()
         forget(runtime, row.id)
         return DelegationPublic.model_validate(row)

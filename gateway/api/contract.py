@@ -19,9 +19,8 @@ from cadrekit.auth import Principal, Role, authenticate, require_roles
 from cadrekit.errors import field_error
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.scope import whole_tree
+from contracts import catalogue
 from gateway.contract import build_asyncapi, collect, merge_openapi
-from gateway.events import SCHEMAS as CLIENT_EVENTS
-from gateway.webhooks.sender import SCHEMAS as WEBHOOK_EVENTS
 
 router = APIRouter(tags=["contract"])
 CACHE_SECONDS = 30.0
@@ -59,11 +58,7 @@ async def asyncapi(request: Request) -> dict[str, Any]:
     async def build() -> dict[str, Any]:
         settings = request.app.state.runtime.settings
         catalogs, missing = await collect(request.app.state.http, settings.upstreams(), "/events/catalog")
-        catalogs["gateway"] = {
-            "topic": settings.topic,
-            "key": "client id (gateway.client.*), portal client id (gateway.delegation.*), subscription id (gateway.webhook.*)",
-            "events": {**CLIENT_EVENTS, **WEBHOOK_EVENTS},
-        }
+        catalogs["gateway"] = catalogue.catalog("gateway")
         return build_asyncapi(catalogs, settings.kafka_bootstrap, missing)
 
     return await _cached(request, "asyncapi", build)

@@ -18,16 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.db import utcnow
-from cadrekit.events import dumps
 from cadrekit.inbox import Handler, insert_ignoring_duplicates
 from cadrekit.roster_mirror import get_cadre, get_units, mirror_handlers
+from contracts import topics
+from contracts.envelope import dumps
 from gateway.models import ApiClient, WebhookDelivery, WebhookSubscription, mirror
 from gateway.webhooks import rules
 
 log = logging.getLogger("gateway.webhooks")
 
 CONSUMER = "gateway.webhooks"
-TOPICS = ["roster.events", "matching.events", "scoring.events", "secondment.events"]
+TOPICS = [topics.ROSTER, topics.MATCHING, topics.SCORING, topics.SECONDMENT]
 
 
 class EveryType(dict[str, Handler]):

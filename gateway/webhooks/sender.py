@@ -26,8 +26,9 @@ from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from cadrekit.db import utcnow
-from cadrekit.events import Event
 from cadrekit.runtime import ServiceRuntime
+from contracts import gateway as contract
+from contracts.envelope import Event
 from gateway.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from gateway.settings import GatewaySettings
 from gateway.webhooks import signing
@@ -37,22 +38,6 @@ from gateway.webhooks.ssrf import GuardedResolver, Policy, UnsafeUrl, describe, 
 log = logging.getLogger("gateway.webhooks")
 
 USER_AGENT = "cadre-gateway-webhooks/1"
-DISABLED_EVENT = "gateway.webhook.disabled"
-# What the gateway itself publishes on gateway.events (merged into the AsyncAPI document).
-SCHEMAS: dict[str, dict[str, Any]] = {
-    DISABLED_EVENT: {
-        "summary": "A webhook subscription was disabled after repeated failed deliveries.",
-        "type": "object",
-        "required": ["subscription_id", "owner", "url", "reason", "disabled_at"],
-        "properties": {
-            "subscription_id": {"type": "string"},
-            "owner": {"type": "string", "description": "the client that owns the subscription"},
-            "url": {"type": "string"},
-            "reason": {"type": "string"},
-            "disabled_at": {"type": "string", "format": "date-time"},
-        },
-    }
-}
 # Beyond the requests' timeouts, how long a claim is held before another replica may take it.
 LEASE_MARGIN_SECONDS = 30.0
 PURGE_EVERY_SECONDS = 3600.0
@@ -366,17 +351,8 @@ class DeliveryWorker:
         )
         # The notice: on the gateway's own topic through its outbox, for ops and the owner's
         # other systems (the failing endpoint itself is the one place it cannot go).
-        notice = Event(
-            DISABLED_EVENT,
-            f"webhook-subscription/{sub.id}",
-            sub.id,
-            {
-                "subscription_id": sub.id,
-                "owner": sub.owner,
-                "url": sub.url,
-                "reason": sub.disabled_reason,
-                "disabled_at": now.isoformat(),
-            },
-        )
+        notice = contract.WebhookDisabled(
+            subscription_id=sub.id, owner=sub.owner, url=sub.url, reason=sub.disabled_reason, disabled_at=now
+        ).event()
         await self.runtime.emit_from_handler(session, [notice])
         return notice

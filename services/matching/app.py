@@ -39,7 +39,6 @@ def create_app(
         key_source=key_source,
         on_startup=[fail_interrupted_runs],
         configure_logs=configure_logs,
-        event_schemas=events.SCHEMAS,
         # Units and cadres from the roster mirror; no other object of matching is resolved to
         # units by a path rule (services/matching/api/deps.py says why).
         scope=mirror_scope_resolver(mirror),

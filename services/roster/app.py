@@ -14,7 +14,6 @@ from services.roster import reactions, rederiving, renormalising, resealing
 from services.roster.api import admin, cadres, imports, stats, units
 from services.roster.api.deps import RosterScope
 from services.roster.domain.retirement import RetirementLaw
-from services.roster.events import SCHEMAS as EVENT_SCHEMAS
 from services.roster.models import ImportJob, metadata
 from services.roster.protection import load_sealer
 from services.roster.service.context import Context
@@ -54,7 +53,6 @@ def create_app(
         key_source=key_source,
         on_startup=[fail_interrupted_imports, start_resealing],
         configure_logs=configure_logs,
-        event_schemas=EVENT_SCHEMAS,
         scope=RosterScope(),
     )
     topics, handlers = reactions.topics_and_handlers(ctx)

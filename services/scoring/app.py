@@ -8,10 +8,10 @@ from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
-from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers
+from cadrekit.roster_mirror import mirror_handlers
 from cadrekit.runtime import ServiceRuntime
+from contracts import topics
 from services.scoring.api import catalogues, excellence, ledger
-from services.scoring.events import SCHEMAS as EVENT_SCHEMAS
 from services.scoring.models import metadata, mirror
 from services.scoring.service.context import Context, scope_resolver
 from services.scoring.settings import ScoringSettings
@@ -24,7 +24,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ScoringSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
-    runtime.add_consumer("scoring.roster-mirror", [ROSTER_TOPIC], mirror_handlers(mirror))
+    runtime.add_consumer("scoring.roster-mirror", [topics.ROSTER], mirror_handlers(mirror))
     app = build_service_app(
         runtime,
         title="Scoring service",
@@ -32,7 +32,6 @@ def create_app(
         routers=[catalogues.router, ledger.router, excellence.router],
         key_source=key_source,
         configure_logs=configure_logs,
-        event_schemas=EVENT_SCHEMAS,
         scope=scope_resolver(),
     )
     app.state.context = Context(runtime, settings)

@@ -8,19 +8,17 @@ from fastapi import FastAPI
 
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
-from cadrekit.roster_mirror import ROSTER_TOPIC, mirror_handlers, mirror_scope_resolver
+from cadrekit.roster_mirror import mirror_handlers, mirror_scope_resolver
 from cadrekit.runtime import ServiceRuntime
+from contracts import matching, scoring
 from services.secondment.api import batches, reserve, secondments
-from services.secondment.events import SCHEMAS as EVENT_SCHEMAS
-from services.secondment.events import apply_placement_confirmed, apply_score_changed
+from services.secondment.events import CONSUMES, apply_placement_confirmed, apply_score_changed
 from services.secondment.models import metadata, mirror
 from services.secondment.service.context import Context
 from services.secondment.service.queries import secondment_units
 from services.secondment.settings import SecondmentSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCORING_TOPIC = "scoring.events"
-MATCHING_TOPIC = "matching.events"
 
 
 def create_app(
@@ -35,15 +33,14 @@ def create_app(
         routers=[batches.router, secondments.router, reserve.router],
         key_source=key_source,
         configure_logs=configure_logs,
-        event_schemas=EVENT_SCHEMAS,
         scope=mirror_scope_resolver(mirror, {"secondment": secondment_units}),
     )
     # One consumer: the roster mirror, annual points and confirmed placements share its inbox.
     handlers = {
         **mirror_handlers(mirror),
-        "scoring.score.changed": apply_score_changed,
-        "matching.placement.confirmed": apply_placement_confirmed,
+        scoring.ScoreChanged.TYPE: apply_score_changed,
+        matching.PlacementConfirmed.TYPE: apply_placement_confirmed,
     }
-    runtime.add_consumer("secondment.inputs", [ROSTER_TOPIC, SCORING_TOPIC, MATCHING_TOPIC], handlers)
+    runtime.add_consumer("secondment.inputs", list(CONSUMES), handlers)
     app.state.context = Context(runtime)
     return app

@@ -21,9 +21,9 @@ import openpyxl
 import pytest
 from fastapi.routing import APIRoute
 
-from cadrekit.events import Event, envelope
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.spreadsheets import XLSX
+from contracts.envelope import Event, envelope
 from tests.bad_input.conftest import System
 from tests.conftest import RosterHarness
 from tests.factories import cadre_body

@@ -8,7 +8,7 @@ import json
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from cadrekit.events import parse
+from contracts.envelope import parse
 from deploy.launcher import System
 
 

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 
-from cadrekit.events import Event, dumps, envelope
+from contracts.envelope import Event, dumps, envelope
 from deploy.launcher import System
 from tests.e2e.support import read_topic, token
 from tests.factories import cadre_body

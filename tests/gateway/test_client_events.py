@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from cadrekit.runtime import ServiceRuntime
+from contracts import catalogue, topics
 from deploy.cli import main
 from gateway.app import MIGRATIONS
-from gateway.events import SCHEMAS
 from gateway.models import kit, metadata
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import GatewayHarness
@@ -33,7 +33,10 @@ def client_events(rows: list[Any], client_id: str | None = None) -> list[dict[st
         if event["type"].startswith("gateway.client.") and (client_id is None or row.key == client_id):
             assert row.topic == "gateway.events" and row.key == event["data"]["client_id"]
             assert event["subject"] == f"client/{row.key}" and event["source"] == "gateway"
-            jsonschema.validate(event["data"], {k: v for k, v in SCHEMAS[event["type"]].items() if k != "summary"})
+            jsonschema.validate(
+                event["data"],
+                {k: v for k, v in catalogue.schemas(topics.GATEWAY)[event["type"]].items() if k != "summary"},
+            )
             out.append(event)
     return out
 

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from cadrekit.roster_mirror import upsert_unit
 from cadrekit.runtime import ServiceRuntime
+from contracts import catalogue, topics
 from deploy.cli import main
 from gateway.app import MIGRATIONS
-from gateway.events import SCHEMAS
 from gateway.models import DelegatedAction, kit, metadata, mirror
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import GatewayHarness, exchange, new_client
@@ -67,7 +67,10 @@ async def _delegation_events(gw: GatewayHarness) -> list[dict[str, Any]]:
         event = orjson.loads(row.payload)
         if event["type"].startswith("gateway.delegation."):
             assert row.topic == "gateway.events" and row.key == event["data"]["portal_client_id"]
-            jsonschema.validate(event["data"], {k: v for k, v in SCHEMAS[event["type"]].items() if k != "summary"})
+            jsonschema.validate(
+                event["data"],
+                {k: v for k, v in catalogue.schemas(topics.GATEWAY)[event["type"]].items() if k != "summary"},
+            )
             out.append(event)
     return out
 

@@ -25,10 +25,11 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from cadrekit.events import Event, envelope
 from cadrekit.inbox import EventConsumer
 from cadrekit.pagination import encode_cursor
 from cadrekit.testing.plugin import free_port
+from contracts import roster
+from contracts.envelope import Event, envelope
 from gateway import keys
 from gateway.app import MIGRATIONS
 from gateway.app import create_app as create_gateway
@@ -436,16 +437,20 @@ async def test_a_unit_scoped_subscriber_gets_only_its_subtrees_events(gw: Gatewa
     city, town, village, elsewhere = "u-city", "u-town", "u-village", "u-elsewhere"
 
     def unit(uid: str, path: list[str]) -> dict[str, Any]:
-        return cloud_event(
-            "roster",
-            "roster.unit.created",
-            {"unit_id": uid, "name": uid, "kind": "town", "parent_id": None, "path": path, "version": 1},
-            key=uid,
-        )
+        return envelope("roster", roster.UnitCreated(unit_id=uid, name=uid, kind="town", path=path, version=1).event())
 
     def cadre(cid: str, unit_id: str) -> dict[str, Any]:
-        data = {"cadre_id": cid, "version": 1, "name": cid, "unit_id": unit_id, "party_member": True}
-        return cloud_event("roster", "roster.cadre.registered", data, key=cid)
+        registered = roster.CadreRegistered(
+            cadre_id=cid,
+            version=1,
+            name=cid,
+            gender="male",
+            birth_date=dt.date(1975, 3, 1),
+            unit_id=unit_id,
+            party_member=True,
+            retirement_date=dt.date(2038, 3, 1),
+        )
+        return envelope("roster", registered.event())
 
     hr = await make_client(gw, "unit_hr", [town])
     admin = await gw.auth()

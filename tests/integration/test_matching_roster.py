@@ -12,9 +12,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from cadrekit.events import Event, dumps, envelope
 from cadrekit.roster_mirror import get_cadre, get_unit
 from cadrekit.testing.plugin import Broker, Signer
+from contracts.envelope import Event, dumps, envelope
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import mirror

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from cadrekit.events import parse
 from cadrekit.testing.plugin import Broker
+from contracts.envelope import parse
 from tests.conftest import RosterHarness
 from tests.integration.conftest import Subscriber, eventually
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from cadrekit.events import parse
 from cadrekit.roster_mirror import get_cadre
 from cadrekit.testing.plugin import Broker, Signer
+from contracts.envelope import parse
 from services.scoring.app import MIGRATIONS
 from services.scoring.app import create_app as create_scoring
 from services.scoring.models import mirror

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
-from cadrekit.events import Event, dumps, envelope
 from cadrekit.testing.plugin import Broker, Signer
+from contracts.envelope import Event, dumps, envelope
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.models import CadreScore, mirror

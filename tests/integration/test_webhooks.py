@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from cadrekit.events import dumps
 from cadrekit.roster_mirror import get_cadre, get_unit
 from cadrekit.testing.plugin import Broker
+from contracts.envelope import dumps
 from gateway.app import MIGRATIONS
 from gateway.models import mirror
 from gateway.webhooks import signing

@@ -7,16 +7,21 @@ import pytest
 
 from cadrekit import context
 from cadrekit.errors import Invalid
-from cadrekit.events import BadEnvelope, Event, dumps, envelope, parse
 from cadrekit.pagination import decode_cursor, encode_cursor
+from cadrekit.uow import EventRows
+from contracts.envelope import BadEnvelope, Event, dumps, parse
 
 
 def test_envelope_is_cloudevents_1_0_with_correlation_and_string_decimals() -> None:
     token = context.correlation_id.set("req-abc")
     try:
-        env = envelope("scoring", Event("scoring.score.changed", "cadre/1", "1", {"total": Decimal("1.20")}))
+        # The outbox's rows take the request's correlation id (cadrekit.uow.EventRows).
+        row = EventRows(source="scoring", topic="t").row(
+            Event("scoring.score.changed", "cadre/1", "1", {"total": Decimal("1.20")})
+        )
     finally:
         context.correlation_id.reset(token)
+    env = parse(row[4].encode())
     assert env["specversion"] == "1.0" and env["source"] == "scoring" and env["correlationid"] == "req-abc"
     uuid.UUID(env["id"])
     assert env["time"].endswith("Z")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import jsonschema
 
-from services.roster.events import SCHEMAS
+from contracts import catalogue, topics
 from tests.factories import mirrored_cadre
 from tests.matching.conftest import cadre_state as matching_cadre
 from tests.secondment.conftest import cadre_state as secondment_cadre
 
 
 def _schema(type_: str) -> dict[str, object]:
-    return {k: v for k, v in SCHEMAS[type_].items() if k != "summary"}
+    return catalogue.schemas(topics.ROSTER)[type_]
 
 
 def test_every_mirrored_cadre_builder_makes_a_valid_roster_cadre_state() -> None:

@@ -14,19 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cadrekit.auth import TokenVerifier
 from cadrekit.db import NAMING_CONVENTION, create_engine, session_factory
-from cadrekit.events import Event, envelope
 from cadrekit.inbox import EventConsumer
 from cadrekit.problems import ServiceUnavailable, Unauthorized
 from cadrekit.revocation import (
-    CLIENT_CREATED,
-    CLIENT_DISABLED,
-    CLIENT_ENABLED,
-    GATEWAY_TOPIC,
     Revocations,
     define_revocation_table,
     handlers,
 )
 from cadrekit.testing.plugin import Signer
+from contracts import gateway, topics
+from contracts.envelope import Event, envelope
 from tests.conftest import RosterHarness
 
 T0 = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
@@ -36,7 +33,7 @@ def change(type_: str, client_id: str, at: dt.datetime) -> dict[str, Any]:
     data = {
         "client_id": client_id,
         "role": "portal",
-        "disabled": type_ == CLIENT_DISABLED,
+        "disabled": type_ == gateway.ClientDisabled.TYPE,
         "changed_at": at.isoformat(),
     }
     return envelope("gateway", Event(type_, f"client/{client_id}", client_id, data))
@@ -98,12 +95,12 @@ async def test_a_cached_token_is_refused_once_its_client_is_disabled_and_accepte
     v = verifier(signer, kit)
     token = signer.token("officer", client_id="officer-1", sub="officer-1")
     assert (await v.verify(token)).client_id == "officer-1"  # verified and now cached
-    await kit.apply(change(CLIENT_DISABLED, "officer-1", T0))
+    await kit.apply(change(gateway.ClientDisabled.TYPE, "officer-1", T0))
     with pytest.raises(Unauthorized, match="disabled"):
         await v.verify(token)  # the cache does not let it through: no clock moved, the commit invalidated
     other = signer.token("officer", client_id="officer-2", sub="officer-2")
     assert (await v.verify(other)).client_id == "officer-2"
-    await kit.apply(change(CLIENT_ENABLED, "officer-1", T0 + dt.timedelta(seconds=1)))
+    await kit.apply(change(gateway.ClientEnabled.TYPE, "officer-1", T0 + dt.timedelta(seconds=1)))
     assert (await v.verify(token)).client_id == "officer-1"
 
 
@@ -113,7 +110,7 @@ async def test_a_token_the_disabled_portal_exchanged_is_refused(signer: Signer, 
     # Refused by its act alone too (a token naming another client id but the portal as actor).
     acted = signer.token("portal", sub="wang", act="portal-1", client_id="someone-else")
     own = signer.token("portal", sub="portal-1", client_id="portal-1")
-    await kit.apply(change(CLIENT_DISABLED, "portal-1", T0))
+    await kit.apply(change(gateway.ClientDisabled.TYPE, "portal-1", T0))
     for token in (person, acted, own):
         with pytest.raises(Unauthorized, match="disabled"):
             await v.verify(token)
@@ -121,16 +118,16 @@ async def test_a_token_the_disabled_portal_exchanged_is_refused(signer: Signer, 
 
 
 async def test_a_late_or_repeated_event_never_undoes_a_newer_change(kit: Kit) -> None:
-    await kit.apply(change(CLIENT_DISABLED, "c1", T0 + dt.timedelta(seconds=10)))
-    await kit.apply(change(CLIENT_ENABLED, "c1", T0))  # older: it lost the race in the outbox
+    await kit.apply(change(gateway.ClientDisabled.TYPE, "c1", T0 + dt.timedelta(seconds=10)))
+    await kit.apply(change(gateway.ClientEnabled.TYPE, "c1", T0))  # older: it lost the race in the outbox
     assert await kit.state("c1") is True
-    await kit.apply(change(CLIENT_DISABLED, "c1", T0 + dt.timedelta(seconds=10)))  # the same again
+    await kit.apply(change(gateway.ClientDisabled.TYPE, "c1", T0 + dt.timedelta(seconds=10)))  # the same again
     assert await kit.state("c1") is True
-    await kit.apply(change(CLIENT_ENABLED, "c1", T0 + dt.timedelta(seconds=11)))
+    await kit.apply(change(gateway.ClientEnabled.TYPE, "c1", T0 + dt.timedelta(seconds=11)))
     assert await kit.state("c1") is False
     assert await kit.revocations.disabled() == frozenset()
     # Only disabled/enabled change anything; other client events pass by.
-    assert CLIENT_CREATED not in kit.handlers
+    assert gateway.ClientCreated.TYPE not in kit.handlers
 
 
 async def test_a_change_made_by_another_replica_is_seen_after_the_refresh_interval(kit: Kit) -> None:
@@ -152,7 +149,7 @@ async def test_until_the_table_was_read_once_a_request_is_503_then_the_last_set_
         await kit.revocations.disabled()  # never let a request through unchecked
     async with kit.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE moved_away RENAME TO client_revocations"))
-    await kit.apply(change(CLIENT_DISABLED, "c3", T0))
+    await kit.apply(change(gateway.ClientDisabled.TYPE, "c3", T0))
     assert await kit.revocations.disabled() == frozenset({"c3"})
     async with kit.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE client_revocations RENAME TO moved_away"))
@@ -162,7 +159,7 @@ async def test_until_the_table_was_read_once_a_request_is_503_then_the_last_set_
 
 @pytest.mark.parametrize("bad", [{"role": "portal"}, {"client_id": "", "changed_at": T0.isoformat()}])
 async def test_an_event_without_a_client_is_refused_by_the_handler(kit: Kit, bad: dict[str, Any]) -> None:
-    event = envelope("gateway", Event(CLIENT_DISABLED, "client/x", "x", bad))
+    event = envelope("gateway", Event(gateway.ClientDisabled.TYPE, "client/x", "x", bad))
     with pytest.raises(ValueError):
         await kit.apply(event)
 
@@ -176,19 +173,19 @@ async def test_roster_refuses_a_disabled_clients_token_with_401_and_accepts_it_w
     roster: RosterHarness,
 ) -> None:
     consumer = revocation_consumer(roster)
-    assert consumer.topics == [GATEWAY_TOPIC]
+    assert consumer.topics == [topics.GATEWAY]
     token = roster.auth("admin", client_id="officer-9", sub="officer-9")
     # The kit's own route: what every service serves alike.
     path = "/api/v1/roster/audit/personal-data-reads"
     assert (await roster.client.get(path, headers=token)).status_code == 200
     now = dt.datetime.now(dt.UTC)
-    disabled = change(CLIENT_DISABLED, "officer-9", now)
-    assert await consumer.apply(disabled, consumer.handlers[CLIENT_DISABLED])
+    disabled = change(gateway.ClientDisabled.TYPE, "officer-9", now)
+    assert await consumer.apply(disabled, consumer.handlers[gateway.ClientDisabled.TYPE])
     refused = await roster.client.get(path, headers=token)
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["detail"] == "this client is disabled"
-    assert not await consumer.apply(disabled, consumer.handlers[CLIENT_DISABLED])  # a repeat: dropped
-    enabled = change(CLIENT_ENABLED, "officer-9", now + dt.timedelta(milliseconds=1))
-    assert await consumer.apply(enabled, consumer.handlers[CLIENT_ENABLED])
+    assert not await consumer.apply(disabled, consumer.handlers[gateway.ClientDisabled.TYPE])  # a repeat: dropped
+    enabled = change(gateway.ClientEnabled.TYPE, "officer-9", now + dt.timedelta(milliseconds=1))
+    assert await consumer.apply(enabled, consumer.handlers[gateway.ClientEnabled.TYPE])
     assert (await roster.client.get(path, headers=token)).status_code == 200

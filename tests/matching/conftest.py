@@ -17,14 +17,15 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from cadrekit.events import Event, envelope
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.testing.plugin import Signer
+from contracts.base import current
+from contracts.envelope import Event, envelope
+from contracts.samples import sample_data
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import kit, mirror
 from services.matching.settings import MatchingSettings
-from services.secondment.events import PLACEMENT_DATAVERSION
 from tests.factories import mirrored_cadre
 
 API = "/api/v1/matching"
@@ -82,7 +83,8 @@ class MatchingHarness:
         its producer writes today unless told."""
         consumer = next(c for c in self.runtime.consumers if c.name == "matching.inbound")
         if dataversion is None:
-            dataversion = PLACEMENT_DATAVERSION if type_.startswith("secondment.") else "1"
+            # the test's fields over a valid sample of today's contract (extra fields kept)
+            dataversion, data = current(type_).DATAVERSION, sample_data(type_, **data)
         env = envelope(type_.split(".")[0], Event(type_, f"cadre/{key}", key, data, dataversion))
         return bool(await consumer.apply(env, consumer.handlers[type_]))
 

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from cadrekit.events import parse
 from cadrekit.testing.kafka import KafkaBroker
 from cadrekit.testing.plugin import free_port, pg_url
+from contracts.envelope import parse
 from deploy.launcher import SERVICES, Layout, System
 from tests.e2e.support import token
 from tests.factories import cadre_body

@@ -23,9 +23,9 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cadrekit.events import parse
 from cadrekit.runtime import ServiceRuntime
 from cadrekit.testing.plugin import pg_url
+from contracts.envelope import parse
 from services.matching.app import MIGRATIONS as SUBSCRIBER_MIGRATIONS
 from services.matching.models import metadata as subscriber_metadata
 from services.matching.settings import MatchingSettings

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from cadrekit.events import Event, dumps, envelope
 from cadrekit.testing.plugin import Broker
+from contracts.envelope import Event, dumps, envelope
 from tests.reliability.support import ROOT, Figures, build_subscriber, effects, read_all, subscriber_database, wait_for
 
 

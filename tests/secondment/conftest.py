@@ -12,6 +12,9 @@ from fastapi import FastAPI
 
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.testing.plugin import Signer
+from contracts import matching, scoring
+from contracts.envelope import envelope
+from contracts.samples import sample
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.events import apply_placement_confirmed, apply_score_changed
@@ -65,11 +68,8 @@ class SecondmentHarness:
 
     async def score(self, cadre_id: str, year: int, total: str) -> None:
         """As a scoring.score.changed event would arrive."""
-        event = {
-            "id": str(uuid.uuid4()),
-            "type": "scoring.score.changed",
-            "data": {"cadre_id": cadre_id, "year": year, "total": total},
-        }
+        changed = sample(scoring.ScoreChanged, cadre_id=cadre_id, year=year, total=total)
+        event = envelope("scoring", changed.event())
         async with self.app.state.runtime.sessions() as s:
             await apply_score_changed(s, event)
             await s.commit()
@@ -78,15 +78,16 @@ class SecondmentHarness:
         self, cadre_id: str, campaign_id: str, post_kind: str, starts_on: str, ends_on: str | None
     ) -> None:
         """As a matching.placement.confirmed event would arrive."""
-        data = {
-            "campaign_id": campaign_id,
-            "cadre_id": cadre_id,
-            "post_kind": post_kind,
-            "starts_on": starts_on,
-            "ends_on": ends_on,
-        }
+        confirmed = sample(
+            matching.PlacementConfirmed,
+            campaign_id=campaign_id,
+            cadre_id=cadre_id,
+            post_kind=post_kind,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
         async with self.app.state.runtime.sessions() as s:
-            await apply_placement_confirmed(s, {"id": str(uuid.uuid4()), "data": data})
+            await apply_placement_confirmed(s, envelope("matching", confirmed.event()))
             await s.commit()
 
     async def post(self, path: str, body: dict[str, Any], role: str = "officer", **kw: Any) -> httpx.Response:

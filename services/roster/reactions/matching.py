@@ -8,45 +8,41 @@ availability rule reads). Applied in the inbox transaction, so a redelivery chan
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
+from contracts import matching, topics
 from services.roster import events
 from services.roster.models import Cadre, CadreChange, Unit
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, follow_unit
 
-TOPIC = "matching.events"
+TOPIC = topics.MATCHING
 ACTOR = "matching-service"
 log = logging.getLogger("roster.reactions.matching")
 
 
-def _date(value: Any) -> dt.date | None:
-    return dt.date.fromisoformat(str(value)[:10]) if value else None
-
-
 def handlers(ctx: Context) -> dict[str, Handler]:
     async def placement_confirmed(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = event["data"]
-        cadre = await session.get(Cadre, d["cadre_id"])
+        d = matching.PlacementConfirmed.of(event)
+        cadre = await session.get(Cadre, d.cadre_id)
         if cadre is None or cadre.status == "left":
-            log.warning("placement for an unknown or departed cadre ignored", extra={"cadre_id": d["cadre_id"]})
+            log.warning("placement for an unknown or departed cadre ignored", extra={"cadre_id": d.cadre_id})
             return
-        reason = f"placement confirmed in matching campaign {d['campaign_id']}"
-        starts_on = _date(d.get("starts_on"))
+        reason = f"placement confirmed in matching campaign {d.campaign_id}"
+        starts_on = d.starts_on
         if starts_on is None:
             # matching always sends the day the placement takes effect; the day this event
             # happens to arrive is no business date.
             raise ValueError("a confirmed placement needs starts_on")
-        if d.get("post_kind") == "standing":
-            unit = await session.get(Unit, d["host_unit_id"])
+        if d.post_kind == "standing":
+            unit = await session.get(Unit, d.host_unit_id)
             if unit is None:
-                raise ValueError(f"host unit {d['host_unit_id']} is not in the roster")
-            title = d.get("post_title") or cadre.post_title
+                raise ValueError(f"host unit {d.host_unit_id} is not in the roster")
+            title = d.post_title or cadre.post_title
             if cadre.unit_id == unit.id and cadre.post_title == title:
                 return  # already there: a repeated confirmation changes nothing
             old_unit, old_post = cadre.unit_id, cadre.post_title
@@ -56,7 +52,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
                 "unit_id": [old_unit, unit.id],
                 "post_title": [old_post, title],
                 "effective_on": starts_on.isoformat(),
-                "campaign_id": d["campaign_id"],
+                "campaign_id": d.campaign_id,
             }
             old_retirement = cadre.retirement_date
             retired = follow_unit(ctx, cadre, unit.kind)
@@ -69,7 +65,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
                 out.append(events.cadre_updated(cadre, retired))
             await ctx.runtime.emit_from_handler(session, out)
             return
-        until = _date(d.get("ends_on"))
+        until = d.ends_on
         if until is None:
             raise ValueError("a phased or training placement needs ends_on")
         if cadre.on_assignment_until == until:
@@ -79,10 +75,10 @@ def handlers(ctx: Context) -> dict[str, Handler]:
         cadre.on_assignment_until = until
         changes = {
             "on_assignment_until": [old.isoformat() if old else None, until.isoformat()],
-            "host_unit_id": d.get("host_unit_id"),
-            "campaign_id": d["campaign_id"],
+            "host_unit_id": d.host_unit_id,
+            "campaign_id": d.campaign_id,
         }
         session.add(CadreChange(cadre_id=cadre.id, actor=ACTOR, kind="updated", changes=changes, reason=reason))
         await ctx.runtime.emit_from_handler(session, [events.cadre_updated(cadre, {"on_assignment_until": until})])
 
-    return {"matching.placement.confirmed": placement_confirmed}
+    return {matching.PlacementConfirmed.TYPE: placement_confirmed}

@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
-from cadrekit.upcasts import secondment_data
+from contracts import secondment, topics
 from services.roster import events
 from services.roster.domain.people import Period, paused_for_secondment, resumed_after_secondment
 from services.roster.models import Cadre, CadreChange
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, grassroots_years_of, plain_periods
 
-TOPIC = "secondment.events"
+TOPIC = topics.SECONDMENT
 GRASSROOTS_KINDS = ("town", "village")
 UP = "grassroots_to_city"
 ACTOR = "secondment-service"
@@ -71,49 +71,43 @@ def handlers(ctx: Context) -> dict[str, Handler]:
         await ctx.runtime.emit_from_handler(session, [events.cadre_updated(cadre, changed)])
 
     async def started(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = secondment_data(event)
-        until = _date(d["ends_on"])
-
-        up = d["direction"] == UP
-        starts_on = _date(d["starts_on"])
+        d = secondment.Started.of(event)
+        up = d.direction == UP
 
         def apply(cadre: Cadre) -> None:
-            cadre.seconded_until = until
-            if up and starts_on is not None:
-                cadre.grassroots_periods = _stored(paused_for_secondment(_periods(cadre), starts_on))
+            cadre.seconded_until = d.ends_on
+            if up:
+                cadre.grassroots_periods = _stored(paused_for_secondment(_periods(cadre), d.starts_on))
 
-        await change(
-            session, d["cadre_id"], "seconded", f"seconded to {d.get('to_unit_name') or d['to_unit_id']}", apply
-        )
+        await change(session, d.cadre_id, "seconded", f"seconded to {d.to_unit_name or d.to_unit_id}", apply)
 
     async def extended(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = secondment_data(event)
-        until = _date(d["ends_on"])
+        d = secondment.Extended.of(event)
 
         def apply(cadre: Cadre) -> None:
-            cadre.seconded_until = until
+            cadre.seconded_until = d.ends_on
 
-        await change(session, d["cadre_id"], "seconded", f"secondment extended: {d.get('reason')}", apply)
+        await change(session, d.cadre_id, "seconded", f"secondment extended: {d.reason}", apply)
 
     async def ended(session: AsyncSession, event: dict[str, Any]) -> None:
-        d = secondment_data(event)
-        starts_on, ended_on = _date(d["starts_on"]), _date(d["ended_on"])
+        d = secondment.Ended.of(event)
+        starts_on, ended_on = d.starts_on, d.ended_on
         period = None
-        if d["to_unit_kind"] in GRASSROOTS_KINDS and int(d.get("grassroots_days") or 0) > 0:
-            period = {"start": _iso(starts_on), "end": _iso(ended_on), "unit_name": d.get("to_unit_name")}
+        if d.to_unit_kind in GRASSROOTS_KINDS and d.grassroots_days > 0:
+            period = {"start": _iso(starts_on), "end": _iso(ended_on), "unit_name": d.to_unit_name}
 
         def apply(cadre: Cadre) -> None:
             cadre.seconded_until = None
             held = {(p["start"], p.get("end")) for p in cadre.grassroots_periods}
             if period is not None and (period["start"], period["end"]) not in held:
                 cadre.grassroots_periods = plain_periods([*cadre.grassroots_periods, period])
-            if d["direction"] == UP and starts_on is not None and ended_on is not None:
+            if d.direction == UP and starts_on is not None:
                 cadre.grassroots_periods = _stored(resumed_after_secondment(_periods(cadre), starts_on, ended_on))
 
-        what = "completed" if d["end_kind"] == "completed" else f"ended early: {d.get('reason')}"
-        await change(session, d["cadre_id"], "returned", f"secondment {what}", apply)
+        what = "completed" if d.end_kind == "completed" else f"ended early: {d.reason}"
+        await change(session, d.cadre_id, "returned", f"secondment {what}", apply)
 
-    return {"secondment.started": started, "secondment.extended": extended, "secondment.ended": ended}
+    return {secondment.Started.TYPE: started, secondment.Extended.TYPE: extended, secondment.Ended.TYPE: ended}
 
 
 def _iso(value: Any) -> Any:

@@ -30,7 +30,8 @@ async def _setup(h: MatchingHarness) -> dict:
             "secondment_id": "s-1",
             "starts_on": "2021-09-01",
             "ends_on": "2023-08-31",
-            "direction": "city_to_town",  # an extra field: tolerated
+            "direction": "city_to_grassroots",
+            "programme_note": "第二批",  # a field the contract does not know: tolerated
         },
     )
     c = await h.campaign()

@@ -1,0 +1,63 @@
+"""The published schemas, generated from the models: each service's ``/events/catalog``
+and the gateway's AsyncAPI document read them from here, never from a hand-written copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import gateway, matching, roster, scoring, secondment, topics
+from contracts.base import REGISTRY, EventData, of_topic
+from contracts.samples import sample_data
+
+MODULES = {"roster": roster, "matching": matching, "scoring": scoring, "secondment": secondment, "gateway": gateway}
+
+
+def _strip_titles(schema: Any) -> Any:
+    """pydantic titles every property after its name; the documents read better without."""
+    if isinstance(schema, dict):
+        return {k: _strip_titles(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+def data_schema(model: type[EventData]) -> dict[str, Any]:
+    """The JSON Schema of the event's ``data`` as it is emitted (serialisation mode)."""
+    schema: dict[str, Any] = _strip_titles(model.model_json_schema(mode="serialization"))
+    assert "$defs" not in schema, f"{model.__name__}: event data stays flat (no nested models)"
+    return schema
+
+
+def described(model: type[EventData]) -> dict[str, Any]:
+    """One event's entry in a catalogue: summary, key, data version, example and schema."""
+    entry: dict[str, Any] = {
+        "summary": model.summary(),
+        "x-key": model.KEY,
+        "x-key-name": model.key_name(),
+        "x-subject": f"{model.SUBJECT[0]}/<{model.SUBJECT[1]}>",
+        "x-dataversion": model.DATAVERSION,
+        **data_schema(model),
+        # the model's own example where it has one, otherwise one filled from the types
+        "examples": [sample_data(model)],
+    }
+    return entry
+
+
+def schemas(topic: str) -> dict[str, dict[str, Any]]:
+    """Every event type published on ``topic``, by type (the newest version of each)."""
+    newest: dict[str, type[EventData]] = {}
+    for model in of_topic(topic):
+        if model.TYPE not in newest or int(model.DATAVERSION) > int(newest[model.TYPE].DATAVERSION):
+            newest[model.TYPE] = model
+    return {t: described(m) for t, m in sorted(newest.items())}
+
+
+def catalog(service: str) -> dict[str, Any]:
+    topic = topics.OF_SERVICE[service]
+    events = schemas(topic)
+    keys = sorted({e["x-key-name"] for e in events.values()})
+    return {"service": service, "topic": topic, "key": " or ".join(keys), "events": events}
+
+
+def every_type() -> list[str]:
+    return sorted({t for t, _ in REGISTRY})

@@ -7,6 +7,7 @@ from typing import Any
 
 from contracts import gateway, matching, roster, scoring, secondment, topics
 from contracts.base import REGISTRY, EventData, of_topic
+from contracts.envelope import json_schema
 from contracts.samples import sample_data
 
 MODULES = {"roster": roster, "matching": matching, "scoring": scoring, "secondment": secondment, "gateway": gateway}
@@ -41,6 +42,13 @@ def described(model: type[EventData]) -> dict[str, Any]:
         "examples": [sample_data(model)],
     }
     return entry
+
+
+def message_schema(event_type: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The whole message of one event type (envelope and ``data``) as its catalogue entry
+    publishes it: the AsyncAPI payload, and what the suite checks every emitted event against."""
+    data = {k: v for k, v in entry.items() if k not in ("summary", "examples") and not k.startswith("x-")}
+    return json_schema(event_type, entry.get("x-dataversion", "1"), data)
 
 
 def schemas(topic: str) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from contracts.envelope import example, json_schema
+from contracts import catalogue
+from contracts.envelope import example
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -158,7 +159,6 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
         channel_messages = {}
         for event_type, schema in sorted(cat.get("events", {}).items()):
             name = event_type.replace(".", "_")
-            data = {k: v for k, v in schema.items() if k != "summary" and not k.startswith("x-") and k != "examples"}
             key_name = schema.get("x-key-name", cat.get("key", "cadre id"))
             messages[name] = {
                 "name": event_type,
@@ -169,7 +169,7 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
                     "type": "object",
                     "properties": {"ce_id": {"type": "string"}, "ce_type": {"const": event_type}},
                 },
-                "payload": json_schema(event_type, schema.get("x-dataversion", "1"), data),
+                "payload": catalogue.message_schema(event_type, schema),
                 "bindings": {
                     "kafka": {"key": {"type": "string", "description": f"the {key_name}: order holds per {key_name}"}}
                 },

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cadrekit.auth import StaticKeySource
 from cadrekit.migrate import upgrade
+from cadrekit.testing import published
 from cadrekit.testing.kafka import KafkaBroker
 from cadrekit.testing.servers import PostgresServer, RedisServer, free_port
 
@@ -51,10 +52,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soak: long fault and soak runs (make soak)")
+    config.stash[_UNDO_RECORDER] = published.install()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _SERVERS.stop()
+    if _UNDO_RECORDER in config.stash:
+        config.stash[_UNDO_RECORDER]()
+
+
+# Emitted equals published (``published.py``) --------------------------------------------
+_UNDO_RECORDER = pytest.StashKey[Callable[[], None]]()
+_WHOLE_SUITE = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _emitted_events_follow_their_contract() -> Iterator[None]:
+    """Fails the test whose code wrote an event its published schema refuses."""
+    published.RECORDER.take_problems()  # what background work wrote between tests is not this test's
+    yield
+    problems = published.RECORDER.take_problems()
+    if problems:
+        pytest.fail("emitted events outside their published contract:\n  " + "\n  ".join(problems[:20]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The coverage gate applies to a run of the whole suite: every test module collected.
+    tests = Path(str(session.config.rootpath)) / "tests"
+    every = {p.resolve() for p in tests.rglob("test_*.py")}
+    ran = {Path(str(item.path)).resolve() for item in session.items}
+    session.config.stash[_WHOLE_SUITE] = bool(every) and every <= ran and not session.config.option.keyword
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    missing = published.RECORDER.missing()
+    if session.config.stash.get(_WHOLE_SUITE, False) and missing and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    seen, every = published.RECORDER.seen, published.published_types()
+    if not seen:
+        return
+    line = (
+        f"emitted events: {sum(seen.values())} messages checked against their published schemas; "
+        f"{len(every & set(seen))} of {len(every)} event types emitted"
+    )
+    missing = sorted(every - set(seen))
+    whole: bool = config.stash.get(_WHOLE_SUITE, False)
+    if missing and whole:
+        terminalreporter.write_line(line + "; NEVER EMITTED (the suite fails): " + ", ".join(missing), red=True)
+    else:
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

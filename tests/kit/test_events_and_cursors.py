@@ -9,23 +9,24 @@ from cadrekit import context
 from cadrekit.errors import Invalid
 from cadrekit.pagination import decode_cursor, encode_cursor
 from cadrekit.uow import EventRows
-from contracts.envelope import BadEnvelope, Event, dumps, parse
+from contracts import scoring, topics
+from contracts.envelope import BadEnvelope, dumps, parse
+from contracts.samples import sample
 
 
 def test_envelope_is_cloudevents_1_0_with_correlation_and_string_decimals() -> None:
     token = context.correlation_id.set("req-abc")
     try:
         # The outbox's rows take the request's correlation id (cadrekit.uow.EventRows).
-        row = EventRows(source="scoring", topic="t").row(
-            Event("scoring.score.changed", "cadre/1", "1", {"total": Decimal("1.20")})
-        )
+        changed = sample(scoring.ScoreChanged, cadre_id="1", total=Decimal("1.20"))
+        row = EventRows(source="scoring", topic=topics.SCORING).row(changed.event())
     finally:
         context.correlation_id.reset(token)
     env = parse(row[4].encode())
     assert env["specversion"] == "1.0" and env["source"] == "scoring" and env["correlationid"] == "req-abc"
     uuid.UUID(env["id"])
     assert env["time"].endswith("Z")
-    assert parse(dumps(env))["data"] == {"total": "1.20"}
+    assert env["subject"] == "cadre/1" and parse(dumps(env))["data"]["total"] == "1.20"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,102 @@
+"""Emitted equals published: every event the code under test writes to an outbox is checked
+against the schema its service publishes, and the suite knows which types it has seen.
+
+Every outbox row of every service and the gateway is made by ``cadrekit.uow.EventRows.row``
+(``uow.record``, event handlers' own events, the roster import's bulk path alike), so the
+recorder wraps that one function for the test session: the real code path of each event
+runs, and its exact payload — the bytes the relay sends to Kafka — is validated against
+``contracts.catalogue.message_schema`` (what ``/events/catalog`` and the AsyncAPI document
+publish). The test that emitted a message outside its contract fails by name; a whole-suite
+run fails when an event type was never emitted (``pytest_sessionfinish`` in the plugin).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+import orjson
+
+from cadrekit import uow
+from contracts import catalogue, topics
+from contracts.base import REGISTRY
+from contracts.envelope import Event
+
+
+def published_types() -> set[str]:
+    return {t for t, _ in REGISTRY}
+
+
+@functools.cache
+def _validator(topic: str, event_type: str) -> jsonschema.protocols.Validator | None:
+    entry = catalogue.schemas(topic).get(event_type)
+    if entry is None:
+        return None
+    schema = catalogue.message_schema(event_type, entry)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@dataclass
+class Recorder:
+    seen: Counter[str] = field(default_factory=Counter)
+    # problems of the running test, taken (and failed on) by the plugin after each test
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, topic: str, key: str, payload: str) -> None:
+        message = orjson.loads(payload)
+        event_type = message.get("type", "?")
+        self.seen[event_type] += 1
+        if topic not in topics.ALL:
+            self.problems.append(f"{event_type}: written for topic {topic!r}, which no contract names")
+            return
+        validator = _validator(topic, event_type)
+        if validator is None:
+            self.problems.append(f"{event_type}: not in the catalogue of {topic}")
+            return
+        for error in validator.iter_errors(message):
+            where = "/".join(str(p) for p in error.absolute_path) or "(message)"
+            self.problems.append(f"{event_type}: {where}: {error.message}")
+        entry = catalogue.schemas(topic)[event_type]
+        data = message.get("data") or {}
+        if key != str(data.get(entry["x-key"])):
+            self.problems.append(f"{event_type}: key {key!r} is not data.{entry['x-key']} as published")
+        subject_kind, subject_field = entry["x-subject"].split("/", 1)
+        expected_subject = f"{subject_kind}/{data.get(subject_field.strip('<>'))}"
+        if message.get("subject") != expected_subject:
+            self.problems.append(f"{event_type}: subject {message.get('subject')!r}, published {expected_subject!r}")
+
+    def take_problems(self) -> list[str]:
+        out, self.problems = self.problems, []
+        return out
+
+    def missing(self) -> set[str]:
+        return published_types() - set(self.seen)
+
+
+RECORDER = Recorder()
+
+
+def install(recorder: Recorder = RECORDER) -> Callable[[], None]:
+    """Wrap ``EventRows.row`` so every outbox row is checked by ``recorder`` (alone: a test
+    of the recorder's own refusals does not fail the session's); returns the undo."""
+    previous = uow.EventRows.row
+    original = getattr(previous, "unchecked", previous)
+
+    def row(self: uow.EventRows, event: Event, event_id: str | None = None) -> tuple[Any, ...]:
+        made = original(self, event, event_id)
+        _id, topic, key, _type, payload, *_ = made
+        recorder.check(topic, key, payload)
+        return made
+
+    row.unchecked = original  # type: ignore[attr-defined]
+    uow.EventRows.row = row  # type: ignore[method-assign]
+
+    def undo() -> None:
+        uow.EventRows.row = previous  # type: ignore[method-assign]
+
+    return undo

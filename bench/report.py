@@ -43,6 +43,7 @@ BENCHES = (
     Bench("matching", "matching", ("bench/matching.py",), ("--quick",)),
     Bench("scoring_throughput", "scoring & event delay", ("-m", "bench.scoring_throughput"), ("--quick",)),
     Bench("gateway_overhead", "gateway overhead", ("-m", "bench.gateway_overhead"), ("--quick",)),
+    Bench("webhook_latency", "webhook latency", ("-m", "bench.webhook_latency"), ("--quick",)),
 )
 
 

@@ -2,7 +2,8 @@
 
 The applied event id is inserted into the inbox in the same transaction as the effect;
 the partition offset is committed only after that. A message that keeps failing goes to
-``<topic>.dlq`` with the error, and consumption goes on.
+``<topic>.dlq`` with the error, and consumption goes on. A handler whose effect some other
+part of the process should act on at once registers that with :func:`after_commit`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from cadrekit.db import KitTables, utcnow
 from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_consumer, new_producer
@@ -34,6 +36,25 @@ def insert_ignoring_duplicates(table: Table, dialect: str) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once ``session`` has committed; never if it rolls back.
+
+    For a handler whose effect another part of the process should act on now (a worker to
+    wake, a cache to read again): :meth:`EventConsumer.apply` commits the inbox row and the
+    effect after the handler returns, and only then can another transaction see the rows.
+    The callback runs inside the commit call, on the event loop: it must be quick (set a
+    flag or an ``asyncio.Event``). The commit stands whatever the callback does, so its
+    failure is logged, never raised: the event must not look failed and be retried."""
+
+    def run(_session: Session) -> None:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed; the commit stands")
+
+    event.listen(session.sync_session, "after_commit", run, once=True)
 
 
 class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -27,13 +27,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Column, MetaData, String, Table, event, select
+from sqlalchemy import Boolean, Column, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cadrekit.auth import Principal
 from cadrekit.db import UTCDateTime, utcnow
-from cadrekit.inbox import Handler
+from cadrekit.inbox import Handler, after_commit
 from cadrekit.problems import ServiceUnavailable, Unauthorized
 from contracts import gateway, topics
 
@@ -123,7 +123,7 @@ def handlers(table: Table, dialect: str, on_change: Callable[[], None] = lambda:
     async def apply(session: AsyncSession, envelope: dict[str, Any]) -> None:
         await apply_client_change(session, table, dialect, envelope)
         # Read again once the change is committed (the inbox commits after the handler).
-        event.listen(session.sync_session, "after_commit", lambda _session: on_change(), once=True)
+        after_commit(session, on_change)
 
     return {gateway.ClientDisabled.TYPE: apply, gateway.ClientEnabled.TYPE: apply}
 

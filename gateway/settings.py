@@ -56,6 +56,8 @@ class GatewaySettings(BaseServiceSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Messages in a row that exhausted their retries before the subscription is disabled.
     webhook_disable_after_failures: int = Field(default=5, ge=1)
+    # The worker's fallback look for due deliveries (retries, other replicas' rows): a new
+    # delivery does not wait for it, the dispatcher wakes the worker after its commit.
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_batch_size: int = Field(default=50, ge=1, le=1000)
     webhook_concurrency: int = Field(default=8, ge=1, le=100)

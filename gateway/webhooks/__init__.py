@@ -33,7 +33,11 @@ def install(runtime: ServiceRuntime, settings: GatewaySettings) -> Webhooks:
     """Adds the dispatcher consumer to the runtime; the app calls ``start``/``stop`` from its
     lifespan hooks and serves ``router``."""
     policy = Policy.from_entries(settings.webhook_blocks_private, settings.webhook_allow_hosts)
+    worker = DeliveryWorker(runtime, settings, policy)
+    # The dispatcher wakes the worker once the deliveries it queued are committed.
     runtime.add_consumer(
-        dispatcher.CONSUMER, dispatcher.TOPICS, dispatcher.handlers(settings.webhook_history_grace_seconds)
+        dispatcher.CONSUMER,
+        dispatcher.TOPICS,
+        dispatcher.handlers(settings.webhook_history_grace_seconds, on_enqueued=worker.wake),
     )
-    return Webhooks(policy, Subscriptions(runtime, policy), DeliveryWorker(runtime, settings, policy))
+    return Webhooks(policy, Subscriptions(runtime, policy), worker)

@@ -4,13 +4,21 @@ Each event becomes one delivery row per subscription that wants it, written in t
 handler's transaction together with the consumer's inbox row: an event applied once is
 enqueued once, whatever the broker redelivers or a restart replays. Roster events also
 keep the gateway's roster mirror, from which a scoped subscriber's scope is judged.
+
+Once that transaction has committed, the dispatcher wakes this process's delivery worker,
+so a delivery is sent as soon as it is queued instead of at the worker's next poll. The
+wake is in-process on purpose: the replica that consumed the event is the one that queued
+it, so no other process needs telling, and a function call works the same on SQLite and
+PostgreSQL. PostgreSQL's LISTEN/NOTIFY would only add a wake across replicas, which the poll
+already covers (and SQLite has no equivalent). The poll stays the fallback: for retries, for
+deliveries made due again by the API, and for rows another replica queued but did not send.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cadrekit.db import utcnow
-from cadrekit.inbox import Handler, insert_ignoring_duplicates
+from cadrekit.inbox import Handler, after_commit, insert_ignoring_duplicates
 from cadrekit.roster_mirror import get_cadre, get_units, mirror_handlers
 from contracts import topics
 from contracts.envelope import dumps
@@ -44,9 +52,13 @@ class EveryType(dict[str, Handler]):
         return super().get(key) or self.fallback
 
 
-def handlers(history_grace_seconds: float) -> dict[str, Handler]:
+def handlers(history_grace_seconds: float, on_enqueued: Callable[[], None]) -> dict[str, Handler]:
+    """``on_enqueued`` runs after the commit of an event that queued deliveries (never
+    before it: the worker's claim must see the rows)."""
+
     async def dispatch(session: AsyncSession, event: dict[str, Any]) -> None:
-        await enqueue(session, event, history_grace_seconds=history_grace_seconds)
+        if await enqueue(session, event, history_grace_seconds=history_grace_seconds):
+            after_commit(session, on_enqueued)
 
     def mirrored_then_dispatched(apply: Handler) -> Handler:
         async def both(session: AsyncSession, event: dict[str, Any]) -> None:

@@ -6,6 +6,10 @@ request timeout under a fresh ``claim_token``, then committed, so the HTTP reque
 outside any transaction and two gateway replicas never send the same attempt. A replica
 that dies mid-request leaves the lease to expire and another sends the message again:
 delivery is at least once, and subscribers drop repeats by ``webhook-id``.
+
+When to look: at once when woken (``wake``: the dispatcher queued deliveries in this process,
+see dispatcher.py for why the wake is in-process), else every ``webhook_poll_seconds``, which
+finds the retries that fell due and what another replica queued but did not send.
 """
 
 from __future__ import annotations
@@ -114,6 +118,9 @@ class DeliveryWorker:
         await self._close_http()
 
     def wake(self) -> None:
+        """Look for due deliveries now, not at the next poll: called when this process queued
+        some (the dispatcher, after its commit) or made some due again (replay, enable). A
+        wake during a round is kept for the end of it, so none is lost."""
         self._wake.set()
 
     def _client(self) -> aiohttp.ClientSession:

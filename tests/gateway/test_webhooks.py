@@ -28,8 +28,9 @@ from sqlmodel import col
 from cadrekit.inbox import EventConsumer
 from cadrekit.pagination import encode_cursor
 from cadrekit.testing.plugin import free_port
-from contracts import roster
+from contracts import roster, scoring
 from contracts.envelope import Event, envelope
+from contracts.samples import sample
 from gateway import keys
 from gateway.app import MIGRATIONS
 from gateway.app import create_app as create_gateway
@@ -302,6 +303,28 @@ async def test_a_signed_delivery_is_retried_after_a_500_and_every_attempt_record
     assert all(a["duration_ms"] >= 0 for a in delivery["attempts"])
     one = await gw.client.get(f"{API}/subscriptions/{sub['id']}/deliveries/{delivery['id']}", headers=admin)
     assert one.json()["payload"] == event
+
+
+async def test_an_enqueued_event_is_sent_at_once_not_at_the_next_poll(
+    gw_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """The dispatcher wakes the sender after its commit; the poll is only the fallback. Two
+    events: the second surely finds the worker waiting out its 30 s poll, whichever round
+    the first one met."""
+    async with running_gateway(gw_url, tmp_path, webhook_poll_seconds=30.0) as gw:
+        admin = await gw.auth()
+        made = await gw.client.post(
+            f"{API}/subscriptions", headers=admin, json={"url": receiver.url, "event_types": ["scoring.*"]}
+        )
+        assert made.status_code == 201, made.text
+        for n in (1, 2):
+            assert await feed(gw, envelope("scoring", sample(scoring.ScoreChanged, cadre_id=f"c-{n}").event()))
+
+            async def delivered(n: int = n) -> bool:
+                return len(receiver.requests) == n
+
+            await eventually(delivered, timeout=5.0, what=f"delivery {n} well before the 30 s poll")
+    assert [e["data"]["cadre_id"] for e in receiver.events()] == ["c-1", "c-2"]
 
 
 async def test_an_event_is_enqueued_once_however_often_it_arrives(gw: GatewayHarness, receiver: Receiver) -> None:

@@ -23,7 +23,9 @@ from fastapi.routing import APIRoute
 
 from cadrekit.roster_mirror import upsert_cadre, upsert_unit
 from cadrekit.spreadsheets import XLSX
-from contracts.envelope import Event, envelope
+from contracts import scoring
+from contracts.envelope import envelope
+from contracts.samples import sample
 from tests.bad_input.conftest import System
 from tests.conftest import RosterHarness
 from tests.factories import cadre_body
@@ -164,17 +166,8 @@ async def _matching_world(system: System) -> str:
     # a negative year's points: its fit term is below zero, and must stay a number
     consumer = next(c for c in app.state.runtime.consumers if c.name == "matching.inbound")
     for state in cadres[:3]:
-        data = {
-            "cadre_id": state["cadre_id"],
-            "year": 2025,
-            "total": "-2.00",
-            "previous_total": "0.00",
-            "delta": "-2.00",
-            "cause_entry_id": str(uuid.uuid4()),
-            "catalogue_version": 1,
-        }
-        env = envelope("scoring", Event("scoring.score.changed", f"cadre/{state['cadre_id']}", state["cadre_id"], data))
-        assert await consumer.apply(env, consumer.handlers["scoring.score.changed"])
+        changed = sample(scoring.ScoreChanged, cadre_id=state["cadre_id"], year=2025, total="-2.00", delta="-2.00")
+        assert await consumer.apply(envelope("scoring", changed.event()), consumer.handlers[changed.TYPE])
     campaign = await client.post(
         f"{MATCHING}/campaigns",
         headers=admin,

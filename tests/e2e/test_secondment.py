@@ -15,7 +15,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 
-from contracts.envelope import Event, dumps, envelope
+from contracts import scoring
+from contracts.envelope import dumps, envelope
+from contracts.samples import sample
 from deploy.launcher import System
 from tests.e2e.support import read_topic, token
 from tests.factories import cadre_body
@@ -65,17 +67,16 @@ async def publish_scores(bootstrap: str, totals: dict[str, str], year: int) -> N
     await producer.start()
     try:
         for cadre_id, total in totals.items():
-            data = {
-                "cadre_id": cadre_id,
-                "year": year,
-                "total": total,
-                "previous_total": "0.00",
-                "delta": total,
-                "cause_entry_id": f"e-{cadre_id[:8]}",
-                "catalogue_version": 1,
-            }
-            env = envelope("scoring", Event("scoring.score.changed", f"cadre/{cadre_id}", cadre_id, data))
-            await producer.send_and_wait("scoring.events", dumps(env), key=cadre_id.encode())
+            changed = sample(
+                scoring.ScoreChanged,
+                cadre_id=cadre_id,
+                year=year,
+                total=total,
+                delta=total,
+                cause_entry_id=f"e-{cadre_id[:8]}",
+            )
+            env = envelope("scoring", changed.event())
+            await producer.send_and_wait(changed.TOPIC, dumps(env), key=cadre_id.encode())
     finally:
         await producer.stop()
 

@@ -14,7 +14,10 @@ from aiokafka import AIOKafkaProducer
 
 from cadrekit.roster_mirror import get_cadre, get_unit
 from cadrekit.testing.plugin import Broker, Signer
-from contracts.envelope import Event, dumps, envelope
+from contracts import scoring
+from contracts.base import EventData
+from contracts.envelope import dumps, envelope
+from contracts.samples import sample
 from services.matching.app import MIGRATIONS
 from services.matching.app import create_app as create_matching
 from services.matching.models import mirror
@@ -44,12 +47,13 @@ async def live_matching(
         yield MatchingHarness(app, client, signer)
 
 
-async def publish(broker: Broker, topic: str, type_: str, cadre_id: str, data: dict[str, Any]) -> None:
+async def publish(broker: Broker, data: EventData) -> None:
     producer = AIOKafkaProducer(**broker.client_options(), acks="all")
     await producer.start()
     try:
-        env = envelope(topic.split(".")[0], Event(type_, f"cadre/{cadre_id}", cadre_id, data))
-        await producer.send_and_wait(topic, dumps(env), key=cadre_id.encode())
+        event = data.event()
+        env = envelope(data.TOPIC.split(".")[0], event)
+        await producer.send_and_wait(data.TOPIC, dumps(env), key=event.key.encode())
     finally:
         await producer.stop()
 
@@ -99,16 +103,8 @@ async def test_roster_builds_the_pool_scores_move_fit_and_confirm_moves_the_cadr
         return str(row["breakdown"]["points"]["value"])
 
     assert await points() == "0.0000"
-    data = {
-        "cadre_id": stayer["id"],
-        "year": 2026,
-        "total": "1.20",
-        "previous_total": "0.00",
-        "delta": "1.20",
-        "cause_entry_id": "e-1",
-        "catalogue_version": 1,
-    }
-    await publish(broker, "scoring.events", "scoring.score.changed", stayer["id"], data)
+    changed = sample(scoring.ScoreChanged, cadre_id=stayer["id"], year=2026, total="1.20", delta="1.20")
+    await publish(broker, changed)
 
     async def moved_fit() -> bool:
         return await points() == "0.4000"

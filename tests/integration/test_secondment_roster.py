@@ -14,7 +14,9 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
 from cadrekit.testing.plugin import Broker, Signer
-from contracts.envelope import Event, dumps, envelope
+from contracts import scoring
+from contracts.envelope import dumps, envelope
+from contracts.samples import sample
 from services.secondment.app import MIGRATIONS
 from services.secondment.app import create_app as create_secondment
 from services.secondment.models import CadreScore, mirror
@@ -49,17 +51,9 @@ async def publish_score(broker: Broker, cadre_id: str, year: int, total: str) ->
     producer = AIOKafkaProducer(**broker.client_options(), acks="all")
     await producer.start()
     try:
-        data = {
-            "cadre_id": cadre_id,
-            "year": year,
-            "total": total,
-            "previous_total": "0.00",
-            "delta": total,
-            "cause_entry_id": "e-1",
-            "catalogue_version": 1,
-        }
-        env = envelope("scoring", Event("scoring.score.changed", f"cadre/{cadre_id}", cadre_id, data))
-        await producer.send_and_wait("scoring.events", dumps(env), key=cadre_id.encode())
+        changed = sample(scoring.ScoreChanged, cadre_id=cadre_id, year=year, total=total, delta=total)
+        env = envelope("scoring", changed.event())
+        await producer.send_and_wait(changed.TOPIC, dumps(env), key=cadre_id.encode())
     finally:
         await producer.stop()
 

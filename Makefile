@@ -18,8 +18,15 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 
 install: $(VENV)/.synced
 
+# The official AsyncAPI parser, from the committed lockfile (tests/gateway/test_asyncapi_parser.py);
+# no install script runs, so no tool downloads a browser.
+ASYNCAPI_CHECK := tools/asyncapi/node_modules/.installed
+$(ASYNCAPI_CHECK): tools/asyncapi/package.json tools/asyncapi/package-lock.json
+	cd tools/asyncapi && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 ## the PostgreSQL and Redis binaries the suite starts its own throwaway servers from
-test-deps: install
+test-deps: install $(ASYNCAPI_CHECK)
 	@bash scripts/test-deps.sh
 	@$(BIN)/python -m cadrekit.testing.kafka
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -148,9 +149,61 @@ def merge_openapi(gateway: dict[str, Any], services: dict[str, dict[str, Any]], 
     return merged
 
 
-def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: list[str]) -> dict[str, Any]:
+KAFKA_BINDING = "0.5.0"
+
+
+@dataclass(frozen=True)
+class Brokers:
+    """Where subscribers connect and how, as the AsyncAPI document states it."""
+
+    hosts: tuple[str, ...]
+    environment: str = "embedded"  # the settings' mode: embedded, production, test
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    partitions: int = 3
+
+    @classmethod
+    def of(cls, settings: Any) -> Brokers:
+        hosts = settings.asyncapi_servers or [h.strip() for h in settings.kafka_bootstrap.split(",") if h.strip()]
+        return cls(
+            tuple(hosts),
+            settings.mode,
+            settings.kafka_security_protocol,
+            settings.kafka_sasl_mechanism,
+            settings.topic_partitions,
+        )
+
+    def servers(self) -> dict[str, Any]:
+        sasl = self.security_protocol.startswith("SASL")
+        out: dict[str, Any] = {}
+        for i, host in enumerate(self.hosts, start=1):
+            server: dict[str, Any] = {
+                "host": host,
+                "protocol": "kafka-secure" if self.security_protocol == "SASL_SSL" else "kafka",
+                "description": f"{self.environment} broker {i} of {len(self.hosts)} ({self.security_protocol})",
+                "bindings": {"kafka": {"bindingVersion": KAFKA_BINDING}},
+            }
+            if sasl:
+                server["security"] = [{"$ref": "#/components/securitySchemes/kafkaScram"}]
+            out[f"{self.environment}-{i}"] = server
+        return out
+
+    def security_schemes(self) -> dict[str, Any]:
+        if not self.security_protocol.startswith("SASL"):
+            return {}
+        kind = "scramSha512" if self.sasl_mechanism == "SCRAM-SHA-512" else "scramSha256"
+        return {
+            "kafkaScram": {
+                "type": kind,
+                "description": "one SCRAM user per subscriber, read-only on the topics it is granted "
+                "(ops: `cadre kafka-access`, deploy/kafka_access.py)",
+            }
+        }
+
+
+def build_asyncapi(catalogs: dict[str, dict[str, Any]], brokers: Brokers, missing: list[str]) -> dict[str, Any]:
     """AsyncAPI 3.0: one channel per topic, one message per event type, each a CloudEvent
-    whose ``data`` follows the service's documented schema."""
+    whose ``data`` follows the service's documented schema, keyed as its model says."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -160,10 +213,16 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
         for event_type, schema in sorted(cat.get("events", {}).items()):
             name = event_type.replace(".", "_")
             key_name = schema.get("x-key-name", cat.get("key", "cadre id"))
+            key_field = schema.get("x-key", "cadre_id")
             messages[name] = {
                 "name": event_type,
                 "title": event_type,
                 "summary": schema.get("summary", ""),
+                "description": (
+                    f"Kafka key: the {key_name} (`data.{key_field}`). One {key_name}'s events arrive "
+                    f"in the order they happened; there is no order across keys. Data version "
+                    f"{schema.get('x-dataversion', '1')}; at least once: de-duplicate on `id`."
+                ),
                 "contentType": "application/cloudevents+json",
                 "headers": {
                     "type": "object",
@@ -171,7 +230,10 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
                 },
                 "payload": catalogue.message_schema(event_type, schema),
                 "bindings": {
-                    "kafka": {"key": {"type": "string", "description": f"the {key_name}: order holds per {key_name}"}}
+                    "kafka": {
+                        "key": {"type": "string", "description": f"the {key_name}: order holds per {key_name}"},
+                        "bindingVersion": KAFKA_BINDING,
+                    }
                 },
             }
             if schema.get("examples"):
@@ -185,6 +247,7 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
             "address": topic,
             "description": f"Everything {service} publishes, keyed by {cat.get('key', 'cadre id')}: order holds per key.",
             "messages": channel_messages,
+            "bindings": {"kafka": {"topic": topic, "partitions": brokers.partitions, "bindingVersion": KAFKA_BINDING}},
         }
         operations[f"receive_{service}"] = {
             "action": "receive",
@@ -198,10 +261,10 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], broker: str, missing: li
             "version": "1.0.0",
             "description": "CloudEvents 1.0 in JSON structured mode on Kafka; delivery at least once.",
         },
-        "servers": {"kafka": {"host": broker, "protocol": "kafka"}},
+        "servers": brokers.servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, **({"securitySchemes": s} if (s := brokers.security_schemes()) else {})},
     }
     if missing:
         doc["x-degraded"] = sorted(missing)

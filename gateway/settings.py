@@ -73,7 +73,12 @@ class GatewaySettings(BaseServiceSettings):
     # comma separated in GATEWAY_WEBHOOK_ALLOW_HOSTS.
     webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("webhook_retry_schedule", "webhook_allow_hosts", mode="before")
+    # The brokers an outside subscriber connects to, as the AsyncAPI document names them
+    # ("host:port", comma separated in GATEWAY_ASYNCAPI_SERVERS): inside a cluster the
+    # gateway's own kafka_bootstrap is often a name subscribers cannot reach. Unset: that.
+    asyncapi_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("webhook_retry_schedule", "webhook_allow_hosts", "asyncapi_servers", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -20,7 +20,7 @@ from cadrekit.errors import field_error
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
 from cadrekit.scope import whole_tree
 from contracts import catalogue
-from gateway.contract import build_asyncapi, collect, merge_openapi
+from gateway.contract import Brokers, build_asyncapi, collect, merge_openapi
 
 router = APIRouter(tags=["contract"])
 CACHE_SECONDS = 30.0
@@ -59,7 +59,7 @@ async def asyncapi(request: Request) -> dict[str, Any]:
         settings = request.app.state.runtime.settings
         catalogs, missing = await collect(request.app.state.http, settings.upstreams(), "/events/catalog")
         catalogs["gateway"] = catalogue.catalog("gateway")
-        return build_asyncapi(catalogs, settings.kafka_bootstrap, missing)
+        return build_asyncapi(catalogs, Brokers.of(settings), missing)
 
     return await _cached(request, "asyncapi", build)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
-from gateway.contract import build_asyncapi, merge_openapi
+from gateway.contract import Brokers, build_asyncapi, merge_openapi
 
 
 def _doc(path: str, schema_name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def test_asyncapi_has_a_channel_per_topic_and_a_message_per_event() -> None:
             "events": {"scoring.score.changed": {"summary": "s", "type": "object", "properties": {"total": {}}}},
         }
     }
-    doc = build_asyncapi(catalogs, "127.0.0.1:9092", missing=[])
+    doc = build_asyncapi(catalogs, Brokers(("127.0.0.1:9092",)), missing=[])
     assert doc["asyncapi"] == "3.0.0"
     message = doc["components"]["messages"]["scoring_score_changed"]
     assert message["payload"]["properties"]["type"] == {"const": "scoring.score.changed"}

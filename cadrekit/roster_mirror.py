@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit import mirror_lag
 from cadrekit.inbox import Handler
+from cadrekit.latest import keep_latest
 from cadrekit.scope import SubjectQuery, TableScopeResolver
 from contracts import roster
 
@@ -188,18 +189,8 @@ def _cadre_columns(state: dict[str, Any]) -> dict[str, Any]:
 async def upsert_cadre(session: AsyncSession, tables: MirrorTables, state: dict[str, Any]) -> bool:
     """Store a cadre's whole published state unless a newer version is already held.
     Also how tests seed a mirror without running roster."""
-    t = tables.cadres
-    row = (
-        await session.execute(select(t.c.version).where(t.c.cadre_id == state["cadre_id"]).with_for_update())
-    ).first()
-    values = _cadre_columns(state)
-    if row is None:
-        await session.execute(t.insert().values(cadre_id=state["cadre_id"], **values))
-        return True
-    if row.version >= values["version"]:
-        return False
-    await session.execute(update(t).where(t.c.cadre_id == state["cadre_id"]).values(**values))
-    return True
+    key = {"cadre_id": state["cadre_id"]}
+    return await keep_latest(session, tables.cadres, key, _cadre_columns(state), version="version")
 
 
 async def _merge_cadre(
@@ -231,15 +222,8 @@ async def upsert_unit(session: AsyncSession, tables: MirrorTables, state: dict[s
         "path": path if isinstance(path, str) else "/" + "".join(f"{p}/" for p in path),
         "version": int(state["version"]),
     }
-    row = (await session.execute(select(t.c.version).where(t.c.unit_id == state["unit_id"]).with_for_update())).first()
-    if row is None:
-        await session.execute(t.insert().values(unit_id=state["unit_id"], **values))
-        return True
     # A unit move re-publishes descendants' paths with their own (unchanged) version.
-    if row.version > values["version"]:
-        return False
-    await session.execute(update(t).where(t.c.unit_id == state["unit_id"]).values(**values))
-    return True
+    return await keep_latest(session, t, {"unit_id": state["unit_id"]}, values, version="version", ties_apply=True)
 
 
 def mirror_handlers(tables: MirrorTables) -> dict[str, Handler]:

@@ -90,6 +90,7 @@ class ScoreChanged(_OfCadre):
         "cause_entry_id": "5d2e8c1a-3b4f-4a6d-9e7c-1f2a3b4c5d6e",
         "cause": "approval",
         "catalogue_version": 3,
+        "sequence": 7,
     }
 
     total: Points
@@ -98,3 +99,12 @@ class ScoreChanged(_OfCadre):
     cause_entry_id: Id = Field(description="the entry, reversal or waived entry that caused it")
     cause: Literal["approval", "reversal", "waiver", "restatement"]
     catalogue_version: int | None = Field(default=None, description="the version of the causing entry")
+    # Added in place (an additive change: data version 1 still); absent only in events from
+    # before 2026-12, which consumers apply as they arrive.
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="the cadre-year's sequence after this change: it grows with every change to the year's "
+        "total, so apply a total only when its sequence is higher than the one held (a replay or a dead "
+        "letter sent back after newer events carries a lower one)",
+    )

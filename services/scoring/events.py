@@ -71,8 +71,17 @@ def rating_confirmed(r: Rating) -> Event:
 
 
 def score_changed(
-    cadre_id: str, year: int, total: Decimal, previous: Decimal, cause_entry_id: str, version: int, cause: str
+    cadre_id: str,
+    year: int,
+    total: Decimal,
+    previous: Decimal,
+    cause_entry_id: str,
+    version: int,
+    cause: str,
+    sequence: int,
 ) -> Event:
+    """``sequence``: the year's counter after the change (``totals.seq``, moved under the
+    year's lock), which subscribers order totals by."""
     return contract.ScoreChanged.model_validate(
         {
             "cadre_id": cadre_id,
@@ -83,5 +92,6 @@ def score_changed(
             "cause_entry_id": cause_entry_id,
             "cause": cause,
             "catalogue_version": version,
+            "sequence": sequence,
         }
     ).event()

@@ -17,13 +17,9 @@ from services.roster.domain.units import path_ids
 # Roster's names (of people and units) are at most 50 characters, as the ledger's columns.
 Name = Annotated[Text, Field(min_length=1, max_length=50)]
 Text200 = Annotated[Text, Field(max_length=200)]
-UnitKind = Literal["city", "district", "city_organ", "district_organ", "town", "village", "enterprise", "institution"]
-Body = Literal["party_committee", "people_congress", "government", "cppcc"]
-Gender = Literal["male", "female"]
-LeadershipStatus = Literal["in_post", "second_line", "non_leading"]
-Health = Literal["healthy", "limited", "exempt"]
-ExitKind = Literal["retired", "transferred_out", "deceased"]
-CadreStatus = Literal["active", "left"]
+# The words roster publishes are its contract's (contracts/roster.py): one list, not two.
+from contracts.roster import Body, CadreStatus, ExitKind, Gender, Health, LeadershipStatus, UnitKind  # noqa: E402
+
 # What the retirement law keys on (services/roster/domain/retirement.py Category).
 RetirementCategory = Literal["men", "women_cadres", "women_workers", "senior_women"]
 RetirementBasis = Literal["set", "early", "later", "statutory"]

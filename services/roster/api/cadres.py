@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from cadrekit.auth import authenticate
 from cadrekit.etags import etag, parse_if_match
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
+from contracts.roster import Gender, LeadershipStatus
 from services.roster.api.deps import (
     CadreInPath,
     CadresInScope,
@@ -27,9 +28,7 @@ from services.roster.schemas import (
     CadrePage,
     CadrePublic,
     CadreUpdate,
-    Gender,
     IdNumberReveal,
-    LeadershipStatus,
 )
 from services.roster.service import cadres
 from services.roster.service.queries import CadreFilter

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from cadrekit.auth import authenticate
 from cadrekit.pagination import DEFAULT_PAGE, MAX_PAGE
+from contracts.roster import UnitKind
 from services.roster.api.deps import (
     ContextDep,
     Office,
@@ -18,7 +19,7 @@ from services.roster.api.deps import (
     WithinInQuery,
 )
 from services.roster.models import Unit, UnitChange
-from services.roster.schemas import UnitChangePublic, UnitCreate, UnitKind, UnitMove, UnitPage, UnitPublic, UnitUpdate
+from services.roster.schemas import UnitChangePublic, UnitCreate, UnitMove, UnitPage, UnitPublic, UnitUpdate
 from services.roster.service import units
 
 router = APIRouter(prefix="/api/v1/roster/units", tags=["units"], dependencies=[Depends(authenticate)])

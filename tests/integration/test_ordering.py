@@ -14,10 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import EventConsumer, Handler
+from cadrekit.roster_mirror import get_cadre
 from cadrekit.testing.plugin import Broker
-from contracts import scoring
-from services.matching.models import CadrePoints
+from contracts import roster as roster_contract
+from contracts import scoring, topics
+from services.matching.models import CadrePoints, mirror
 from services.secondment.models import CadreScore
+from tests.conftest import RosterHarness
 from tests.integration.conftest import eventually
 from tests.integration.test_matching_roster import live_matching, publish
 from tests.integration.test_secondment_roster import live_secondment
@@ -130,3 +133,109 @@ async def test_a_replayed_older_total_changes_nothing_in_secondment(
 
     await _replay_score_after_newer(app, broker, held)
     assert Decimal((await held()).total) == Decimal("90")
+
+
+# a mirror that misses an update --------------------------------------------------------------
+async def _mirror_version(m: MatchingHarness, cadre_id: str) -> int | None:
+    async with m.app.state.runtime.sessions() as s:
+        held = await get_cadre(s, mirror, cadre_id)
+    return None if held is None else held.version
+
+
+async def _roster_then_miss_version_3(roster: RosterHarness, m: MatchingHarness) -> tuple[str, EventConsumer]:
+    """A cadre at version 2 in both; its version 3 (a new rank) dead-lettered by matching."""
+    unit = await roster.unit()
+    cadre = (await roster.cadre(unit["id"]))["id"]
+    url = f"/api/v1/roster/cadres/{cadre}"
+    resp = await roster.client.patch(url, headers={**roster.auth(), "If-Match": '"v1"'}, json={"post_title": "科员"})
+    assert resp.status_code == 200, resp.text
+
+    async def at(version: int) -> bool:
+        return await _mirror_version(m, cadre) == version
+
+    await eventually(lambda: at(2), what="the mirror at version 2")
+    consumer = _consumer(m.app, topics.ROSTER)
+    dead_before = consumer.state["dead_lettered"]
+    with failing(consumer, roster_contract.CadreUpdated.TYPE, lambda e: e["data"]["version"] == 3):
+        resp = await roster.client.patch(
+            url, headers={**roster.auth(), "If-Match": '"v2"'}, json={"rank": "一级主任科员"}
+        )
+        assert resp.status_code == 200, resp.text
+
+        async def dead_lettered() -> bool:
+            return consumer.state["dead_lettered"] > dead_before
+
+        await eventually(dead_lettered, what="version 3 dead-lettered")
+    return cadre, consumer
+
+
+async def _gaps(m: MatchingHarness) -> dict[str, Any]:
+    health = (await m.client.get("/health")).json()
+    return dict(health["mirror"])
+
+
+def _metric(text: str, state: str) -> float:
+    line = next(x for x in text.splitlines() if x.startswith(f'mirror_version_gaps{{state="{state}"}}'))
+    return float(line.split()[-1])
+
+
+async def test_a_missed_update_is_reported_and_the_next_change_heals_it(
+    live_roster: RosterHarness, live_matching: MatchingHarness
+) -> None:
+    roster, m = live_roster, live_matching
+    cadre, _ = await _roster_then_miss_version_3(roster, m)
+    gaps = await _gaps(m)
+    assert gaps["gaps_open"] == 1, gaps
+    assert gaps["open"][0] | {"found_at": None} == {
+        "subject": f"cadre/{cadre}",
+        "held_version": 2,
+        "missing_version": 3,
+        "how": "dead_lettered",
+        "found_at": None,
+    }
+    assert _metric((await m.client.get("/metrics")).text, "open") == 1
+
+    resp = await roster.client.patch(
+        f"/api/v1/roster/cadres/{cadre}", headers={**roster.auth(), "If-Match": '"v3"'}, json={"post_title": "副科长"}
+    )
+    assert resp.status_code == 200, resp.text
+
+    async def at_4() -> bool:
+        return await _mirror_version(m, cadre) == 4
+
+    await eventually(at_4, what="the mirror at version 4")
+    async with m.app.state.runtime.sessions() as s:
+        held = await get_cadre(s, mirror, cadre)
+    assert held is not None
+    # Version 4 carried the whole state: the rank version 3 set is there, not lost.
+    assert (held.state["rank"], held.post_title) == ("一级主任科员", "副科长")
+    gaps = await _gaps(m)
+    assert (gaps["gaps_found"], gaps["gaps_open"]) == (1, 0), gaps
+    metrics = (await m.client.get("/metrics")).text
+    assert (_metric(metrics, "open"), _metric(metrics, "healed")) == (0, 1)
+
+
+async def test_a_missed_last_update_stays_open_until_a_snapshot_of_the_subject_heals_it(
+    live_roster: RosterHarness, live_matching: MatchingHarness
+) -> None:
+    roster, m = live_roster, live_matching
+    cadre, _ = await _roster_then_miss_version_3(roster, m)
+    await asyncio.sleep(1.0)  # nothing else is on its way: the gap stays open
+    assert (await _gaps(m))["gaps_open"] == 1
+    assert await _mirror_version(m, cadre) == 2
+
+    other = "00000000-0000-4000-8000-00000000dead"
+    resp = await roster.client.post(
+        "/api/v1/roster/events/snapshot", headers=roster.auth(), json={"cadre_ids": [cadre, other]}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"events": 1, "not_found": [other]}
+
+    async def healed() -> bool:
+        return (await _gaps(m))["gaps_open"] == 0
+
+    await eventually(healed, what="the snapshot heals the gap")
+    async with m.app.state.runtime.sessions() as s:
+        held = await get_cadre(s, mirror, cadre)
+    assert held is not None and held.version == 3 and held.state["rank"] == "一级主任科员"
+    assert (await _gaps(m))["gaps_found"] == 1

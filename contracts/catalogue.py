@@ -50,6 +50,8 @@ def described(model: type[EventData]) -> dict[str, Any]:
         "x-key-name": model.key_name(),
         "x-subject": f"{model.SUBJECT[0]}/<{model.SUBJECT[1]}>",
         "x-dataversion": model.DATAVERSION,
+        # what orders the subject's states (None: a record made once)
+        "x-order": None if model.ORDER is None else {"of": list(model.ORDER.of), "by": model.ORDER.by},
         **data_schema(model),
         # the model's own example where it has one, otherwise one filled from the types
         "examples": [sample_data(model)],

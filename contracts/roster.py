@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
-from contracts.base import EventData, Id
+from contracts.base import EventData, Id, Order
 
 UnitKind = Literal["city", "district", "city_organ", "district_organ", "town", "village", "enterprise", "institution"]
 Body = Literal["party_committee", "people_congress", "government", "cppcc"]
@@ -31,6 +31,7 @@ class _Cadre(EventData):
     TOPIC: ClassVar[str] = topics.ROSTER
     KEY: ClassVar[str] = "cadre_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("cadre", "cadre_id")
+    ORDER: ClassVar[Order | None] = Order(("cadre_id",), "version")
 
     cadre_id: Id
     version: int = Field(description=VERSION_DOC)
@@ -142,6 +143,7 @@ class _UnitState(EventData):
     TOPIC: ClassVar[str] = topics.ROSTER
     KEY: ClassVar[str] = "unit_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("unit", "unit_id")
+    ORDER: ClassVar[Order | None] = Order(("unit_id",), "version")
 
     unit_id: Id
     name: str

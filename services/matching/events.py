@@ -45,6 +45,7 @@ def campaign_opened(campaign: Campaign, posts: int, seats: int) -> Event:
             "year": campaign.year,
             "posts": posts,
             "seats": seats,
+            "version": campaign.version,
         }
     ).event()
 

@@ -26,6 +26,7 @@ def entry_approved(e: Entry) -> Event:
             "occurred_on": e.occurred_on,
             "restates_entry_id": e.restates_id,
             "approved_by": e.decided_by,
+            "sequence": e.seq,
         }
     ).event()
 
@@ -41,6 +42,7 @@ def entry_reversed(original: Entry, reversal: Entry) -> Event:
             "points": reversal.points,
             "catalogue_version": reversal.catalogue_version,
             "reversed_by": reversal.decided_by,
+            "sequence": reversal.seq,
         }
     ).event()
 
@@ -54,6 +56,7 @@ def waiver_granted(w: Waiver, entry: Entry) -> Event:
         reference=w.reference,
         cancelled_points=-(entry.points or Decimal(0)),
         granted_by=w.granted_by,
+        sequence=w.seq,
     ).event()
 
 

@@ -39,6 +39,7 @@ def placement(s: Secondment) -> dict[str, Any]:
         "term_months": s.term_months,
         "starts_on": s.starts_on,
         "ends_on": s.ends_on,
+        "version": s.version,
     }
 
 

@@ -290,7 +290,8 @@ async def _apply_change(
     """A change carries the cadre's whole state (since 2026-12): kept whole, so an update
     this mirror missed leaves no hole; an older event's named fields are merged."""
     if d.state is not None:
-        state = {**d.state.model_dump(mode="json"), "cadre_id": d.cadre_id, "version": d.version}
+        # in the order a registration carries it: the stored JSON reads the same either way
+        state = {"cadre_id": d.cadre_id, "version": d.version, **d.state.model_dump(mode="json")}
         await upsert_cadre(session, tables, state)
         return
     await _check_version(session, tables, tables.cadres, "cadre", d.cadre_id, d.version, whole=False)

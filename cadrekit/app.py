@@ -108,6 +108,9 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
     consumer_dlq = Gauge(
         "consumer_dead_lettered_total", "Events sent to a DLQ", ["consumer"], registry=metrics.registry
     )
+    mirror_gaps = Gauge(
+        "mirror_version_gaps", "Roster versions the mirror never applied", ["state"], registry=metrics.registry
+    )
 
     @router.get("/health", summary="Liveness, with broker and relay state")
     async def health() -> dict[str, Any]:
@@ -116,6 +119,7 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
             "service": runtime.settings.service_name,
             "relay": await runtime.relay.health(),
             "consumers": {c.name: dict(c.state) for c in runtime.consumers},
+            **{name: await report() for name, report in runtime.reports.items()},
         }
 
     @router.get("/ready", summary="Database reachable and migrations current")
@@ -134,6 +138,11 @@ def health_router(runtime: ServiceRuntime, metrics: Metrics) -> APIRouter:
             consumer_dlq.labels(c.name).set(c.state["dead_lettered"])
             if c.state.get("lag") is not None:
                 consumer_lag.labels(c.name).set(c.state["lag"])
+        if "mirror" in runtime.reports:
+            with contextlib.suppress(Exception):
+                gaps = await runtime.reports["mirror"]()
+                mirror_gaps.labels("open").set(gaps["gaps_open"])
+                mirror_gaps.labels("healed").set(gaps["gaps_found"] - gaps["gaps_open"])
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

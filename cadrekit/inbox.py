@@ -92,6 +92,9 @@ class EventConsumer:
         self.handlers = handlers
         self.retry_delay = retry_delay
         self.stall_seconds = stall_seconds
+        # Called with the envelope of every event sent to the DLQ (in a session of its own,
+        # committed after): what was never applied, for a read model to report as a gap.
+        self.on_dead_letter: list[Handler] = []
         self.state: dict[str, Any] = {
             "status": "stopped",
             "applied": 0,
@@ -246,6 +249,16 @@ class EventConsumer:
                 )
                 await asyncio.sleep(self.retry_delay * attempt)
         await self._dead_letter(message, error or "unknown error", attempts=self.settings.consumer_max_attempts)
+        await self._note_dead_letter(envelope)
+
+    async def _note_dead_letter(self, envelope: dict[str, Any]) -> None:
+        for hook in self.on_dead_letter:
+            try:
+                async with self.sessions() as session:
+                    await hook(session, envelope)
+                    await session.commit()
+            except Exception as exc:  # the DLQ holds the event; a failed note must not stop consumption
+                log.warning("dead-letter note failed", extra={"consumer": self.name, "error": str(exc)})
 
     async def apply(self, envelope: dict[str, Any], handler: Handler) -> bool:
         """Apply one event at most once; returns False when it had been applied already."""

@@ -11,27 +11,36 @@ rebuild a mirror from nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit import mirror_lag
+from cadrekit.db import UTCDateTime, utcnow
 from cadrekit.inbox import Handler
+from cadrekit.latest import keep_latest
 from cadrekit.scope import SubjectQuery, TableScopeResolver
-from contracts import roster
+from contracts import roster, topics
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
+
+log = logging.getLogger("cadrekit.roster_mirror")
+# How a version went missing: an event with a higher one came first, or the event was dead-lettered.
+GAP_HOW = ("skipped", "dead_lettered")
+OPEN_GAPS_LISTED = 20
 
 
 @dataclass(frozen=True)
 class MirrorTables:
     units: Table
     cadres: Table
+    gaps: Table
 
 
 def define_mirror_tables(metadata: MetaData) -> MirrorTables:
@@ -67,7 +76,27 @@ def define_mirror_tables(metadata: MetaData) -> MirrorTables:
         Column("state", JSON, nullable=False),
     )
     Index("ix_mirror_cadres_unit", cadres.c.unit_id, cadres.c.status)
-    return MirrorTables(units=units, cadres=cadres)
+    return MirrorTables(units=units, cadres=cadres, gaps=define_gap_table(metadata))
+
+
+def define_gap_table(metadata: MetaData) -> Table:
+    """Versions of a subject the mirror never applied: skipped (an event with a higher
+    version came first) or dead-lettered. A gap is healed once a whole state at or above
+    the missing version is applied; until then ``/health`` lists it (issue 18)."""
+    gaps = Table(
+        "mirror_gaps",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("subject", String(60), nullable=False),  # "cadre/<id>", "unit/<id>"
+        Column("held_version", Integer, nullable=True),
+        Column("missing_version", Integer, nullable=False),
+        Column("how", String(20), nullable=False),  # GAP_HOW
+        Column("event_id", String(64), nullable=True),  # the dead letter's
+        Column("found_at", UTCDateTime(), nullable=False),
+        Column("healed_at", UTCDateTime(), nullable=True),
+    )
+    Index("ix_mirror_gaps_open", gaps.c.subject, gaps.c.healed_at)
+    return gaps
 
 
 _CACHE: dict[int, MirrorTables] = {}
@@ -77,7 +106,8 @@ def mirror_tables_of(metadata: MetaData) -> MirrorTables:
     key = id(metadata)
     if key not in _CACHE:
         if "mirror_cadres" in metadata.tables:
-            _CACHE[key] = MirrorTables(metadata.tables["mirror_units"], metadata.tables["mirror_cadres"])
+            t = metadata.tables
+            _CACHE[key] = MirrorTables(t["mirror_units"], t["mirror_cadres"], t["mirror_gaps"])
         else:
             _CACHE[key] = define_mirror_tables(metadata)
     return _CACHE[key]
@@ -90,8 +120,9 @@ def create_mirror_tables() -> None:
     from cadrekit.db import NAMING_CONVENTION
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    define_mirror_tables(metadata)
-    metadata.create_all(op.get_bind())
+    t = define_mirror_tables(metadata)
+    # The gap table came later, with its own migration (create_gap_table).
+    metadata.create_all(op.get_bind(), tables=[t.units, t.cadres])
 
 
 def drop_mirror_tables() -> None:
@@ -100,8 +131,26 @@ def drop_mirror_tables() -> None:
     from cadrekit.db import NAMING_CONVENTION
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    define_mirror_tables(metadata)
-    metadata.drop_all(op.get_bind())
+    t = define_mirror_tables(metadata)
+    metadata.drop_all(op.get_bind(), tables=[t.units, t.cadres])
+
+
+def create_gap_table() -> None:
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_gap_table(metadata).create(op.get_bind())
+
+
+def drop_gap_table() -> None:
+    from alembic import op
+
+    from cadrekit.db import NAMING_CONVENTION
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    define_gap_table(metadata).drop(op.get_bind())
 
 
 @dataclass(frozen=True)
@@ -188,18 +237,65 @@ def _cadre_columns(state: dict[str, Any]) -> dict[str, Any]:
 async def upsert_cadre(session: AsyncSession, tables: MirrorTables, state: dict[str, Any]) -> bool:
     """Store a cadre's whole published state unless a newer version is already held.
     Also how tests seed a mirror without running roster."""
-    t = tables.cadres
-    row = (
-        await session.execute(select(t.c.version).where(t.c.cadre_id == state["cadre_id"]).with_for_update())
-    ).first()
-    values = _cadre_columns(state)
-    if row is None:
-        await session.execute(t.insert().values(cadre_id=state["cadre_id"], **values))
-        return True
-    if row.version >= values["version"]:
-        return False
-    await session.execute(update(t).where(t.c.cadre_id == state["cadre_id"]).values(**values))
-    return True
+    version = int(state["version"])
+    await _check_version(session, tables, tables.cadres, "cadre", state["cadre_id"], version, whole=True)
+    key = {"cadre_id": state["cadre_id"]}
+    return await keep_latest(session, tables.cadres, key, _cadre_columns(state), version="version")
+
+
+async def _check_version(
+    session: AsyncSession, tables: MirrorTables, table: Table, kind: str, subject_id: str, version: int, *, whole: bool
+) -> None:
+    """Say so when versions were skipped (the held one is more than one behind); a whole
+    state at or above a missing version heals that gap, a merge of named fields never does."""
+    id_column = table.c[f"{kind}_id"]
+    held = (await session.execute(select(table.c.version).where(id_column == subject_id))).scalar()
+    subject = f"{kind}/{subject_id}"
+    g = tables.gaps
+    now = utcnow()
+    if held is not None and version > held + 1 and not await _known_gap(session, g, subject, held):
+        await session.execute(
+            g.insert().values(
+                subject=subject,
+                held_version=held,
+                missing_version=held + 1,
+                how="skipped",
+                found_at=now,
+                healed_at=now if whole else None,
+            )
+        )
+        log.warning("roster mirror skipped versions", extra={"subject": subject, "held": held, "applied": version})
+    if whole:
+        await session.execute(
+            update(g)
+            .where(g.c.subject == subject, g.c.healed_at.is_(None), g.c.missing_version <= version)
+            .values(healed_at=now)
+        )
+
+
+async def _known_gap(session: AsyncSession, g: Table, subject: str, held: int) -> bool:
+    """A dead letter noted the missing version already: the same gap, not a second one."""
+    found = await session.execute(
+        select(g.c.id).where(g.c.subject == subject, g.c.healed_at.is_(None), g.c.missing_version > held).limit(1)
+    )
+    return found.first() is not None
+
+
+async def _apply_change(
+    session: AsyncSession,
+    tables: MirrorTables,
+    d: roster.CadreUpdated | roster.CadreMoved | roster.CadreLeft,
+    changes: dict[str, Any],
+) -> None:
+    """A change carries the cadre's whole state (since 2026-12): kept whole, so an update
+    this mirror missed leaves no hole; an older event's named fields are merged."""
+    if d.state is not None:
+        # in the order a registration carries it: the stored JSON reads the same either way
+        state = {"cadre_id": d.cadre_id, "version": d.version, **d.state.model_dump(mode="json")}
+        await upsert_cadre(session, tables, state)
+        return
+    await _check_version(session, tables, tables.cadres, "cadre", d.cadre_id, d.version, whole=False)
+    await _merge_cadre(session, tables, d.cadre_id, d.version, changes)
 
 
 async def _merge_cadre(
@@ -231,15 +327,82 @@ async def upsert_unit(session: AsyncSession, tables: MirrorTables, state: dict[s
         "path": path if isinstance(path, str) else "/" + "".join(f"{p}/" for p in path),
         "version": int(state["version"]),
     }
-    row = (await session.execute(select(t.c.version).where(t.c.unit_id == state["unit_id"]).with_for_update())).first()
-    if row is None:
-        await session.execute(t.insert().values(unit_id=state["unit_id"], **values))
-        return True
+    await _check_version(session, tables, t, "unit", state["unit_id"], values["version"], whole=True)
     # A unit move re-publishes descendants' paths with their own (unchanged) version.
-    if row.version > values["version"]:
-        return False
-    await session.execute(update(t).where(t.c.unit_id == state["unit_id"]).values(**values))
-    return True
+    return await keep_latest(session, t, {"unit_id": state["unit_id"]}, values, version="version", ties_apply=True)
+
+
+async def note_dead_letter(session: AsyncSession, tables: MirrorTables, envelope: dict[str, Any]) -> None:
+    """A roster event this mirror never applied is an open gap until a whole state at or
+    above its version arrives (the subject's next change, or a snapshot)."""
+    subject, data = envelope.get("subject"), envelope.get("data")
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(subject, str) or not isinstance(version, int) or "/" not in subject:
+        return
+    kind, subject_id = subject.split("/", 1)
+    table = {"cadre": tables.cadres, "unit": tables.units}.get(kind)
+    if table is None:
+        return
+    held = (await session.execute(select(table.c.version).where(table.c[f"{kind}_id"] == subject_id))).scalar()
+    if held is not None and held >= version:
+        return  # a newer state is held already: nothing is missing
+    await session.execute(
+        tables.gaps.insert().values(
+            subject=subject,
+            held_version=held,
+            missing_version=version,
+            how="dead_lettered",
+            event_id=str(envelope.get("id")),
+            found_at=utcnow(),
+        )
+    )
+
+
+async def gap_report(session: AsyncSession, tables: MirrorTables) -> dict[str, Any]:
+    """What ``/health`` says about the mirror: gaps found and healed, the open ones."""
+    g = tables.gaps
+    found = (await session.execute(select(func.count()).select_from(g))).scalar() or 0
+    open_rows = (
+        await session.execute(
+            select(g.c.subject, g.c.held_version, g.c.missing_version, g.c.how, g.c.found_at)
+            .where(g.c.healed_at.is_(None))
+            .order_by(g.c.id)
+        )
+    ).all()
+    return {
+        "gaps_found": found,
+        "gaps_open": len(open_rows),
+        "open": [
+            {
+                "subject": r.subject,
+                "held_version": r.held_version,
+                "missing_version": r.missing_version,
+                "how": r.how,
+                "found_at": r.found_at.isoformat(),
+            }
+            for r in open_rows[:OPEN_GAPS_LISTED]
+        ],
+    }
+
+
+def watch(runtime: ServiceRuntime, tables: MirrorTables) -> None:
+    """After the service's consumers are added: every roster event one of them dead-letters
+    is noted as a gap, and ``/health`` and ``/metrics`` report the mirror's gaps."""
+    consumers = [c for c in runtime.consumers if topics.ROSTER in c.topics]
+    if not consumers:
+        raise ValueError("watch the roster mirror after adding the consumer that keeps it")
+
+    async def noted(session: AsyncSession, envelope: dict[str, Any]) -> None:
+        await note_dead_letter(session, tables, envelope)
+
+    for consumer in consumers:
+        consumer.on_dead_letter.append(noted)
+
+    async def report() -> dict[str, Any]:
+        async with runtime.sessions() as session:
+            return await gap_report(session, tables)
+
+    runtime.reports["mirror"] = report
 
 
 def mirror_handlers(tables: MirrorTables) -> dict[str, Handler]:
@@ -251,17 +414,15 @@ def mirror_handlers(tables: MirrorTables) -> dict[str, Handler]:
 
     async def updated(session: AsyncSession, event: dict[str, Any]) -> None:
         d = roster.CadreUpdated.of(event)
-        changes = {**d.model_dump(mode="json")["changed"], "unit_id": d.unit_id}
-        await _merge_cadre(session, tables, d.cadre_id, d.version, changes)
+        await _apply_change(session, tables, d, {**d.model_dump(mode="json")["changed"], "unit_id": d.unit_id})
 
     async def moved(session: AsyncSession, event: dict[str, Any]) -> None:
         d = roster.CadreMoved.of(event)
-        changes = {"unit_id": d.to_unit_id, "post_title": d.post_title}
-        await _merge_cadre(session, tables, d.cadre_id, d.version, changes)
+        await _apply_change(session, tables, d, {"unit_id": d.to_unit_id, "post_title": d.post_title})
 
     async def left(session: AsyncSession, event: dict[str, Any]) -> None:
         d = roster.CadreLeft.of(event)
-        await _merge_cadre(session, tables, d.cadre_id, d.version, {"status": "left"})
+        await _apply_change(session, tables, d, {"status": "left"})
 
     async def unit_created(session: AsyncSession, event: dict[str, Any]) -> None:
         await upsert_unit(session, tables, roster.UnitCreated.of(event).model_dump(mode="json"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ class ServiceRuntime:
     relay: OutboxRelay = field(init=False)
     consumers: list[EventConsumer] = field(default_factory=list)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Parts of /health beyond relay and consumers, by name (the roster mirror's gaps).
+    reports: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.engine = create_engine(self.settings.database_url)

@@ -9,6 +9,7 @@ the gateway's AsyncAPI document are generated from the same models (``contracts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self
 
@@ -37,6 +38,19 @@ class UnknownEvent(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class Order:
+    """What orders an event type's states: ``by`` grows with every change of the subject
+    that ``of`` names, so a consumer keeps the state with the highest ``by`` and an older
+    one (a replay, a dead letter sent back) changes nothing (``cadrekit.latest``)."""
+
+    of: tuple[str, ...]
+    by: str
+
+    def describe(self) -> str:
+        return f"highest {self.by} per {', '.join(self.of)}"
+
+
 class EventData(BaseModel):
     """The ``data`` of one event type. Subclasses set the class variables; the docstring's
     first paragraph is the event's summary in the catalogue and the AsyncAPI document."""
@@ -50,6 +64,9 @@ class EventData(BaseModel):
     KEY: ClassVar[str]  # e.g. "cadre_id": one cadre's events arrive in order
     SUBJECT: ClassVar[tuple[str, str]]  # e.g. ("cadre", "cadre_id") → subject "cadre/<id>"
     KEY_NAME: ClassVar[str | None] = None  # what the key is, when the field's name does not say
+    # Every type declares it (tests/contracts): an Order, or None for a record made once and
+    # never changed, which has nothing to order.
+    ORDER: ClassVar[Order | None]
     # Older data versions this model reads: version → a function giving this version's data.
     UPCASTS: ClassVar[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
     EXAMPLE: ClassVar[dict[str, Any] | None] = None

@@ -22,11 +22,24 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A nested model's schema in place of its ``$ref``: the data schema stands alone inside
+    the envelope's and the AsyncAPI document's, where ``#/$defs`` would point elsewhere."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
 def data_schema(model: type[EventData]) -> dict[str, Any]:
     """The JSON Schema of the event's ``data`` as it is emitted (serialisation mode)."""
-    schema: dict[str, Any] = _strip_titles(model.model_json_schema(mode="serialization"))
-    assert "$defs" not in schema, f"{model.__name__}: event data stays flat (no nested models)"
-    return schema
+    schema: dict[str, Any] = model.model_json_schema(mode="serialization")
+    defs = schema.pop("$defs", {})
+    return dict(_strip_titles(_inline(schema, defs)))
 
 
 def described(model: type[EventData]) -> dict[str, Any]:
@@ -37,6 +50,8 @@ def described(model: type[EventData]) -> dict[str, Any]:
         "x-key-name": model.key_name(),
         "x-subject": f"{model.SUBJECT[0]}/<{model.SUBJECT[1]}>",
         "x-dataversion": model.DATAVERSION,
+        # what orders the subject's states (None: a record made once)
+        "x-order": None if model.ORDER is None else {"of": list(model.ORDER.of), "by": model.ORDER.by},
         **data_schema(model),
         # the model's own example where it has one, otherwise one filled from the types
         "examples": [sample_data(model)],

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contracts import topics
-from contracts.base import EventData
+from contracts.base import EventData, Order
 
 Role = Literal["admin", "officer", "unit_hr", "portal", "auditor"]
 
@@ -24,6 +24,7 @@ class _OfClient(EventData):
     TOPIC: ClassVar[str] = topics.GATEWAY
     KEY: ClassVar[str] = "client_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("client", "client_id")
+    ORDER: ClassVar[Order | None] = Order(("client_id",), "changed_at")
 
     client_id: str
     role: Role
@@ -66,6 +67,8 @@ class _Delegation(EventData):
     KEY: ClassVar[str] = "portal_client_id"
     KEY_NAME: ClassVar[str | None] = "client id"  # the portal's: after that client's own events
     SUBJECT: ClassVar[tuple[str, str]] = ("delegation", "delegation_id")
+    # Registered once, revoked at most once (a new registration is a new delegation).
+    ORDER: ClassVar[Order | None] = None
 
     delegation_id: str
     portal_client_id: str = Field(description="the portal client that acts for the person")
@@ -98,6 +101,7 @@ class WebhookDisabled(EventData):
     TOPIC: ClassVar[str] = topics.GATEWAY
     KEY: ClassVar[str] = "subscription_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("webhook-subscription", "subscription_id")
+    ORDER: ClassVar[Order | None] = None  # a notice of the moment it was disabled
 
     subscription_id: str
     owner: str = Field(description="the client that owns the subscription")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from contracts import topics
-from contracts.base import EventData, Id, Points
+from contracts.base import EventData, Id, Order, Points
 
 CampaignKind = Literal["placement", "training", "general"]
 PostKind = Literal["standing", "phased", "training"]
@@ -25,18 +27,22 @@ class CampaignOpened(_OfCampaign):
     """A campaign opened for preferences."""
 
     TYPE: ClassVar[str] = "matching.campaign.opened"
+    ORDER: ClassVar[Order | None] = Order(("campaign_id",), "version")
 
     name: str
     kind: CampaignKind
     year: int
     posts: int
     seats: int
+    # Added in place (data version 1 still): absent in events from before 2026-12.
+    version: int | None = Field(default=None, ge=1, description="the campaign's version: grows with every change")
 
 
 class RunCompleted(_OfCampaign):
     """An assignment run finished and stored its result."""
 
     TYPE: ClassVar[str] = "matching.run.completed"
+    ORDER: ClassVar[Order | None] = None  # a run completes once
 
     run_id: Id
     method: Literal["stable", "optimal"]
@@ -56,6 +62,7 @@ class PlacementConfirmed(_OfCampaign):
     assignment until ends_on (phased, training)."""
 
     TYPE: ClassVar[str] = "matching.placement.confirmed"
+    ORDER: ClassVar[Order | None] = None  # a placement is confirmed once
     KEY: ClassVar[str] = "cadre_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("cadre", "cadre_id")
 
@@ -75,6 +82,7 @@ class TutorAssigned(_OfCampaign):
     """A trainee of a training campaign got a tutor (one per trainee)."""
 
     TYPE: ClassVar[str] = "matching.tutor.assigned"
+    ORDER: ClassVar[Order | None] = None  # one tutor per trainee, assigned once
     KEY: ClassVar[str] = "trainee_id"
     KEY_NAME: ClassVar[str | None] = "cadre id"  # the trainee's
     SUBJECT: ClassVar[tuple[str, str]] = ("cadre", "trainee_id")
@@ -87,6 +95,8 @@ class GrowthIndexUpdated(_OfCampaign):
     """A trainee's growth index changed after an inspection (0–100)."""
 
     TYPE: ClassVar[str] = "matching.growth_index.updated"
+    # Every inspection moves the index: the one with more inspections is the newer.
+    ORDER: ClassVar[Order | None] = Order(("cadre_id", "campaign_id"), "inspections")
     KEY: ClassVar[str] = "cadre_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("cadre", "cadre_id")
 

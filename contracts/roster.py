@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
-from contracts.base import EventData, Id
+from contracts.base import EventData, Id, Order
 
 UnitKind = Literal["city", "district", "city_organ", "district_organ", "town", "village", "enterprise", "institution"]
 Body = Literal["party_committee", "people_congress", "government", "cppcc"]
@@ -31,13 +31,17 @@ class _Cadre(EventData):
     TOPIC: ClassVar[str] = topics.ROSTER
     KEY: ClassVar[str] = "cadre_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("cadre", "cadre_id")
+    ORDER: ClassVar[Order | None] = Order(("cadre_id",), "version")
 
     cadre_id: Id
     version: int = Field(description=VERSION_DOC)
 
 
-class CadreState(_Cadre):
-    """A cadre's published state, as a registration and a snapshot carry it."""
+class CadreFields(BaseModel):
+    """A cadre's published fields: its state beside its id and version. A registration and
+    a snapshot carry them flat; every later change carries them whole as ``state``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str
     gender: Gender
@@ -64,6 +68,11 @@ class CadreState(_Cadre):
     status: CadreStatus = "active"
 
 
+# Fields after the id and version, in CadreFields' order (roster's events rely on it).
+class CadreState(CadreFields, _Cadre):
+    """A cadre's published state, as a registration and a snapshot carry it."""
+
+
 class CadreRegistered(CadreState):
     """A cadre was registered (or re-published by a snapshot: then an upsert)."""
 
@@ -84,10 +93,21 @@ class CadreRegistered(CadreState):
 
 
 # The state's fields other than the subject's id and version: what a mirror keeps.
-CADRE_STATE_FIELDS: tuple[str, ...] = tuple(f for f in CadreState.model_fields if f not in ("cadre_id", "version"))
+CADRE_STATE_FIELDS: tuple[str, ...] = tuple(CadreFields.model_fields)
+assert tuple(CadreState.model_fields) == ("cadre_id", "version", *CADRE_STATE_FIELDS)
 
 
-class CadreUpdated(_Cadre):
+class _CadreChange(_Cadre):
+    # Added in place (data version 1 still): events from before 2026-12 lack it, and a
+    # mirror then merges what the event names, as it did.
+    state: CadreFields | None = Field(
+        default=None,
+        description="the cadre's whole published state after the change (the fields of roster.cadre.registered): "
+        "a mirror keeps it whole, so an update it missed leaves no hole",
+    )
+
+
+class CadreUpdated(_CadreChange):
     """Fields of a cadre changed; ``changed`` holds the new values (never the ID number)."""
 
     TYPE: ClassVar[str] = "roster.cadre.updated"
@@ -97,7 +117,7 @@ class CadreUpdated(_Cadre):
     id_number_changed: bool = False
 
 
-class CadreMoved(_Cadre):
+class CadreMoved(_CadreChange):
     """A cadre moved to another unit or post."""
 
     TYPE: ClassVar[str] = "roster.cadre.moved"
@@ -109,7 +129,7 @@ class CadreMoved(_Cadre):
     reason: str = ""
 
 
-class CadreLeft(_Cadre):
+class CadreLeft(_CadreChange):
     """A cadre left the roster (retired, transferred out, deceased)."""
 
     TYPE: ClassVar[str] = "roster.cadre.left"
@@ -123,6 +143,7 @@ class _UnitState(EventData):
     TOPIC: ClassVar[str] = topics.ROSTER
     KEY: ClassVar[str] = "unit_id"
     SUBJECT: ClassVar[tuple[str, str]] = ("unit", "unit_id")
+    ORDER: ClassVar[Order | None] = Order(("unit_id",), "version")
 
     unit_id: Id
     name: str

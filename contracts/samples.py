@@ -58,8 +58,10 @@ def sample_data(model: type[EventData] | str, /, **overrides: Any) -> dict[str, 
     the contract does not know, or give a value it refuses)."""
     model = current(model) if isinstance(model, str) else model
     data = dict(model.EXAMPLE or {})
+    ordered_by = model.ORDER.by if model.ORDER is not None else None
     for name, field in model.model_fields.items():
-        if name not in data and _required(field):
+        # what orders the states is optional only for events from before it; emitted, always there
+        if name not in data and (_required(field) or name == ordered_by):
             data[name] = _value(name, field.annotation)
     return {**model.model_validate(data).model_dump(mode="json"), **overrides}
 

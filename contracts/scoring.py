@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from contracts import topics
-from contracts.base import EventData, Id, Points
+from contracts.base import EventData, Id, Order, Points
 
 
 class _OfCadre(EventData):
@@ -23,7 +23,23 @@ class _OfCadre(EventData):
     year: int
 
 
-class EntryApproved(_OfCadre):
+class _InYear(_OfCadre):
+    """An event of a cadre-year's ledger, ordered by the year's sequence."""
+
+    ORDER: ClassVar[Order | None] = Order(("cadre_id", "year"), "sequence")
+
+    # Added in place (an additive change: data version 1 still); absent only in events from
+    # before 2026-12, which consumers apply as they arrive.
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="the cadre-year's sequence after this change: it grows with every approval, reversal, waiver "
+        "and restatement of the year, so keep a total (or an entry's state) only when its sequence is higher than "
+        "the one held (a replay or a dead letter sent back after newer events carries a lower one)",
+    )
+
+
+class EntryApproved(_InYear):
     """An entry was approved (or re-issued under a newer catalogue version)."""
 
     TYPE: ClassVar[str] = "scoring.entry.approved"
@@ -41,7 +57,7 @@ class EntryApproved(_OfCadre):
     approved_by: str | None = None
 
 
-class EntryReversed(_OfCadre):
+class EntryReversed(_InYear):
     """A compensating reversal entry undid an approved entry."""
 
     TYPE: ClassVar[str] = "scoring.entry.reversed"
@@ -54,7 +70,7 @@ class EntryReversed(_OfCadre):
     reversed_by: str | None = None
 
 
-class WaiverGranted(_OfCadre):
+class WaiverGranted(_InYear):
     """Fault tolerance (容错纠错): a deduction's effect was cancelled; the entry stays."""
 
     TYPE: ClassVar[str] = "scoring.waiver.granted"
@@ -70,6 +86,7 @@ class RatingConfirmed(_OfCadre):
     """An excellence rating was confirmed by an officer."""
 
     TYPE: ClassVar[str] = "scoring.rating.confirmed"
+    ORDER: ClassVar[Order | None] = None  # confirmed once per cadre-year
 
     grade: Literal["excellent"]
     unit_id: Id
@@ -77,7 +94,7 @@ class RatingConfirmed(_OfCadre):
     confirmed_by: str | None = None
 
 
-class ScoreChanged(_OfCadre):
+class ScoreChanged(_InYear):
     """A cadre's total for a year changed; sent after every change."""
 
     TYPE: ClassVar[str] = "scoring.score.changed"
@@ -90,6 +107,7 @@ class ScoreChanged(_OfCadre):
         "cause_entry_id": "5d2e8c1a-3b4f-4a6d-9e7c-1f2a3b4c5d6e",
         "cause": "approval",
         "catalogue_version": 3,
+        "sequence": 7,
     }
 
     total: Points

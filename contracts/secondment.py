@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from contracts import topics
-from contracts.base import EventData, Id
+from contracts.base import EventData, Id, Order
 from contracts.roster import UnitKind
 
 Direction = Literal["city_to_grassroots", "grassroots_to_city"]
@@ -51,6 +51,7 @@ class Placement(_OfCadre):
     DATAVERSION: ClassVar[str] = "2"
     SUBJECT: ClassVar[tuple[str, str]] = ("secondment", "secondment_id")
     UPCASTS: ClassVar[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {"1": placement_v1}
+    ORDER: ClassVar[Order | None] = Order(("secondment_id",), "version")
 
     secondment_id: Id
     batch_id: Id
@@ -64,6 +65,10 @@ class Placement(_OfCadre):
     term_months: int | None = Field(default=None, ge=1, le=60)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = Field(default=None, description="the term's last day")
+    # Added in place (data version 2 still): absent in events from before 2026-12.
+    version: int | None = Field(
+        default=None, ge=1, description="the secondment's version: grows with every step of its life cycle"
+    )
 
 
 class Nominated(Placement):
@@ -124,6 +129,7 @@ class ReviewRecorded(_OfCadre):
     """A review was recorded in the secondment archive (comments stay in the service)."""
 
     TYPE: ClassVar[str] = "secondment.review.recorded"
+    ORDER: ClassVar[Order | None] = None  # a review is recorded once
     SUBJECT: ClassVar[tuple[str, str]] = ("secondment", "secondment_id")
 
     review_id: Id
@@ -137,6 +143,7 @@ class ReserveAdded(_OfCadre):
     """The cadre entered the reserve pool (后备干部库), e.g. rated excellent at the end of the term."""
 
     TYPE: ClassVar[str] = "secondment.reserve.added"
+    ORDER: ClassVar[Order | None] = None  # an entry to the pool, made once
     SUBJECT: ClassVar[tuple[str, str]] = ("reserve", "reserve_id")
 
     reserve_id: Id

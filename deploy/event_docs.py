@@ -25,21 +25,28 @@ def _fields(model: type[EventData]) -> str:
     return ", ".join(f"`{name}`" + ("" if name in required else "?") for name in model.model_fields)
 
 
+def _order(model: type[EventData]) -> str:
+    if model.ORDER is None:
+        return "made once: nothing to order"
+    return f"highest `{model.ORDER.by}` per " + ", ".join(f"`{f}`" for f in model.ORDER.of)
+
+
 def generated() -> str:
     parts = [BEGIN, ""]
     for service, topic in topics.OF_SERVICE.items():
         parts += [
             f"### `{topic}` ({service})",
             "",
-            "| event type | key: order holds per | data version | what | data fields (`?` optional) |",
-            "|---|---|---|---|---|",
+            "| event type | key: order holds per | newest state: keep the | data version | what "
+            "| data fields (`?` optional) |",
+            "|---|---|---|---|---|---|",
         ]
         newest = catalogue.schemas(topic)
         for model in of_topic(topic):
             if newest[model.TYPE]["x-dataversion"] != model.DATAVERSION:
                 continue  # an older version: read by consumers, no longer published
             parts.append(
-                f"| `{model.TYPE}` | `{model.KEY}`: {model.key_name()} | {model.DATAVERSION} "
+                f"| `{model.TYPE}` | `{model.KEY}`: {model.key_name()} | {_order(model)} | {model.DATAVERSION} "
                 f"| {model.summary()} | {_fields(model)} |"
             )
         parts.append("")

@@ -207,6 +207,17 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], brokers: Brokers, missin
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
+
+    def _newest(schema: dict[str, Any]) -> str:
+        order = schema.get("x-order")
+        if order is None:
+            return "Each event is a record made once."
+        of = ", ".join(f"`data.{f}`" for f in order["of"])
+        return (
+            f"A replay or a dead letter sent back may bring an older state: keep the one with the highest "
+            f"`data.{order['by']}` per {of}."
+        )
+
     for service, cat in sorted(catalogs.items()):
         topic = cat["topic"]
         channel_messages = {}
@@ -220,7 +231,7 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], brokers: Brokers, missin
                 "summary": schema.get("summary", ""),
                 "description": (
                     f"Kafka key: the {key_name} (`data.{key_field}`). One {key_name}'s events arrive "
-                    f"in the order they happened; there is no order across keys. Data version "
+                    f"in the order they happened; there is no order across keys. {_newest(schema)} Data version "
                     f"{schema.get('x-dataversion', '1')}; at least once: de-duplicate on `id`."
                 ),
                 "contentType": "application/cloudevents+json",

@@ -69,6 +69,10 @@ class Recorder:
         expected_subject = f"{subject_kind}/{data.get(subject_field.strip('<>'))}"
         if message.get("subject") != expected_subject:
             self.problems.append(f"{event_type}: subject {message.get('subject')!r}, published {expected_subject!r}")
+        order = entry["x-order"]
+        if order is not None and data.get(order["by"]) is None:
+            # Optional in the schema (events from before it existed lack it), never in what is emitted now.
+            self.problems.append(f"{event_type}: data.{order['by']} orders its states and is missing")
 
     def take_problems(self) -> list[str]:
         out, self.problems = self.problems, []

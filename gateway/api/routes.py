@@ -49,6 +49,7 @@ async def platform_health(request: Request) -> dict[str, Any]:
                 "ready": ready.status_code == 200,
                 "relay": body.get("relay"),
                 "consumers": body.get("consumers"),
+                "mirror": body.get("mirror"),
             }
         except (httpx.HTTPError, ValueError) as exc:
             return name, {"status": "down", "ready": False, "error": type(exc).__name__}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cadrekit.roster_mirror import watch as watch_mirror
 from cadrekit.runtime import ServiceRuntime
+from gateway.models import mirror
 from gateway.settings import GatewaySettings
 from gateway.webhooks import dispatcher
 from gateway.webhooks.api import router
@@ -40,4 +42,5 @@ def install(runtime: ServiceRuntime, settings: GatewaySettings) -> Webhooks:
         dispatcher.TOPICS,
         dispatcher.handlers(settings.webhook_history_grace_seconds, on_enqueued=worker.wake),
     )
+    watch_mirror(runtime, mirror)
     return Webhooks(policy, Subscriptions(runtime, policy), worker)

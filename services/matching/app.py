@@ -11,6 +11,7 @@ from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.jobs import fail_interrupted
 from cadrekit.roster_mirror import mirror_scope_resolver
+from cadrekit.roster_mirror import watch as watch_mirror
 from cadrekit.runtime import ServiceRuntime
 from services.matching import events
 from services.matching.api import cadres, campaigns, runs, training
@@ -44,5 +45,6 @@ def create_app(
         scope=mirror_scope_resolver(mirror),
     )
     runtime.add_consumer("matching.inbound", events.INBOUND_TOPICS, events.inbound_handlers())
+    watch_mirror(runtime, mirror)
     app.state.context = context
     return app

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from cadrekit.db import utcnow
 from cadrekit.inbox import Handler
+from cadrekit.latest import keep_latest
 from cadrekit.roster_mirror import mirror_handlers
 from contracts import matching as contract
 from contracts import scoring, secondment, topics
@@ -44,6 +45,7 @@ def campaign_opened(campaign: Campaign, posts: int, seats: int) -> Event:
             "year": campaign.year,
             "posts": posts,
             "seats": seats,
+            "version": campaign.version,
         }
     ).event()
 
@@ -76,14 +78,20 @@ def placement_confirmed(placement: Placement, post: Post) -> Event:
 # consumed -----------------------------------------------------------------------------------
 async def score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
     d = scoring.ScoreChanged.of(event)
-    row = await session.get(CadrePoints, (d.cadre_id, d.year))
-    if row is None:
-        row = CadrePoints(cadre_id=d.cadre_id, year=d.year, total=two_places(d.total))
-        session.add(row)
-    # Order holds per cadre (the Kafka key), so the latest event carries the latest total.
-    row.total = two_places(d.total)
-    row.catalogue_version = d.catalogue_version
-    row.updated_at = utcnow()
+    # Order holds per cadre on the topic, but a replay or a dead letter sent back does not:
+    # the year's sequence decides.
+    await keep_latest(
+        session,
+        CadrePoints.__table__,  # type: ignore[attr-defined]
+        {"cadre_id": d.cadre_id, "year": d.year},
+        {
+            "total": two_places(d.total),
+            "catalogue_version": d.catalogue_version,
+            "sequence": d.sequence,
+            "updated_at": utcnow(),
+        },
+        version="sequence",
+    )
 
 
 async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> None:

@@ -161,6 +161,7 @@ class CadrePoints(MatchingModel, table=True):
     year: int = Field(primary_key=True)
     total: str = Field(max_length=20)  # Decimal as text, two places
     catalogue_version: int | None = None
+    sequence: int | None = None  # the cadre-year's sequence of this total: only a higher one replaces it
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -23,7 +23,7 @@ _FROM_REGISTRATION = itemgetter(*(registration.FIELDS.index(f) for f in _REGISTE
 
 
 def cadre_state(cadre: Cadre) -> dict[str, Any]:
-    return cadre_data(cadre.id, cadre.version, (getattr(cadre, f) for f in PUBLISHED_CADRE_FIELDS))
+    return cadre_data(cadre.id, cadre.version, cadre_values(cadre))
 
 
 def cadre_data(cadre_id: str, version: int, published: Iterable[Any]) -> dict[str, Any]:
@@ -48,6 +48,16 @@ def cadre_registered(cadre: Cadre, *, snapshot: bool = False) -> Event:
     return contract.CadreRegistered.model_validate({**cadre_state(cadre), "snapshot": snapshot}).event()
 
 
+def cadre_fields(cadre: Cadre) -> contract.CadreFields:
+    """The whole published state every change carries (not only what changed), so a mirror
+    that missed an event is whole again with the next."""
+    return contract.CadreFields.model_validate(dict(zip(PUBLISHED_CADRE_FIELDS, cadre_values(cadre), strict=True)))
+
+
+def cadre_values(cadre: Cadre) -> Iterable[Any]:
+    return (getattr(cadre, f) for f in PUBLISHED_CADRE_FIELDS)
+
+
 def cadre_updated(cadre: Cadre, changed: dict[str, Any]) -> Event:
     return contract.CadreUpdated(
         cadre_id=cadre.id,
@@ -55,6 +65,7 @@ def cadre_updated(cadre: Cadre, changed: dict[str, Any]) -> Event:
         unit_id=cadre.unit_id,
         changed={k: v for k, v in changed.items() if k != "id_number"},
         id_number_changed="id_number" in changed,
+        state=cadre_fields(cadre),
     ).event()
 
 
@@ -62,6 +73,7 @@ def cadre_moved(cadre: Cadre, from_unit: str, effective_on: Any, reason: str) ->
     return contract.CadreMoved(
         cadre_id=cadre.id,
         version=cadre.version,
+        state=cadre_fields(cadre),
         from_unit_id=from_unit,
         to_unit_id=cadre.unit_id,
         post_title=cadre.post_title,
@@ -78,6 +90,7 @@ def cadre_left(cadre: Cadre) -> Event:
             "unit_id": cadre.unit_id,
             "kind": cadre.exit_kind,
             "date": cadre.exit_date,
+            "state": cadre_fields(cadre),
         }
     ).event()
 

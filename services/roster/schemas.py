@@ -338,8 +338,16 @@ class EventsRepublished(ReadModel):
     republishing: int
 
 
+class SnapshotSubjects(Strict):
+    """Only these units and cadres: how a mirror's open gap (its ``/health``) is healed."""
+
+    unit_ids: list[Annotated[str, Field(max_length=36)]] = Field(default_factory=list, max_length=1000)
+    cadre_ids: list[Annotated[str, Field(max_length=36)]] = Field(default_factory=list, max_length=1000)
+
+
 class EventsSnapshot(ReadModel):
     events: int
+    not_found: list[str] = Field(default_factory=list, description="ids asked for that roster does not hold")
 
 
 class SealingStatus(ReadModel):

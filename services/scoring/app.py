@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.roster_mirror import mirror_handlers
+from cadrekit.roster_mirror import watch as watch_mirror
 from cadrekit.runtime import ServiceRuntime
 from contracts import topics
 from services.scoring.api import catalogues, excellence, ledger
@@ -25,6 +26,7 @@ def create_app(
     settings = settings or ScoringSettings()
     runtime = ServiceRuntime(settings, metadata, MIGRATIONS)
     runtime.add_consumer("scoring.roster-mirror", [topics.ROSTER], mirror_handlers(mirror))
+    watch_mirror(runtime, mirror)
     app = build_service_app(
         runtime,
         title="Scoring service",

@@ -26,6 +26,7 @@ def entry_approved(e: Entry) -> Event:
             "occurred_on": e.occurred_on,
             "restates_entry_id": e.restates_id,
             "approved_by": e.decided_by,
+            "sequence": e.seq,
         }
     ).event()
 
@@ -41,6 +42,7 @@ def entry_reversed(original: Entry, reversal: Entry) -> Event:
             "points": reversal.points,
             "catalogue_version": reversal.catalogue_version,
             "reversed_by": reversal.decided_by,
+            "sequence": reversal.seq,
         }
     ).event()
 
@@ -54,6 +56,7 @@ def waiver_granted(w: Waiver, entry: Entry) -> Event:
         reference=w.reference,
         cancelled_points=-(entry.points or Decimal(0)),
         granted_by=w.granted_by,
+        sequence=w.seq,
     ).event()
 
 
@@ -71,8 +74,17 @@ def rating_confirmed(r: Rating) -> Event:
 
 
 def score_changed(
-    cadre_id: str, year: int, total: Decimal, previous: Decimal, cause_entry_id: str, version: int, cause: str
+    cadre_id: str,
+    year: int,
+    total: Decimal,
+    previous: Decimal,
+    cause_entry_id: str,
+    version: int,
+    cause: str,
+    sequence: int,
 ) -> Event:
+    """``sequence``: the year's counter after the change (``totals.seq``, moved under the
+    year's lock), which subscribers order totals by."""
     return contract.ScoreChanged.model_validate(
         {
             "cadre_id": cadre_id,
@@ -83,5 +95,6 @@ def score_changed(
             "cause_entry_id": cause_entry_id,
             "cause": cause,
             "catalogue_version": version,
+            "sequence": sequence,
         }
     ).event()

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from cadrekit.app import build_service_app
 from cadrekit.auth import KeySource
 from cadrekit.roster_mirror import mirror_handlers, mirror_scope_resolver
+from cadrekit.roster_mirror import watch as watch_mirror
 from cadrekit.runtime import ServiceRuntime
 from contracts import matching, scoring
 from services.secondment.api import batches, reserve, secondments
@@ -42,5 +43,6 @@ def create_app(
         matching.PlacementConfirmed.TYPE: apply_placement_confirmed,
     }
     runtime.add_consumer("secondment.inputs", list(CONSUMES), handlers)
+    watch_mirror(runtime, mirror)
     app.state.context = Context(runtime)
     return app

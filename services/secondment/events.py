@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.db import utcnow
+from cadrekit.latest import keep_latest
 from contracts import matching, scoring, topics
 from contracts import secondment as contract
 from contracts.base import two_places
@@ -38,6 +39,7 @@ def placement(s: Secondment) -> dict[str, Any]:
         "term_months": s.term_months,
         "starts_on": s.starts_on,
         "ends_on": s.ends_on,
+        "version": s.version,
     }
 
 
@@ -117,9 +119,11 @@ async def apply_placement_confirmed(session: AsyncSession, event: dict[str, Any]
 async def apply_score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
     """scoring.score.changed: keep the cadre's total of that year (decimal string)."""
     d = scoring.ScoreChanged.of(event)
-    total = two_places(d.total)
-    row = await session.get(CadreScore, (d.cadre_id, d.year))
-    if row is None:
-        session.add(CadreScore(cadre_id=d.cadre_id, year=d.year, total=total))
-    else:
-        row.total, row.updated_at = total, utcnow()
+    # The year's sequence decides, not the arrival: a replayed older total changes nothing.
+    await keep_latest(
+        session,
+        CadreScore.__table__,  # type: ignore[attr-defined]
+        {"cadre_id": d.cadre_id, "year": d.year},
+        {"total": two_places(d.total), "sequence": d.sequence, "updated_at": utcnow()},
+        version="sequence",
+    )

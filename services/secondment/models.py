@@ -175,6 +175,7 @@ class CadreScore(SecondmentModel, table=True):
     cadre_id: str = Field(primary_key=True, max_length=36)
     year: int = Field(primary_key=True)
     total: str = Field(max_length=20)
+    sequence: int | None = None  # the cadre-year's sequence of this total: only a higher one replaces it
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

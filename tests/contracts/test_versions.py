@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import secondment
+from contracts.base import REGISTRY
 
 _PLACEMENT: dict[str, Any] = {
     "secondment_id": "s-1",
@@ -51,3 +52,15 @@ def test_a_consumer_ignores_fields_it_does_not_know() -> None:
     data = {**_PLACEMENT, "starts_on": "2017-04-01", "ends_on": "2019-03-31", "ended_on": "2019-03-31"}
     read = secondment.Ended.of({"dataversion": "2", "data": {**data, "days_served": 1, "added_later": "x"}})
     assert not hasattr(read, "added_later") and read.days_served == 1
+
+
+def test_every_event_type_says_what_orders_its_states() -> None:
+    """A subscriber keeps the newest state by the declared field, never by arrival; a type
+    without one must say it is a record made once (ORDER = None), not forget."""
+    for (event_type, _), model in REGISTRY.items():
+        assert "ORDER" in dir(model), f"{event_type}: declares no ORDER"
+        order = model.ORDER
+        if order is None:
+            continue
+        fields = model.model_fields
+        assert order.by in fields and all(f in fields for f in order.of), (event_type, order)

@@ -134,7 +134,8 @@ async def test_the_mirror_rebuilt_from_a_snapshot_equals_the_live_one(
 
     for name, rebuilt in (("snapshot", from_snapshot), ("republish", from_replay)):
         for table, a, b in (("mirror_units", live[0], rebuilt[0]), ("mirror_cadres", live[1], rebuilt[1])):
-            diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+            # each differing row, by its columns that differ
+            diffs = [{k: (x[k], y[k]) for k in x if x[k] != y[k]} for x, y in zip(a, b, strict=True) if x != y]
             assert not diffs, (name, table, diffs[:2])
     applied = 0
     for db in (snap_db, replay_db):

@@ -58,7 +58,9 @@ async def approve_plain(ctx: Context, principal: Principal, entry_id: str) -> No
                 )
         uow.record(events.entry_approved(entry))
         uow.record(
-            events.score_changed(entry.cadre_id, entry.year, after.total, held.total, entry.id, version, "approval")
+            events.score_changed(
+                entry.cadre_id, entry.year, after.total, held.total, entry.id, version, "approval", held.seq + 1
+            )
         )
         await uow.commit()
 

@@ -43,6 +43,7 @@ class SecondmentHarness:
     app: FastAPI
     client: httpx.AsyncClient
     signer: Signer
+    score_changes: int = 0  # the sequence of the last score change fed in (one counter is enough)
 
     def auth(self, role: str = "officer", **kw: Any) -> dict[str, str]:
         return self.signer.headers(role, **kw)
@@ -67,8 +68,9 @@ class SecondmentHarness:
         return state
 
     async def score(self, cadre_id: str, year: int, total: str) -> None:
-        """As a scoring.score.changed event would arrive."""
-        changed = sample(scoring.ScoreChanged, cadre_id=cadre_id, year=year, total=total)
+        """As a scoring.score.changed event would arrive: each a newer change of the year."""
+        self.score_changes += 1
+        changed = sample(scoring.ScoreChanged, cadre_id=cadre_id, year=year, total=total, sequence=self.score_changes)
         event = envelope("scoring", changed.event())
         async with self.app.state.runtime.sessions() as s:
             await apply_score_changed(s, event)

@@ -15,6 +15,7 @@ from services.roster.schemas import (
     Renormalised,
     Resealed,
     SealingStatus,
+    SnapshotSubjects,
 )
 from services.roster.service import admin
 
@@ -39,8 +40,12 @@ async def republish(ctx: ContextDep, principal: Admin, _scope: WholeRoster, sinc
     response_model=EventsSnapshot,
     summary="Publish the current state as events (for late subscribers)",
 )
-async def snapshot(ctx: ContextDep, principal: Admin, _scope: WholeRoster) -> EventsSnapshot:
-    return await admin.snapshot(ctx)
+async def snapshot(
+    ctx: ContextDep, principal: Admin, _scope: WholeRoster, body: SnapshotSubjects | None = None
+) -> EventsSnapshot:
+    """Without a body, every unit and cadre; with one, only those it names (a mirror's open
+    gaps, listed in its ``/health``, are healed this way)."""
+    return await admin.snapshot(ctx, body)
 
 
 @router.get(

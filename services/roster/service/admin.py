@@ -17,6 +17,7 @@ from services.roster.schemas import (
     Renormalised,
     Resealed,
     SealingStatus,
+    SnapshotSubjects,
 )
 from services.roster.service.context import Context
 
@@ -26,19 +27,29 @@ async def republish(ctx: Context, since: dt.datetime) -> EventsRepublished:
     return EventsRepublished(republishing=await ctx.runtime.relay.mark_for_republish(since))
 
 
-async def snapshot(ctx: Context) -> EventsSnapshot:
-    """Current state as events, so a late subscriber or a lost read model catches up."""
+async def snapshot(ctx: Context, only: SnapshotSubjects | None = None) -> EventsSnapshot:
+    """Current state as events, so a late subscriber or a lost read model catches up;
+    ``only``: just those units and cadres (a mirror's open gaps)."""
     n = 0
+    units = select(Unit).order_by(col(Unit.path))
+    cadres = select(Cadre).order_by(col(Cadre.created_at), col(Cadre.id))
+    if only is not None:
+        units = units.where(col(Unit.id).in_(only.unit_ids))
+        cadres = cadres.where(col(Cadre.id).in_(only.cadre_ids))
+    found: set[str] = set()
     async with ctx.uow() as uow:
         s = uow.session
-        for unit in (await s.execute(select(Unit).order_by(col(Unit.path)))).scalars():
+        for unit in (await s.execute(units)).scalars():
             uow.record(events.unit_created(unit, snapshot=True))
+            found.add(unit.id)
             n += 1
-        for cadre in (await s.execute(select(Cadre).order_by(col(Cadre.created_at), col(Cadre.id)))).scalars():
+        for cadre in (await s.execute(cadres)).scalars():
             uow.record(events.cadre_registered(cadre, snapshot=True))
+            found.add(cadre.id)
             n += 1
         await uow.commit()
-    return EventsSnapshot(events=n)
+    asked = [] if only is None else [*only.unit_ids, *only.cadre_ids]
+    return EventsSnapshot(events=n, not_found=[i for i in asked if i not in found])
 
 
 async def sealing(ctx: Context) -> SealingStatus:

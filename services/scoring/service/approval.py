@@ -155,6 +155,8 @@ async def approve(ctx: Context, principal: Principal, entry_id: str, note: str |
             row.version + 1,
         )
         uow.record(events.entry_approved(entry))
-        uow.record(events.score_changed(row.cadre_id, row.year, after.total, held.total, entry_id, version, "approval"))
+        uow.record(
+            events.score_changed(row.cadre_id, row.year, after.total, held.total, entry_id, version, "approval", seq)
+        )
         await uow.commit()
     return entry

@@ -173,6 +173,7 @@ async def reverse(ctx: Context, principal: Principal, entry_id: str, reason: str
                 reversal.id,
                 original.catalogue_version or 0,
                 "reversal",
+                seq,
             )
         )
         await uow.commit()
@@ -227,7 +228,14 @@ async def waive(ctx: Context, principal: Principal, entry_id: str, body: WaiverI
         uow.record(events.waiver_granted(waiver, entry))
         uow.record(
             events.score_changed(
-                entry.cadre_id, entry.year, new_total, year.total, entry.id, entry.catalogue_version or 0, "waiver"
+                entry.cadre_id,
+                entry.year,
+                new_total,
+                year.total,
+                entry.id,
+                entry.catalogue_version or 0,
+                "waiver",
+                seq,
             )
         )
         await uow.commit()
@@ -341,7 +349,7 @@ async def restatement(ctx: Context, principal: Principal, cadre_id: str, body: R
             await _move_total(s, cadre_id, year, held_after, by_direction["negative"], seq, version, "negative")
             uow.record(
                 events.score_changed(
-                    cadre_id, year, two_places(held.total + delta), held.total, last_id, version, "restatement"
+                    cadre_id, year, two_places(held.total + delta), held.total, last_id, version, "restatement", seq
                 )
             )
         await uow.commit()

@@ -9,6 +9,13 @@ writer of a subject holds the subject's row lock until commit and its unit of wo
 the outbox rows at commit (cadrekit/uow.py): a second writer's rows get larger ids than the
 first's. Rows of different subjects may commit out of id order; read models keep the latest
 version per subject (docs/architecture.md, "Ordering").
+
+The embedded broker comes back empty from a restart. The relay notices by its marker topic,
+marks every retained row for re-sending, and only then recreates the marker; its producer uses
+a connection only once that connection shows the marker (``cadrekit.kafka.MarkerFence``). So a
+batch aiokafka was still retrying when the broker went away never lands on the new broker
+ahead of the refill: the producer is abandoned unflushed, and its rows, never marked sent, go
+again in id order with the rest.
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ writer of a subject holds the subject's row lock until commit and its unit of wo
 the outbox rows at commit (cadrekit/uow.py): a second writer's rows get larger ids than the
 first's. Rows of different subjects may commit out of id order; read models keep the latest
 version per subject (docs/architecture.md, "Ordering").
+
+The embedded broker comes back empty from a restart. The relay notices by its marker topic,
+marks every retained row for re-sending, and only then recreates the marker; its producer uses
+a connection only once that connection shows the marker (``cadrekit.kafka.MarkerFence``). So a
+batch aiokafka was still retrying when the broker went away never lands on the new broker
+ahead of the refill: the producer is abandoned unflushed, and its rows, never marked sent, go
+again in id order with the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cadrekit.db import KitTables, utcnow
-from cadrekit.kafka import ensure_topics, new_admin, new_producer
+from cadrekit.kafka import BrokerReplaced, MarkerFence, ensure_topics, new_admin, new_producer
 from cadrekit.settings import BaseServiceSettings
 from contracts.topics import dlq
 
@@ -54,6 +61,7 @@ class OutboxRelay:
             "last_published_at": None,
         }
         self._producer: AIOKafkaProducer | None = None
+        self._fence: MarkerFence | None = None  # a volatile broker's producer has one
         self._admin: AIOKafkaAdminClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -86,9 +94,13 @@ class OutboxRelay:
         self._wake.set()
 
     async def _close_clients(self) -> None:
-        producer, admin = self._producer, self._admin
-        self._producer = self._admin = None
+        producer, fence, admin = self._producer, self._fence, self._admin
+        self._producer, self._fence, self._admin = None, None, None
         if producer is not None:
+            if fence is not None:
+                # Never flushed: what it holds might otherwise land on a new broker ahead of the
+                # refill. Those rows were not marked sent; the next producer sends them in id order.
+                fence.abandon(producer)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), timeout=5)
         if admin is not None:
@@ -157,36 +169,50 @@ class OutboxRelay:
         self._admin = admin
         await ensure_topics(admin, self.settings, [self.topic, dlq(self.topic)])
         producer = new_producer(self.settings)
+        if self.settings.broker_volatile:
+            # Whatever happened while disconnected, the broker is checked (and refilled) before
+            # this producer exists, and the fence checks every connection it opens later.
+            await self._check_broker_reset(force=True)
+            self._fence = MarkerFence(self.marker_topic)
+            self._fence.install(producer)
+        self._producer = producer  # before start(): a failed start is closed like any other
         await producer.start()
-        self._producer = producer
         self.state.update(broker="up", last_error=None)
-        self._last_check = 0.0
 
     @property
     def marker_topic(self) -> str:
         return f"_relay.{self.settings.service_name}"
 
-    async def _check_broker_reset(self) -> None:
+    async def _check_broker_reset(self, *, force: bool = False) -> None:
         """The embedded broker keeps nothing across restarts, and it creates a topic the moment
-        anyone produces to it, so the event topic itself says nothing. A marker topic that only
-        this relay creates does: when it is gone, the broker is new, and every retained event
-        is sent again so no subscriber misses one (their inboxes drop the ones they had)."""
+        any client names it (a consumer's metadata request does), so the event topic itself says
+        nothing. A marker topic that only this relay creates does: when it is gone, the broker is
+        new, and every retained event is sent again so no subscriber misses one (their inboxes
+        drop the ones they had).
+
+        The marker is created last, once the rows are marked: it is what lets a producer use a
+        connection (``MarkerFence``), so nothing is sent to the new broker before the refill is
+        in place, and a failure in between leaves the marker missing and the check to run again
+        (re-marking is harmless: the rows go again in id order)."""
         if not self.settings.broker_volatile or self._admin is None:
             return
         now = asyncio.get_running_loop().time()
-        if now - self._last_check < self.settings.broker_check_seconds:
+        if not force and now - self._last_check < self.settings.broker_check_seconds:
             return
         self._last_check = now
-        created = await ensure_topics(self._admin, self.settings, [self.marker_topic])
-        if created:
-            await ensure_topics(self._admin, self.settings, [self.topic, dlq(self.topic)])
-            n = await self.mark_for_republish(None)
-            if n:
-                self.state["refills"] += 1
-                log.warning("broker came back empty; re-publishing retained events", extra={"events": n})
+        if self.marker_topic in set(await self._admin.list_topics()):
+            return
+        await ensure_topics(self._admin, self.settings, [self.topic, dlq(self.topic)])
+        n = await self.mark_for_republish(None)
+        await ensure_topics(self._admin, self.settings, [self.marker_topic])
+        if n:
+            self.state["refills"] += 1
+            log.warning("broker came back empty; re-publishing retained events", extra={"events": n})
 
     async def publish_batch(self) -> int:
         assert self._producer is not None
+        if self._fence is not None and self._fence.tripped.is_set():
+            raise BrokerReplaced("the broker was replaced; checking it before sending")
         ob = self.kit.outbox
         async with self.engine.connect() as conn:
             rows = (
@@ -208,13 +234,36 @@ class OutboxRelay:
         # Apache Kafka's idempotent producer never gives up on a batch while the broker is
         # away (aiokafka retries it forever): bounded here, so an outage shows as "down" and the
         # relay reconnects. What was sent may then go again; subscribers' inboxes drop repeats.
-        await asyncio.wait_for(asyncio.gather(*futures), timeout=BATCH_ACK_TIMEOUT_SECONDS)
+        # A tripped fence (a new, empty broker) ends the wait at once: the relay checks it first.
+        await self._acked(asyncio.gather(*futures))
         now = utcnow()
         async with self.engine.begin() as conn:
             await conn.execute(update(ob).where(ob.c.id.in_([r.id for r in rows])).values(published_at=now))
         self.state["published_total"] += len(rows)
         self.state["last_published_at"] = now.isoformat()
         return len(rows)
+
+    async def _acked(self, acks: asyncio.Future[Any]) -> None:
+        """Until the batch is acked, the wait times out, or the fence trips (a new, empty broker:
+        the relay then checks it, and refills it, before anything else is sent)."""
+        fenced = asyncio.ensure_future(self._fence.tripped.wait()) if self._fence is not None else None
+        try:
+            await asyncio.wait(
+                {acks} if fenced is None else {acks, fenced},
+                timeout=BATCH_ACK_TIMEOUT_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if fenced is not None:
+                fenced.cancel()
+        if acks.done():
+            acks.result()  # acked, even if the fence tripped since: it went over a checked connection
+            return
+        acks.cancel()
+        acks.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody awaits it now
+        if fenced is not None and fenced.done() and not fenced.cancelled():
+            raise BrokerReplaced("a new, empty broker: its refill goes before this batch")
+        raise TimeoutError(f"no broker ack within {BATCH_ACK_TIMEOUT_SECONDS:g} s")
 
     # operations -------------------------------------------------------------------------
     async def mark_for_republish(self, since: dt.datetime | None) -> int:

@@ -41,14 +41,22 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture
-async def live_roster(roster_db: str, signer: Signer, tmp_path: Path, broker: Broker) -> AsyncIterator[RosterHarness]:
+async def live_roster(
+    request: pytest.FixtureRequest, roster_db: str, signer: Signer, tmp_path: Path, broker: Broker
+) -> AsyncIterator[RosterHarness]:
+    """Roster with its relay on the test's broker; ``@pytest.mark.roster_settings(name=value)``
+    on a test overrides its settings."""
+    marker = request.node.get_closest_marker("roster_settings")
     settings = roster_settings(
         roster_db,
         tmp_path / "keys",
-        kafka_enabled=True,
-        **broker.client_settings("roster"),
-        outbox_poll_seconds=0.1,
-        broker_check_seconds=0.5,
+        **{
+            "kafka_enabled": True,
+            **broker.client_settings("roster"),
+            "outbox_poll_seconds": 0.1,
+            "broker_check_seconds": 0.5,
+            **(marker.kwargs if marker else {}),
+        },
     )
     app = create_roster(settings, key_source=signer.key_source, configure_logs=False)
     transport = httpx.ASGITransport(app=app)

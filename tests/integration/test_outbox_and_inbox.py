@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -9,6 +11,7 @@ from cadrekit.testing.plugin import Broker
 from contracts.envelope import parse
 from tests.conftest import RosterHarness
 from tests.integration.conftest import Subscriber, eventually
+from tests.reliability.support import read_all
 
 
 async def _registered_ids(h: RosterHarness) -> list[str]:
@@ -145,6 +148,47 @@ async def test_a_restarted_empty_broker_is_refilled_and_nothing_is_applied_twice
     await eventually(redeliveries_dropped, timeout=30, what="re-delivered events dropped")
     effects = await subscriber.effects()
     assert all(n == 1 for n in effects.values()), effects
+
+
+@pytest.mark.tansu  # only the embedded broker comes back empty
+@pytest.mark.roster_settings(broker_check_seconds=60)  # only the relay's own connections can notice the restart
+async def test_a_batch_in_flight_when_the_broker_restarts_empty_lands_after_the_refill(
+    live_roster: RosterHarness, broker: Broker
+) -> None:
+    """The producer retries a batch it could not deliver; when the broker comes back empty that
+    retry must not reach the new broker before the events written before it (the refill)."""
+    unit = await live_roster.unit()
+    cadre = await live_roster.cadre(unit["id"])
+    url = f"/api/v1/roster/cadres/{cadre['id']}"
+    relay = live_roster.app.state.runtime.relay
+
+    async def patch(version: int) -> None:
+        resp = await live_roster.client.patch(
+            url, headers={**live_roster.auth(), "If-Match": f'"v{version}"'}, json={"post_title": f"岗位{version}"}
+        )
+        assert resp.status_code == 200, resp.text
+
+    await patch(1)
+    await eventually(lambda: _backlog_zero(live_roster), what="versions 1 and 2 sent")
+    refills_before = relay.state["refills"]
+    broker.stop()
+    await patch(2)
+    await patch(3)
+    await asyncio.sleep(1.5)  # the relay has versions 3 and 4 in flight: its producer retries them
+    broker.start()  # within the batch's lifetime (the producer's 10 s request timeout)
+
+    async def refilled() -> bool:
+        return relay.state["refills"] > refills_before and await relay.backlog() == 0
+
+    await eventually(refilled, timeout=60, what="the new broker refilled")
+    await patch(4)
+    await eventually(lambda: _backlog_zero(live_roster), what="version 5 sent")
+    versions = [
+        e["data"]["version"]
+        for _, e in await read_all(broker.client_options(), "roster.events")
+        if e["subject"] == f"cadre/{cadre['id']}"
+    ]
+    assert versions == [1, 2, 3, 4, 5], (versions, relay.state)
 
 
 async def test_a_poison_event_goes_to_the_dlq_and_consumption_goes_on(

@@ -203,6 +203,14 @@ async def run_outage(system: System, database_factories: Any, outage_seconds: fl
     finally:
         await subscriber.stop()
 
+    # Tansu came back empty: its topic holds the refill and what followed, each version once, in
+    # order; a batch the relay had in flight must not land ahead of the refill (cadrekit.kafka's
+    # MarkerFence). Apache Kafka kept its log: a batch re-sent after a lost ack may repeat, in order.
+    out_of_order = {
+        cadre: seen
+        for cadre, v in roster_versions.items()
+        if not _as_expected(seen := topic_versions.get(cadre, []), list(range(1, v + 1)), log_kept=kafka is not None)
+    }
     figures = Figures(
         f"{'Apache Kafka' if kafka else 'Tansu'} stopped {outage_seconds:g} s",
         produced=len(produced),
@@ -216,9 +224,7 @@ async def run_outage(system: System, database_factories: Any, outage_seconds: fl
             "held in the outbox": held,
             "redelivered and dropped": subscriber.consumers[0].state["duplicates"],
             "refills": relay["refills"],
-            "cadres seen out of order before the refill": sum(
-                1 for v in topic_versions.values() if v[: len(set(v))] != sorted(set(v))
-            ),
+            "cadres out of order on the topic": len(out_of_order),
         },
     )
     figures.report()
@@ -226,10 +232,7 @@ async def run_outage(system: System, database_factories: Any, outage_seconds: fl
     assert len(applied.rows) == len(ids)
     # Per-cadre order as applied: versions 1, 2, … n, each once.
     assert applied.versions_by_cadre() == {c: list(range(1, v + 1)) for c, v in roster_versions.items()}
-    # On the new broker's topic every cadre's whole history is there in order (the refill); a
-    # batch the relay had in flight when the broker went away may arrive before it (see report).
-    for cadre, v in roster_versions.items():
-        assert _in_order(topic_versions[cadre], list(range(1, v + 1))), (cadre, topic_versions[cadre])
+    assert not out_of_order, dict(list(out_of_order.items())[:5])
     assert ids <= scoring_inbox
     return figures
 
@@ -241,6 +244,10 @@ async def test_a_short_broker_outage_loses_nothing(pg_system: System, database_f
 @pytest.mark.soak
 async def test_a_thirty_second_broker_outage_loses_nothing(pg_system: System, database_factories: Any) -> None:
     await run_outage(pg_system, database_factories, outage_seconds=30)
+
+
+def _as_expected(seen: list[int], wanted: list[int], *, log_kept: bool) -> bool:
+    return _in_order(seen, wanted) if log_kept else seen == wanted
 
 
 def _in_order(seen: list[int], wanted: list[int]) -> bool:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cadrekit.db import KitTables, utcnow
 from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_consumer, new_producer
 from cadrekit.settings import BaseServiceSettings
+from contracts.base import superseded
 from contracts.envelope import BadEnvelope, parse
 from contracts.topics import dlq
 
@@ -100,6 +101,7 @@ class EventConsumer:
             "applied": 0,
             "duplicates": 0,
             "ignored": 0,
+            "superseded": 0,
             "dead_lettered": 0,
             "last_fetch_age_s": None,
             "last_error": None,
@@ -236,6 +238,10 @@ class EventConsumer:
         handler = self.handlers.get(envelope["type"])
         if handler is None:
             self.state["ignored"] += 1
+            return
+        if superseded(envelope):
+            # an older version published beside the event this consumer reads in its own version
+            self.state["superseded"] += 1
             return
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:

@@ -83,6 +83,7 @@ class EventConsumer:
         handlers: dict[str, Handler],
         retry_delay: float = 0.2,
         stall_seconds: float = 60.0,
+        companions: bool = False,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -93,6 +94,10 @@ class EventConsumer:
         self.handlers = handlers
         self.retry_delay = retry_delay
         self.stall_seconds = stall_seconds
+        # Whether the handlers see the companions too: an older data version published beside
+        # the newer event this consumer reads (contracts.base.superseded). Only the gateway's
+        # webhooks do, for subscriptions pinned to the older version; every read model skips them.
+        self.companions = companions
         # Called with the envelope of every event sent to the DLQ (in a session of its own,
         # committed after): what was never applied, for a read model to report as a gap.
         self.on_dead_letter: list[Handler] = []
@@ -239,10 +244,6 @@ class EventConsumer:
         if handler is None:
             self.state["ignored"] += 1
             return
-        if superseded(envelope):
-            # an older version published beside the event this consumer reads in its own version
-            self.state["superseded"] += 1
-            return
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
                 await self.apply(envelope, handler)
@@ -267,7 +268,11 @@ class EventConsumer:
                 log.warning("dead-letter note failed", extra={"consumer": self.name, "error": str(exc)})
 
     async def apply(self, envelope: dict[str, Any], handler: Handler) -> bool:
-        """Apply one event at most once; returns False when it had been applied already."""
+        """Apply one event at most once; returns False when it had been applied already, or
+        is a companion this consumer skips (it reads the newer version it accompanies)."""
+        if not self.companions and superseded(envelope):
+            self.state["superseded"] += 1
+            return False
         stmt = insert_ignoring_duplicates(self.kit.inbox, self.engine.dialect.name).values(
             consumer=self.name, event_id=str(envelope["id"]), event_type=envelope["type"], applied_at=utcnow()
         )

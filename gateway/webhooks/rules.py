@@ -16,6 +16,11 @@ MAX_PATTERNS = 50
 UNIT_FIELDS = ("unit_id", "host_unit_id", "to_unit_id", "from_unit_id")
 
 
+PATTERN_PROBLEM_ZH = (
+    "应为事件类型（scoring.score.changed）、前缀模式（scoring.*）或 *，可加 @数据版本（secondment.started@1）"
+)
+
+
 def pattern_problem(pattern: str) -> str | None:
     if len(pattern) > 200 or not PATTERN.match(pattern):
         return (

@@ -223,6 +223,13 @@ async def test_subscriptions_are_managed_by_their_owner_and_admins(gw: GatewayHa
         assert bad.status_code == 422, body
         assert bad.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in bad.json()["errors"]], bad.json()
+    in_chinese = await gw.client.post(
+        f"{API}/subscriptions",
+        headers={**portal, "Accept-Language": "zh-CN"},
+        json={"url": "http://x.example/", "event_types": ["secondment.started@v1"]},
+    )
+    assert in_chinese.status_code == 422 and in_chinese.json()["errors"][0]["field"] == "event_types.0"
+    assert "@数据版本" in in_chinese.text, in_chinese.text
 
     # Only an admin registers on another client's behalf.
     for_other = await gw.client.post(

@@ -382,6 +382,11 @@ async def gap_report(session: AsyncSession, tables: MirrorTables) -> dict[str, A
             }
             for r in open_rows[:OPEN_GAPS_LISTED]
         ],
+        # the body of roster's POST /events/snapshot that heals every open gap
+        "snapshot_request": {
+            "unit_ids": sorted({r.subject.split("/", 1)[1] for r in open_rows if r.subject.startswith("unit/")}),
+            "cadre_ids": sorted({r.subject.split("/", 1)[1] for r in open_rows if r.subject.startswith("cadre/")}),
+        },
     }
 
 

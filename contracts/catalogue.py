@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import gateway, matching, roster, scoring, secondment, topics
+from contracts import (
+    gateway,
+    matching,
+    mirror_gaps,  # noqa: F401  (its models join the registry on import)
+    roster,
+    scoring,
+    secondment,
+    topics,
+)
 from contracts.base import BESIDE, REGISTRY, EventData, current, of_topic
 from contracts.envelope import json_schema
 from contracts.samples import sample_data

@@ -30,7 +30,7 @@ from services.roster.models import Cadre, CadreChange, SecondmentSeen
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, grassroots_years_of, plain_periods
 
-TOPIC = topics.SECONDMENT
+TOPICS = [topics.SECONDMENT]
 GRASSROOTS_KINDS = ("town", "village")
 UP = "grassroots_to_city"
 ACTOR = "secondment-service"

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from cadrekit.db import KitTables, utcnow
 from cadrekit.kafka import METADATA_MAX_AGE_MS, ensure_topics, new_admin, new_consumer, new_producer
 from cadrekit.settings import BaseServiceSettings
+from contracts.base import superseded
 from contracts.envelope import BadEnvelope, parse
 from contracts.topics import dlq
 
@@ -82,6 +83,7 @@ class EventConsumer:
         handlers: dict[str, Handler],
         retry_delay: float = 0.2,
         stall_seconds: float = 60.0,
+        companions: bool = False,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -92,6 +94,10 @@ class EventConsumer:
         self.handlers = handlers
         self.retry_delay = retry_delay
         self.stall_seconds = stall_seconds
+        # Whether the handlers see the companions too: an older data version published beside
+        # the newer event this consumer reads (contracts.base.superseded). Only the gateway's
+        # webhooks do, for subscriptions pinned to the older version; every read model skips them.
+        self.companions = companions
         # Called with the envelope of every event sent to the DLQ (in a session of its own,
         # committed after): what was never applied, for a read model to report as a gap.
         self.on_dead_letter: list[Handler] = []
@@ -100,6 +106,7 @@ class EventConsumer:
             "applied": 0,
             "duplicates": 0,
             "ignored": 0,
+            "superseded": 0,
             "dead_lettered": 0,
             "last_fetch_age_s": None,
             "last_error": None,
@@ -261,7 +268,11 @@ class EventConsumer:
                 log.warning("dead-letter note failed", extra={"consumer": self.name, "error": str(exc)})
 
     async def apply(self, envelope: dict[str, Any], handler: Handler) -> bool:
-        """Apply one event at most once; returns False when it had been applied already."""
+        """Apply one event at most once; returns False when it had been applied already, or
+        is a companion this consumer skips (it reads the newer version it accompanies)."""
+        if not self.companions and superseded(envelope):
+            self.state["superseded"] += 1
+            return False
         stmt = insert_ignoring_duplicates(self.kit.inbox, self.engine.dialect.name).values(
             consumer=self.name, event_id=str(envelope["id"]), event_type=envelope["type"], applied_at=utcnow()
         )

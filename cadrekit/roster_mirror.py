@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from cadrekit.db import UTCDateTime, utcnow
 from cadrekit.inbox import Handler
 from cadrekit.latest import keep_latest
 from cadrekit.scope import SubjectQuery, TableScopeResolver
-from contracts import roster, topics
+from contracts import mirror_gaps, roster, topics
 
 if TYPE_CHECKING:
     from cadrekit.runtime import ServiceRuntime
@@ -41,6 +41,38 @@ class MirrorTables:
     units: Table
     cadres: Table
     gaps: Table
+    # Told of every gap that stays open, in the transaction that records it (``watch``: the
+    # service publishes it, and roster answers with the subject's snapshot).
+    on_gap: list[GapHook] = field(default_factory=list, compare=False, hash=False)
+
+
+GapHook = Callable[[AsyncSession, "Gap"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Gap:
+    kind: str  # cadre | unit
+    subject_id: str
+    held_version: int | None
+    missing_version: int
+    how: str  # skipped | dead_lettered
+    found_at: dt.datetime
+    event_id: str | None = None  # the dead letter's
+
+
+async def _found(session: AsyncSession, tables: MirrorTables, gap: Gap) -> None:
+    await session.execute(
+        tables.gaps.insert().values(
+            subject=f"{gap.kind}/{gap.subject_id}",
+            held_version=gap.held_version,
+            missing_version=gap.missing_version,
+            how=gap.how,
+            event_id=gap.event_id,
+            found_at=gap.found_at,
+        )
+    )
+    for hook in tables.on_gap:
+        await hook(session, gap)
 
 
 def define_mirror_tables(metadata: MetaData) -> MirrorTables:
@@ -254,16 +286,19 @@ async def _check_version(
     g = tables.gaps
     now = utcnow()
     if held is not None and version > held + 1 and not await _known_gap(session, g, subject, held):
-        await session.execute(
-            g.insert().values(
-                subject=subject,
-                held_version=held,
-                missing_version=held + 1,
-                how="skipped",
-                found_at=now,
-                healed_at=now if whole else None,
+        if whole:  # found and healed at once: the whole state is here
+            await session.execute(
+                g.insert().values(
+                    subject=subject,
+                    held_version=held,
+                    missing_version=held + 1,
+                    how="skipped",
+                    found_at=now,
+                    healed_at=now,
+                )
             )
-        )
+        else:
+            await _found(session, tables, Gap(kind, subject_id, held, held + 1, "skipped", now))
         log.warning("roster mirror skipped versions", extra={"subject": subject, "held": held, "applied": version})
     if whole:
         await session.execute(
@@ -346,15 +381,8 @@ async def note_dead_letter(session: AsyncSession, tables: MirrorTables, envelope
     held = (await session.execute(select(table.c.version).where(table.c[f"{kind}_id"] == subject_id))).scalar()
     if held is not None and held >= version:
         return  # a newer state is held already: nothing is missing
-    await session.execute(
-        tables.gaps.insert().values(
-            subject=subject,
-            held_version=held,
-            missing_version=version,
-            how="dead_lettered",
-            event_id=str(envelope.get("id")),
-            found_at=utcnow(),
-        )
+    await _found(
+        session, tables, Gap(kind, subject_id, held, version, "dead_lettered", utcnow(), str(envelope.get("id")))
     )
 
 
@@ -382,15 +410,37 @@ async def gap_report(session: AsyncSession, tables: MirrorTables) -> dict[str, A
             }
             for r in open_rows[:OPEN_GAPS_LISTED]
         ],
+        # the body of roster's POST /events/snapshot that heals every open gap
+        "snapshot_request": {
+            "unit_ids": sorted({r.subject.split("/", 1)[1] for r in open_rows if r.subject.startswith("unit/")}),
+            "cadre_ids": sorted({r.subject.split("/", 1)[1] for r in open_rows if r.subject.startswith("cadre/")}),
+        },
     }
 
 
 def watch(runtime: ServiceRuntime, tables: MirrorTables) -> None:
     """After the service's consumers are added: every roster event one of them dead-letters
-    is noted as a gap, and ``/health`` and ``/metrics`` report the mirror's gaps."""
+    is noted as a gap, every gap that stays open is published (``contracts.mirror_gaps``:
+    roster answers with the subject's snapshot), and ``/health`` and ``/metrics`` report
+    the mirror's gaps."""
     consumers = [c for c in runtime.consumers if topics.ROSTER in c.topics]
     if not consumers:
         raise ValueError("watch the roster mirror after adding the consumer that keeps it")
+    model = mirror_gaps.OF_SERVICE[runtime.settings.service_name]
+
+    async def ask(session: AsyncSession, gap: Gap) -> None:
+        found = model(
+            subject_kind=gap.kind,
+            subject_id=gap.subject_id,
+            held_version=gap.held_version,
+            missing_version=gap.missing_version,
+            how=gap.how,
+            found_at=gap.found_at,
+        )
+        await runtime.emit_from_handler(session, [found.event()])
+
+    # One per service: the app made last (tests make many) is the one that publishes.
+    tables.on_gap[:] = [ask]
 
     async def noted(session: AsyncSession, envelope: dict[str, Any]) -> None:
         await note_dead_letter(session, tables, envelope)

@@ -48,14 +48,23 @@ class ServiceRuntime:
     def uow(self) -> UnitOfWork:
         return _NotifyingUnitOfWork(self)
 
-    def add_consumer(self, name: str, topics: list[str], handlers: dict[str, Handler]) -> EventConsumer:
+    def add_consumer(
+        self, name: str, topics: list[str], handlers: dict[str, Handler], *, companions: bool = False
+    ) -> EventConsumer:
         # The name is the consumer group's. Apache Kafka's ACLs let a service join only groups
         # under its own name (deploy/kafka_access.py), so no one else can commit its offsets.
         prefix = f"{self.settings.service_name}."
         if not name.startswith(prefix) or len(name) == len(prefix):
             raise ValueError(f"consumer {name!r} must be named {prefix}<what it does>")
         consumer = EventConsumer(
-            self.settings, self.engine, self.sessions, self.kit, name=name, topics=topics, handlers=handlers
+            self.settings,
+            self.engine,
+            self.sessions,
+            self.kit,
+            name=name,
+            topics=topics,
+            handlers=handlers,
+            companions=companions,
         )
         self.consumers.append(consumer)
         return consumer

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cadrekit import context
+from cadrekit.dates import business_date
 from cadrekit.db import KitTables, utcnow
+from contracts.base import BESIDE, companions
 from contracts.envelope import Envelopes, Event, dumps
 
 
@@ -72,7 +74,7 @@ class UnitOfWork:
         await self.session.rollback()
 
 
-# The outbox's columns, in the order of ``EventRows.row``.
+# The outbox's columns, in the order of ``EventRows.make``.
 OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
 
 
@@ -85,14 +87,28 @@ class EventRows:
         self.now = utcnow()
         self.envelopes = Envelopes(source, correlation_id=context.correlation_id.get() or context.request_id.get())
 
+    def rows(self, event: Event, event_id: str | None = None) -> list[tuple[Any, ...]]:
+        """The event's row, then one for each older data version still published beside it
+        (its deprecation period, ``contracts.base.companions``), right after it on its key."""
+        first = self.make(event, event_id)
+        return [first, *(self.make(c, superseded_by=first[0]) for c in companions(event, business_date(self.now)))]
+
     def row(self, event: Event, event_id: str | None = None) -> tuple[Any, ...]:
-        env = self.envelopes.of(event, event_id)
+        """One event's one row, for a bulk writer that COPYs them (the roster import)."""
+        if event.type in BESIDE:
+            # the shortcut must not drop an older version's companion
+            raise ValueError(f"{event.type} is published in an older version beside this one: use rows()")
+        return self.make(event, event_id)
+
+    def make(self, event: Event, event_id: str | None = None, *, superseded_by: str | None = None) -> tuple[Any, ...]:
+        """The one place an outbox row is made (``cadrekit.testing.published`` checks each)."""
+        env = self.envelopes.of(event, event_id, superseded_by=superseded_by)
         return (env["id"], self.topic, event.key, event.type, dumps(env).decode(), self.now, None)
 
 
 def outbox_rows(events: list[Event], *, source: str, topic: str) -> list[dict[str, Any]]:
     rows = EventRows(source=source, topic=topic)
-    return [dict(zip(OUTBOX_COLUMNS, rows.row(ev), strict=True)) for ev in events]
+    return [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for ev in events for row in rows.rows(ev)]
 
 
 async def write_events(session: AsyncSession, kit: KitTables, events: list[Event], *, source: str, topic: str) -> None:

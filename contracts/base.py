@@ -4,10 +4,19 @@ A producer builds its event from the model (``Model(...).event()``); a consumer 
 envelope's ``data`` through it (``Model.of(envelope)``), older versions upcast first and
 fields it does not know ignored. The catalogue a service serves at ``/events/catalog`` and
 the gateway's AsyncAPI document are generated from the same models (``contracts.catalogue``).
+
+A breaking change gets a new data version, and the old version stays published beside it
+for a deprecation period: the old model names the day it stops (``SUNSET``) and how the new
+version's data reads in it (``DOWNCAST``). Every outbox row of the new version then gets a
+companion in the old one (:func:`companions`), which names the new event in the CloudEvents
+extension ``supersededby``. A consumer that knows the newer version skips the companion
+(:func:`superseded`); one that knows only the old version skips the new event, whose version
+it does not know, and reads the companion.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +28,10 @@ from contracts.envelope import Event
 
 # Every model, by (event type, data version); filled as the modules are imported.
 REGISTRY: dict[tuple[str, str], type[EventData]] = {}
+# The older versions published beside a newer one for a deprecation period, by event type.
+BESIDE: dict[str, list[type[EventData]]] = {}
+
+DataMap = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def two_places(value: Decimal) -> str:
@@ -68,7 +81,12 @@ class EventData(BaseModel):
     # never changed, which has nothing to order.
     ORDER: ClassVar[Order | None]
     # Older data versions this model reads: version → a function giving this version's data.
-    UPCASTS: ClassVar[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+    UPCASTS: ClassVar[dict[str, DataMap]] = {}
+    # An older version still published beside the newer one: the first day it is no longer
+    # (the end of its deprecation period), and how the newer version's data reads in it.
+    SUNSET: ClassVar[dt.date | None] = None
+    DOWNCAST: ClassVar[DataMap | None] = None
+    DIFFERS: ClassVar[str] = ""  # how it reads unlike the newer version (docs/events.md)
     EXAMPLE: ClassVar[dict[str, Any] | None] = None
 
     @classmethod
@@ -79,6 +97,10 @@ class EventData(BaseModel):
             if key in REGISTRY:
                 raise TypeError(f"two models for {cls.TYPE} version {cls.DATAVERSION}")
             REGISTRY[key] = cls
+            if cls.__dict__.get("SUNSET") is not None:
+                if cls.__dict__.get("DOWNCAST") is None:
+                    raise TypeError(f"{cls.TYPE} version {cls.DATAVERSION} has a sunset and no DOWNCAST")
+                BESIDE.setdefault(cls.TYPE, []).append(cls)
 
     @classmethod
     def summary(cls) -> str:
@@ -131,3 +153,36 @@ def current(event_type: str) -> type[EventData]:
 
 def of_topic(topic: str) -> Iterable[type[EventData]]:
     return sorted((m for m in REGISTRY.values() if topic == m.TOPIC), key=lambda m: (m.TYPE, m.DATAVERSION))
+
+
+def published_beside(event_type: str, dataversion: str, today: dt.date) -> list[type[EventData]]:
+    """The older versions of ``event_type`` still published beside ``dataversion`` on ``today``."""
+    return [
+        m
+        for m in BESIDE.get(event_type, ())
+        if int(m.DATAVERSION) < int(dataversion) and m.SUNSET is not None and today < m.SUNSET
+    ]
+
+
+def companions(event: Event, today: dt.date) -> list[Event]:
+    """The event in each older version still in its deprecation period, built (and so
+    validated) by that version's model; none for a type without one."""
+    if event.type not in BESIDE:
+        return []
+    out = []
+    for model in published_beside(event.type, event.dataversion, today):
+        assert model.DOWNCAST is not None
+        out.append(model.model_validate(model.DOWNCAST(event.data)).event())
+    return out
+
+
+def superseded(envelope: dict[str, Any]) -> bool:
+    """A companion (an older version published beside a newer event, ``supersededby``) that
+    this reader skips because it knows a newer version of the type and reads that one."""
+    if not envelope.get("supersededby"):
+        return False
+    try:
+        newest = current(str(envelope["type"]))
+    except UnknownEvent:
+        return False
+    return int(newest.DATAVERSION) > int(str(envelope.get("dataversion") or "1"))

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import gateway, matching, roster, scoring, secondment, topics
-from contracts.base import REGISTRY, EventData, of_topic
+from contracts import (
+    gateway,
+    matching,
+    mirror_gaps,  # noqa: F401  (its models join the registry on import)
+    roster,
+    scoring,
+    secondment,
+    topics,
+)
+from contracts.base import BESIDE, REGISTRY, EventData, current, of_topic
 from contracts.envelope import json_schema
 from contracts.samples import sample_data
 
@@ -56,6 +64,11 @@ def described(model: type[EventData]) -> dict[str, Any]:
         # the model's own example where it has one, otherwise one filled from the types
         "examples": [sample_data(model)],
     }
+    if model.SUNSET is not None:
+        # an older version published beside the newest until its sunset, as a companion
+        entry["x-sunset"] = model.SUNSET.isoformat()
+        entry["x-beside"] = current(model.TYPE).DATAVERSION
+        entry["deprecated"] = True
     return entry
 
 
@@ -75,11 +88,28 @@ def schemas(topic: str) -> dict[str, dict[str, Any]]:
     return {t: described(m) for t, m in sorted(newest.items())}
 
 
+def deprecated(topic: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The older versions published on ``topic`` beside the newest, by type and data version
+    (each with its ``x-sunset``); a companion carries ``supersededby``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for event_type, models in sorted(BESIDE.items()):
+        for model in sorted(models, key=lambda m: int(m.DATAVERSION)):
+            if topic == model.TOPIC:
+                out.setdefault(event_type, {})[model.DATAVERSION] = described(model)
+    return out
+
+
 def catalog(service: str) -> dict[str, Any]:
     topic = topics.OF_SERVICE[service]
     events = schemas(topic)
     keys = sorted({e["x-key-name"] for e in events.values()})
-    return {"service": service, "topic": topic, "key": " or ".join(keys), "events": events}
+    return {
+        "service": service,
+        "topic": topic,
+        "key": " or ".join(keys),
+        "events": events,
+        "deprecated": deprecated(topic),
+    }
 
 
 def every_type() -> list[str]:

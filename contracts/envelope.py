@@ -16,6 +16,8 @@ import orjson
 
 SPEC_VERSION = "1.0"
 REQUIRED = ("specversion", "id", "source", "type", "data")
+# The CloudEvents extension a companion carries: the id of the newer version's event.
+SUPERSEDED_BY = "supersededby"
 
 
 def _default(value: Any) -> Any:
@@ -67,8 +69,8 @@ class Envelopes:
             "data": None,
         }
 
-    def of(self, event: Event, event_id: str | None = None) -> dict[str, Any]:
-        return {
+    def of(self, event: Event, event_id: str | None = None, *, superseded_by: str | None = None) -> dict[str, Any]:
+        env = {
             **self.base,
             "id": event_id or str(uuid.uuid4()),
             "type": event.type,
@@ -76,6 +78,10 @@ class Envelopes:
             "dataversion": event.dataversion,
             "data": event.data,
         }
+        if superseded_by is not None:
+            # an older version published beside a newer event (contracts.base.companions)
+            env[SUPERSEDED_BY] = superseded_by
+        return env
 
 
 def envelope(
@@ -99,6 +105,11 @@ def json_schema(event_type: str, dataversion: str, data: dict[str, Any]) -> dict
             "datacontenttype": {"const": "application/json"},
             "dataversion": {"const": dataversion},
             "correlationid": {"type": "string", "description": "the request that caused it"},
+            SUPERSEDED_BY: {
+                "type": "string",
+                "description": "only on an older data version published beside a newer one: the newer event's id; "
+                "a consumer that reads the newer version skips this one",
+            },
             "data": data,
         },
     }

@@ -45,7 +45,8 @@ class Principal:
 
 # Every service reads gateway.events: the clients the gateway disabled (cadrekit/revocation.py).
 PRINCIPALS: tuple[Principal, ...] = (
-    Principal("roster", consumes=(names.MATCHING, names.SECONDMENT, names.GATEWAY)),
+    # roster reads every mirroring service's topic for its gaps (contracts.mirror_gaps)
+    Principal("roster", consumes=(names.MATCHING, names.SECONDMENT, names.SCORING, names.GATEWAY)),
     Principal("matching", consumes=(names.ROSTER, names.SCORING, names.SECONDMENT, names.GATEWAY)),
     Principal("scoring", consumes=(names.ROSTER, names.GATEWAY)),
     Principal("secondment", consumes=(names.ROSTER, names.SCORING, names.MATCHING, names.GATEWAY)),

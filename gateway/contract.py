@@ -218,21 +218,41 @@ def build_asyncapi(catalogs: dict[str, dict[str, Any]], brokers: Brokers, missin
             f"`data.{order['by']}` per {of}."
         )
 
+    def _version(schema: dict[str, Any]) -> str:
+        version = schema.get("x-dataversion", "1")
+        if "x-sunset" not in schema:
+            return f"Data version {version}"
+        return (
+            f"Deprecated: data version {version}, published beside version {schema['x-beside']} until "
+            f"{schema['x-sunset']}. Each version-{schema['x-beside']} event is followed on its key by this "
+            f"version's companion, whose `supersededby` names it: read one of the two, never both"
+        )
+
+    def _messages(cat: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(component name, event type, catalogue entry): the newest version of each type,
+        then every older one still published beside it."""
+        out = [(t.replace(".", "_"), t, s) for t, s in sorted(cat.get("events", {}).items())]
+        for event_type, versions in sorted(cat.get("deprecated", {}).items()):
+            for version, schema in sorted(versions.items()):
+                out.append((f"{event_type.replace('.', '_')}_v{version}", event_type, schema))
+        return out
+
     for service, cat in sorted(catalogs.items()):
         topic = cat["topic"]
         channel_messages = {}
-        for event_type, schema in sorted(cat.get("events", {}).items()):
-            name = event_type.replace(".", "_")
+        for name, event_type, schema in _messages(cat):
             key_name = schema.get("x-key-name", cat.get("key", "cadre id"))
             key_field = schema.get("x-key", "cadre_id")
             messages[name] = {
                 "name": event_type,
-                "title": event_type,
+                "title": event_type
+                if "x-sunset" not in schema
+                else f"{event_type} (version {schema['x-dataversion']})",
                 "summary": schema.get("summary", ""),
                 "description": (
                     f"Kafka key: the {key_name} (`data.{key_field}`). One {key_name}'s events arrive "
-                    f"in the order they happened; there is no order across keys. {_newest(schema)} Data version "
-                    f"{schema.get('x-dataversion', '1')}; at least once: de-duplicate on `id`."
+                    f"in the order they happened; there is no order across keys. {_newest(schema)} "
+                    f"{_version(schema)}; at least once: de-duplicate on `id`."
                 ),
                 "contentType": "application/cloudevents+json",
                 "headers": {

@@ -94,11 +94,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     seen, every = published.RECORDER.seen, published.published_types()
     if not seen:
         return
+    beside = published.published_beside()
     line = (
         f"emitted events: {sum(seen.values())} messages checked against their published schemas; "
-        f"{len(every & set(seen))} of {len(every)} event types emitted"
+        f"{len(every & set(seen))} of {len(every)} event types emitted, "
+        f"{len(beside & set(published.RECORDER.versions))} of {len(beside)} older versions beside them"
     )
-    missing = sorted(every - set(seen))
+    missing = sorted(published.RECORDER.missing())
     whole: bool = config.stash.get(_WHOLE_SUITE, False)
     if missing and whole:
         terminalreporter.write_line(line + "; NEVER EMITTED (the suite fails): " + ", ".join(missing), red=True)

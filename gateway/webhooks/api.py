@@ -37,7 +37,10 @@ class SubscriptionCreate(BaseModel):
         description="http(s) endpoint; refused when it reaches a private address in production mode"
     )
     event_types: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        min_length=1, max_length=50, description='exact types ("scoring.score.changed"), "scoring.*" or "*"'
+        min_length=1,
+        max_length=50,
+        description='exact types ("scoring.score.changed"), "scoring.*" or "*"; '
+        '"secondment.started@1" pins a data version (an older one published beside the newest)',
     )
     description: Annotated[str, StringConstraints(max_length=500, pattern=NoNul)] | None = None
     owner: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.-]{3,100}$")] | None = Field(

@@ -29,7 +29,8 @@ from cadrekit.db import utcnow
 from cadrekit.inbox import Handler, after_commit, insert_ignoring_duplicates
 from cadrekit.roster_mirror import get_cadre, get_units, mirror_handlers
 from contracts import topics
-from contracts.envelope import dumps
+from contracts.base import superseded
+from contracts.envelope import SUPERSEDED_BY, dumps
 from gateway.models import ApiClient, WebhookDelivery, WebhookSubscription, mirror
 from gateway.webhooks import rules
 
@@ -63,7 +64,9 @@ def handlers(history_grace_seconds: float, on_enqueued: Callable[[], None]) -> d
     def mirrored_then_dispatched(apply: Handler) -> Handler:
         async def both(session: AsyncSession, event: dict[str, Any]) -> None:
             # Mirror first: a unit or cadre an event introduces is then known to the scope check.
-            await apply(session, event)
+            # The mirror reads the newest version; a companion is for pinned subscriptions only.
+            if not superseded(event):
+                await apply(session, event)
             await dispatch(session, event)
 
         return both
@@ -94,10 +97,11 @@ async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace
         .all()
     )
     event_time = rules.parse_time(event.get("time"))
+    version, companion = str(event.get("dataversion") or "1"), bool(event.get(SUPERSEDED_BY))
     wanted = [
         s
         for s in subs
-        if rules.type_matches(s.event_types, event["type"])
+        if rules.type_matches(s.event_types, event["type"], version, companion)
         and rules.new_enough(event_time, s.created_at, history_grace_seconds)
     ]
     if not wanted:

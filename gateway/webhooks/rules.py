@@ -7,25 +7,46 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-# "scoring.score.changed" exactly, "scoring.*" (every type under a prefix), or "*".
-PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$")
+# "scoring.score.changed" exactly, "scoring.*" (every type under a prefix), or "*"; each may
+# be pinned to a data version ("secondment.started@1"), see type_matches.
+PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)(@[1-9][0-9]{0,2})?$")
 MAX_PATTERNS = 50
 
 # The fields of an event's data that name a unit; the cadre (cadre_id) is looked up too.
 UNIT_FIELDS = ("unit_id", "host_unit_id", "to_unit_id", "from_unit_id")
 
 
+PATTERN_PROBLEM_ZH = (
+    "应为事件类型（scoring.score.changed）、前缀模式（scoring.*）或 *，可加 @数据版本（secondment.started@1）"
+)
+
+
 def pattern_problem(pattern: str) -> str | None:
     if len(pattern) > 200 or not PATTERN.match(pattern):
-        return "an event type (scoring.score.changed), a prefix pattern (scoring.*) or *"
+        return (
+            "an event type (scoring.score.changed), a prefix pattern (scoring.*) or *, "
+            "optionally pinned to a data version (secondment.started@1)"
+        )
     return None
 
 
-def type_matches(patterns: Iterable[str], event_type: str) -> bool:
+def _names(pattern: str, event_type: str) -> bool:
+    if pattern == "*" or pattern == event_type:
+        return True
+    return pattern.endswith(".*") and event_type.startswith(pattern[:-1])
+
+
+def type_matches(patterns: Iterable[str], event_type: str, dataversion: str = "1", companion: bool = False) -> bool:
+    """Whether a subscription's patterns want a message. A pattern without a version wants
+    what a consumer of the newest version reads: every message but the companions of an
+    older version published beside it (``supersededby``). One pinned to a version
+    (``secondment.started@1``) wants the messages of that data version only: during a
+    deprecation period, the companions."""
     for p in patterns:
-        if p == "*" or p == event_type:
-            return True
-        if p.endswith(".*") and event_type.startswith(p[:-1]):
+        name, _, pin = p.partition("@")
+        if not _names(name, event_type):
+            continue
+        if (pin == dataversion) if pin else not companion:
             return True
     return False
 

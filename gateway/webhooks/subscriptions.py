@@ -90,11 +90,11 @@ def delivery_public(d: WebhookDelivery, attempts: list[WebhookAttempt], *, paylo
 
 def check_patterns(event_types: list[str]) -> list[str]:
     if not event_types:
-        raise field_error("event_types", "name at least one event type or pattern")
+        raise field_error("event_types", "name at least one event type or pattern", zh="至少填写一个事件类型或模式")
     for i, p in enumerate(event_types):
         problem = rules.pattern_problem(p)
         if problem:
-            raise field_error(f"event_types.{i}", problem)
+            raise field_error(f"event_types.{i}", problem, zh=rules.PATTERN_PROBLEM_ZH)
     return sorted(set(event_types))
 
 

@@ -94,9 +94,32 @@ async def score_changed(session: AsyncSession, event: dict[str, Any]) -> None:
     )
 
 
+async def _keep_placement(session: AsyncSession, d: secondment.Placement, status: str, ended_on: Any) -> None:
+    """The secondment as its newest event says: a replayed or dead-lettered older one (a start
+    sent back after the end) changes nothing (cadrekit.latest, by the secondment's version)."""
+    await keep_latest(
+        session,
+        Secondment.__table__,  # type: ignore[attr-defined]
+        {"id": d.secondment_id},
+        {
+            "cadre_id": d.cadre_id,
+            "starts_on": d.starts_on,
+            "ends_on": d.ends_on,
+            "ended_on": ended_on,
+            "status": status,
+            "version": d.version,
+        },
+        version="version",
+    )
+
+
 async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> None:
     """secondment.started and .extended (an extension carries the placement with its new end)."""
     d = secondment.Placement.of(event)
+    if d.version is not None:
+        await _keep_placement(session, d, "active", None)
+        return
+    # an event from before versions (2026-12): applied as it was then
     row = await session.get(Secondment, d.secondment_id)
     if row is None:
         row = Secondment(id=d.secondment_id, cadre_id=d.cadre_id, status="active")
@@ -109,6 +132,9 @@ async def secondment_started(session: AsyncSession, event: dict[str, Any]) -> No
 
 async def secondment_ended(session: AsyncSession, event: dict[str, Any]) -> None:
     d = secondment.Ended.of(event)
+    if d.version is not None:
+        await _keep_placement(session, d, "ended", d.ended_on)
+        return
     row = await session.get(Secondment, d.secondment_id)
     if row is None:
         row = Secondment(id=d.secondment_id, cadre_id=d.cadre_id, status="ended")

@@ -176,6 +176,7 @@ class Secondment(MatchingModel, table=True):
     ends_on: dt.date | None = None
     ended_on: dt.date | None = None
     status: str = Field(max_length=20)  # active | ended
+    version: int | None = None  # the secondment's version of this state: only a higher one replaces it
 
 
 class TutorAssignment(MatchingModel, table=True):

@@ -169,6 +169,16 @@ class CadreChange(RosterModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class SecondmentSeen(RosterModel, table=True):
+    """The newest version of each secondment whose events roster applied: an older one (a
+    dead letter replayed after the end) changes nothing (``services/roster/reactions``)."""
+
+    __tablename__ = "secondment_versions"
+
+    secondment_id: str = Field(primary_key=True, max_length=36)
+    version: int | None = None
+
+
 class ImportJob(RosterModel, table=True):
     __tablename__ = "import_jobs"
 

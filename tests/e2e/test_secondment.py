@@ -273,16 +273,20 @@ async def test_the_foshan_first_batch_through_the_gateway(system: System) -> Non
         names = {m["name"] for m in contract["components"]["messages"].values()}
         assert {"secondment.started", "secondment.ended", "secondment.reserve.added"} <= names
 
-    published = await read_topic(bootstrap, "secondment.events", want=30 * 4 + 2, timeout_s=60)
+    # each placement event at version 2, and its version-1 companion (docs/events.md "Versions")
+    published = await read_topic(bootstrap, "secondment.events", want=30 * 4 * 2 + 2, timeout_s=60)
     kinds: dict[str, int] = {}
     for e in published:
-        kinds[e["type"]] = kinds.get(e["type"], 0) + 1
+        name = f"{e['type']}@{e.get('dataversion', '1')}"
+        kinds[name] = kinds.get(name, 0) + 1
+    placements = ("nominated", "approved", "started", "ended")
     assert kinds == {
-        "secondment.nominated": 30,
-        "secondment.approved": 30,
-        "secondment.started": 30,
-        "secondment.ended": 30,
-        "secondment.review.recorded": 1,
-        "secondment.reserve.added": 1,
+        **{f"secondment.{p}@2": 30 for p in placements},
+        **{f"secondment.{p}@1": 30 for p in placements},
+        "secondment.review.recorded@1": 1,
+        "secondment.reserve.added@1": 1,
     }
+    assert all(
+        e["dataversion"] == "2" for e in published if e["type"] == "secondment.started" and "supersededby" not in e
+    )
     assert "未发现违纪问题" not in str(published)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from contracts import catalogue, topics
-from contracts.base import current
+from contracts import catalogue, secondment, topics
+from contracts.base import BESIDE, current, model_of
 from gateway.contract import Brokers, build_asyncapi
 from gateway.settings import GatewaySettings
 
@@ -73,8 +74,9 @@ def test_servers_come_from_the_settings_not_the_loopback_broker() -> None:
 
 def test_every_message_names_the_key_its_model_keys_by() -> None:
     doc = document(Brokers(("127.0.0.1:9092",)))
-    for message in doc["components"]["messages"].values():
-        model = current(message["name"])
+    for component, message in doc["components"]["messages"].items():
+        older = re.search(r"_v(\d+)$", component)
+        model = model_of(message["name"], older.group(1)) if older else current(message["name"])
         assert f"`data.{model.KEY}`" in message["description"]
         assert message["bindings"]["kafka"]["key"]["description"].startswith(f"the {model.key_name()}")
         assert message["payload"]["properties"]["dataversion"] == {"const": model.DATAVERSION}
@@ -83,3 +85,23 @@ def test_every_message_names_the_key_its_model_keys_by() -> None:
     assert keyed_by["roster.unit.created"].startswith("the unit id")
     assert keyed_by["matching.campaign.opened"].startswith("the campaign id")
     assert keyed_by["gateway.webhook.disabled"].startswith("the subscription id")
+
+
+def test_an_older_version_published_beside_the_newest_is_its_own_deprecated_message() -> None:
+    doc = document(Brokers(("127.0.0.1:9092",)))
+    messages = doc["components"]["messages"]
+    beside = {c for c in messages if re.search(r"_v\d+$", c)}
+    assert beside == {f"{m.TYPE.replace('.', '_')}_v{m.DATAVERSION}" for ms in BESIDE.values() for m in ms}
+    started, v1 = messages["secondment_started"], messages["secondment_started_v1"]
+    assert (
+        started["payload"]["properties"]["dataversion"] == {"const": "2"} and "Deprecated" not in started["description"]
+    )
+    assert (
+        v1["payload"]["properties"]["dataversion"] == {"const": "1"}
+        and v1["payload"]["properties"]["data"]["deprecated"]
+    )
+    assert (
+        f"until {secondment.VERSION_1_SUNSET.isoformat()}" in v1["description"]
+        and "`supersededby`" in v1["description"]
+    )
+    assert "secondment_started_v1" in doc["channels"][topics.SECONDMENT]["messages"]

@@ -28,7 +28,8 @@ from sqlmodel import col
 from cadrekit.inbox import EventConsumer
 from cadrekit.pagination import encode_cursor
 from cadrekit.testing.plugin import free_port
-from contracts import roster, scoring
+from cadrekit.uow import EventRows
+from contracts import roster, scoring, secondment, topics
 from contracts.envelope import Event, envelope
 from contracts.samples import sample
 from gateway import keys
@@ -222,6 +223,13 @@ async def test_subscriptions_are_managed_by_their_owner_and_admins(gw: GatewayHa
         assert bad.status_code == 422, body
         assert bad.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in bad.json()["errors"]], bad.json()
+    in_chinese = await gw.client.post(
+        f"{API}/subscriptions",
+        headers={**portal, "Accept-Language": "zh-CN"},
+        json={"url": "http://x.example/", "event_types": ["secondment.started@v1"]},
+    )
+    assert in_chinese.status_code == 422 and in_chinese.json()["errors"][0]["field"] == "event_types.0"
+    assert "@数据版本" in in_chinese.text, in_chinese.text
 
     # Only an admin registers on another client's behalf.
     for_other = await gw.client.post(
@@ -348,6 +356,41 @@ async def test_an_event_is_enqueued_once_however_often_it_arrives(gw: GatewayHar
     await asyncio.sleep(0.3)
     assert len(receiver.requests) == 1
     assert len(await deliveries_of(gw, sub["id"], admin)) == 1
+
+
+async def test_a_subscription_pinned_to_an_older_version_gets_its_companions_and_no_other(
+    gw: GatewayHarness, receiver: Receiver
+) -> None:
+    """During a deprecation period (docs/events.md "Versions"): the outbox writes a version-2
+    placement event and its version-1 companion; "secondment.started" gets the first,
+    "secondment.started@1" the second, each once."""
+    admin = await gw.auth()
+    subs = []
+    for name, types in (("newest", "secondment.started"), ("pinned", "secondment.started@1")):
+        made = await gw.client.post(
+            f"{API}/subscriptions", headers=admin, json={"url": f"{receiver.url}/{name}", "event_types": [types]}
+        )
+        assert made.status_code == 201, made.text
+        subs.append(made.json())
+    newest, pinned = subs
+    started = sample(secondment.Started, cadre_id="c-7", starts_on="2017-04-01", ends_on="2019-03-31").event()
+    rows = EventRows(source="secondment", topic=topics.SECONDMENT).rows(started)
+    assert len(rows) == 2  # the event and its companion, as the relay sends them
+    for row in rows:
+        assert await feed(gw, orjson.loads(row[4])) is True
+
+    async def both_delivered() -> bool:
+        return len(receiver.requests) >= 2
+
+    await eventually(both_delivered, what="the two deliveries")
+    await asyncio.sleep(0.3)
+    assert len(receiver.requests) == 2
+    (newest_got,) = await deliveries_of(gw, newest["id"], admin)
+    (pinned_got,) = await deliveries_of(gw, pinned["id"], admin)
+    assert pinned_got["message_id"] == orjson.loads(rows[1][4])["id"] != newest_got["message_id"]
+    by_version = {e["dataversion"]: e for e in receiver.events()}
+    assert set(by_version) == {"1", "2"} and by_version["1"]["supersededby"] == by_version["2"]["id"]
+    assert (by_version["2"]["data"]["ends_on"], by_version["1"]["data"]["ends_on"]) == ("2019-03-31", "2019-04-01")
 
 
 async def test_a_replay_sends_the_same_message_again(gw: GatewayHarness, receiver: Receiver) -> None:

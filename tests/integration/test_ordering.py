@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cadrekit.inbox import EventConsumer, Handler
 from cadrekit.roster_mirror import get_cadre
 from cadrekit.testing.plugin import Broker
+from contracts import mirror_gaps, scoring, topics
 from contracts import roster as roster_contract
-from contracts import scoring, topics
 from services.matching.models import CadrePoints, mirror
 from services.secondment.models import CadreScore
 from tests.conftest import RosterHarness
@@ -52,6 +52,17 @@ def failing(consumer: EventConsumer, event_type: str, when: Callable[[dict[str, 
         yield
     finally:
         consumer.handlers[event_type] = real
+
+
+@contextmanager
+def not_answering_gaps(roster: RosterHarness) -> Iterator[None]:
+    """Roster ignores the mirrors' gaps for a while (its handlers of them are away)."""
+    consumer = _consumer(roster.app, topics.MATCHING)
+    away = {t: consumer.handlers.pop(t) for t in [m.TYPE for m in mirror_gaps.OF_SERVICE.values()]}
+    try:
+        yield
+    finally:
+        consumer.handlers.update(away)
 
 
 def _consumer(app: Any, topic: str) -> EventConsumer:
@@ -183,7 +194,12 @@ async def test_a_missed_update_is_reported_and_the_next_change_heals_it(
     live_roster: RosterHarness, live_matching: MatchingHarness
 ) -> None:
     roster, m = live_roster, live_matching
-    cadre, _ = await _roster_then_miss_version_3(roster, m)
+    with not_answering_gaps(roster):  # so the next change, not an asked snapshot, heals it
+        cadre, _ = await _roster_then_miss_version_3(roster, m)
+        await _gaps_healed_by_the_next_change(roster, m, cadre)
+
+
+async def _gaps_healed_by_the_next_change(roster: RosterHarness, m: MatchingHarness, cadre: str) -> None:
     gaps = await _gaps(m)
     assert gaps["gaps_open"] == 1, gaps
     assert gaps["open"][0] | {"found_at": None} == {
@@ -215,18 +231,58 @@ async def test_a_missed_update_is_reported_and_the_next_change_heals_it(
     assert (_metric(metrics, "open"), _metric(metrics, "healed")) == (0, 1)
 
 
-async def test_a_missed_last_update_stays_open_until_a_snapshot_of_the_subject_heals_it(
+async def test_a_missed_last_update_is_healed_by_the_snapshot_the_mirror_asks_for(
+    live_roster: RosterHarness, live_matching: MatchingHarness
+) -> None:
+    """Nothing else is on its way for the cadre: the mirror publishes the gap
+    (matching.mirror_gap.found), roster answers with the cadre's snapshot, the gap heals."""
+    roster, m = live_roster, live_matching
+    cadre, _ = await _roster_then_miss_version_3(roster, m)
+    asked = await m.outbox(mirror_gaps.MatchingMirrorGapFound.TYPE)
+    assert [e["data"] | {"found_at": None} for e in asked] == [
+        {
+            "subject_kind": "cadre",
+            "subject_id": cadre,
+            "held_version": 2,
+            "missing_version": 3,
+            "how": "dead_lettered",
+            "found_at": None,
+        }
+    ]
+
+    async def healed() -> bool:
+        return (await _gaps(m))["gaps_open"] == 0
+
+    await eventually(healed, what="the asked snapshot heals the gap")
+    async with m.app.state.runtime.sessions() as s:
+        held = await get_cadre(s, mirror, cadre)
+    assert held is not None and held.version == 3 and held.state["rank"] == "一级主任科员"
+    gaps = await _gaps(m)
+    assert gaps["gaps_found"] == 1 and gaps["snapshot_request"] == {"unit_ids": [], "cadre_ids": []}
+    snapshots = [
+        e for e in await roster.outbox() if e["type"] == "roster.cadre.registered" and e["data"].get("snapshot")
+    ]
+    assert [e["data"]["cadre_id"] for e in snapshots] == [cadre]
+
+
+async def test_a_gap_roster_cannot_answer_stays_open_and_an_operator_asks_with_the_health_body(
     live_roster: RosterHarness, live_matching: MatchingHarness
 ) -> None:
     roster, m = live_roster, live_matching
-    cadre, _ = await _roster_then_miss_version_3(roster, m)
-    await asyncio.sleep(1.0)  # nothing else is on its way: the gap stays open
-    assert (await _gaps(m))["gaps_open"] == 1
+    with not_answering_gaps(roster):
+        cadre, _ = await _roster_then_miss_version_3(roster, m)
+        await asyncio.sleep(1.0)  # nothing else is on its way: the gap stays open
+        assert (await _gaps(m))["gaps_open"] == 1
     assert await _mirror_version(m, cadre) == 2
 
+    # /health names the request that heals every open gap; a cadre roster never held is named back
+    request = (await _gaps(m))["snapshot_request"]
+    assert request == {"unit_ids": [], "cadre_ids": [cadre]}
     other = "00000000-0000-4000-8000-00000000dead"
     resp = await roster.client.post(
-        "/api/v1/roster/events/snapshot", headers=roster.auth(), json={"cadre_ids": [cadre, other]}
+        "/api/v1/roster/events/snapshot",
+        headers=roster.auth(),
+        json={**request, "cadre_ids": [*request["cadre_ids"], other]},
     )
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"events": 1, "not_found": [other]}

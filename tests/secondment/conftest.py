@@ -103,10 +103,13 @@ class SecondmentHarness:
         assert resp.status_code == status, resp.text
         return resp.json()  # type: ignore[no-any-return]
 
-    async def outbox(self) -> list[dict[str, Any]]:
+    async def outbox(self, *, companions: bool = False) -> list[dict[str, Any]]:
+        """The events written, in order; the version-1 companions of the placement events
+        (published beside version 2, docs/events.md "Versions") only when asked for."""
         async with self.app.state.runtime.engine.connect() as conn:
             rows = (await conn.execute(kit.outbox.select().order_by(kit.outbox.c.id))).all()
-        return [orjson.loads(r.payload) for r in rows]
+        envelopes = [orjson.loads(r.payload) for r in rows]
+        return [e for e in envelopes if companions or "supersededby" not in e]
 
     async def count(self, table: str) -> int:
         from sqlalchemy import func, select

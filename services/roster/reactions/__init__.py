@@ -1,5 +1,5 @@
-"""What roster does when other services' events arrive: one module per source service,
-each exposing ``TOPIC`` and ``handlers(ctx)``. Wired into one consumer by the app."""
+"""What roster does when other services' events arrive: one module per source, each
+exposing ``TOPICS`` and ``handlers(ctx)``. Wired into one consumer by the app."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cadrekit.inbox import Handler
 if TYPE_CHECKING:
     from services.roster.service.context import Context
 
-SOURCES: list[str] = ["secondment", "matching"]
+SOURCES: list[str] = ["secondment", "matching", "mirror_gaps"]
 
 
 def topics_and_handlers(ctx: Context) -> tuple[list[str], dict[str, Handler]]:
@@ -20,6 +20,6 @@ def topics_and_handlers(ctx: Context) -> tuple[list[str], dict[str, Handler]]:
     handlers: dict[str, Handler] = {}
     for name in SOURCES:
         module = importlib.import_module(f"services.roster.reactions.{name}")
-        topics.append(module.TOPIC)
+        topics += [t for t in module.TOPICS if t not in topics]
         handlers.update(module.handlers(ctx))
     return topics, handlers

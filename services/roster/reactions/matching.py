@@ -20,7 +20,7 @@ from services.roster.models import Cadre, CadreChange, Unit
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, follow_unit
 
-TOPIC = topics.MATCHING
+TOPICS = [topics.MATCHING]
 ACTOR = "matching-service"
 log = logging.getLogger("roster.reactions.matching")
 

@@ -7,8 +7,10 @@ periods so ``grassroots_years`` accrues. A grassroots cadre seconded up to a cit
 away from the grassroots: the open grassroots period pauses the day before the start and
 goes on the day after the end (issue 17). Each change is a line of the cadre's history and a
 ``roster.cadre.updated`` event, written in the handler's transaction. The inbox already
-drops redelivered events; the handlers also leave a cadre alone when the change is in
-place, so a re-published event changes nothing either.
+drops redelivered events; an event older than the newest applied of its secondment (by the
+secondment's ``version``: a start dead-lettered and replayed after the end) changes nothing;
+and the handlers leave a cadre alone when the change is in place, so a re-published event
+changes nothing either.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cadrekit.inbox import Handler
+from cadrekit.latest import keep_latest
 from contracts import secondment, topics
 from services.roster import events
 from services.roster.domain.people import Period, paused_for_secondment, resumed_after_secondment
-from services.roster.models import Cadre, CadreChange
+from services.roster.models import Cadre, CadreChange, SecondmentSeen
 from services.roster.service.context import Context
 from services.roster.service.rules import claim_version, grassroots_years_of, plain_periods
 
-TOPIC = topics.SECONDMENT
+TOPICS = [topics.SECONDMENT]
 GRASSROOTS_KINDS = ("town", "village")
 UP = "grassroots_to_city"
 ACTOR = "secondment-service"
@@ -49,8 +52,26 @@ def _date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+async def newest(session: AsyncSession, d: secondment.Placement) -> bool:
+    """Whether ``d`` is the newest state of its secondment seen yet, recording it if so (an
+    event from before versions, with none, is applied as it was then)."""
+    if d.version is None:
+        return True
+    return await keep_latest(
+        session,
+        SecondmentSeen.__table__,  # type: ignore[attr-defined]
+        {"secondment_id": d.secondment_id},
+        {"version": d.version},
+        version="version",
+    )
+
+
 def handlers(ctx: Context) -> dict[str, Handler]:
-    async def change(session: AsyncSession, cadre_id: str, kind: str, reason: str, apply: Any) -> None:
+    async def change(session: AsyncSession, d: secondment.Placement, kind: str, reason: str, apply: Any) -> None:
+        if not await newest(session, d):
+            log.info("older secondment event: nothing changes", extra={"secondment_id": d.secondment_id})
+            return
+        cadre_id = d.cadre_id
         cadre = await session.get(Cadre, cadre_id)
         if cadre is None:
             log.warning("secondment event for a cadre roster does not hold", extra={"cadre_id": cadre_id})
@@ -79,7 +100,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
             if up:
                 cadre.grassroots_periods = _stored(paused_for_secondment(_periods(cadre), d.starts_on))
 
-        await change(session, d.cadre_id, "seconded", f"seconded to {d.to_unit_name or d.to_unit_id}", apply)
+        await change(session, d, "seconded", f"seconded to {d.to_unit_name or d.to_unit_id}", apply)
 
     async def extended(session: AsyncSession, event: dict[str, Any]) -> None:
         d = secondment.Extended.of(event)
@@ -87,7 +108,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
         def apply(cadre: Cadre) -> None:
             cadre.seconded_until = d.ends_on
 
-        await change(session, d.cadre_id, "seconded", f"secondment extended: {d.reason}", apply)
+        await change(session, d, "seconded", f"secondment extended: {d.reason}", apply)
 
     async def ended(session: AsyncSession, event: dict[str, Any]) -> None:
         d = secondment.Ended.of(event)
@@ -105,7 +126,7 @@ def handlers(ctx: Context) -> dict[str, Handler]:
                 cadre.grassroots_periods = _stored(resumed_after_secondment(_periods(cadre), starts_on, ended_on))
 
         what = "completed" if d.end_kind == "completed" else f"ended early: {d.reason}"
-        await change(session, d.cadre_id, "returned", f"secondment {what}", apply)
+        await change(session, d, "returned", f"secondment {what}", apply)
 
     return {secondment.Started.TYPE: started, secondment.Extended.TYPE: extended, secondment.Ended.TYPE: ended}
 

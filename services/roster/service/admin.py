@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from contracts.envelope import Event
 from services.roster import events, rederiving, renormalising, resealing
 from services.roster.models import Cadre, Unit
 from services.roster.schemas import (
@@ -30,26 +32,31 @@ async def republish(ctx: Context, since: dt.datetime) -> EventsRepublished:
 async def snapshot(ctx: Context, only: SnapshotSubjects | None = None) -> EventsSnapshot:
     """Current state as events, so a late subscriber or a lost read model catches up;
     ``only``: just those units and cadres (a mirror's open gaps)."""
-    n = 0
+    async with ctx.uow() as uow:
+        made, found = await snapshot_events(uow.session, only)
+        uow.record_all(made)
+        await uow.commit()
+    asked = [] if only is None else [*only.unit_ids, *only.cadre_ids]
+    return EventsSnapshot(events=len(made), not_found=[i for i in asked if i not in found])
+
+
+async def snapshot_events(s: AsyncSession, only: SnapshotSubjects | None) -> tuple[list[Event], set[str]]:
+    """The snapshot's events (units first, by path) and the ids found; the caller writes them
+    (the API in a unit of work, the reaction to a mirror's gap in the inbox transaction)."""
     units = select(Unit).order_by(col(Unit.path))
     cadres = select(Cadre).order_by(col(Cadre.created_at), col(Cadre.id))
     if only is not None:
         units = units.where(col(Unit.id).in_(only.unit_ids))
         cadres = cadres.where(col(Cadre.id).in_(only.cadre_ids))
+    made: list[Event] = []
     found: set[str] = set()
-    async with ctx.uow() as uow:
-        s = uow.session
-        for unit in (await s.execute(units)).scalars():
-            uow.record(events.unit_created(unit, snapshot=True))
-            found.add(unit.id)
-            n += 1
-        for cadre in (await s.execute(cadres)).scalars():
-            uow.record(events.cadre_registered(cadre, snapshot=True))
-            found.add(cadre.id)
-            n += 1
-        await uow.commit()
-    asked = [] if only is None else [*only.unit_ids, *only.cadre_ids]
-    return EventsSnapshot(events=n, not_found=[i for i in asked if i not in found])
+    for unit in (await s.execute(units)).scalars():
+        made.append(events.unit_created(unit, snapshot=True))
+        found.add(unit.id)
+    for cadre in (await s.execute(cadres)).scalars():
+        made.append(events.cadre_registered(cadre, snapshot=True))
+        found.add(cadre.id)
+    return made, found
 
 
 async def sealing(ctx: Context) -> SealingStatus:

@@ -220,6 +220,25 @@ def test_type_patterns_exact_prefix_and_all() -> None:
     assert rules.pattern_problem("secondment.review.recorded") is None
 
 
+def test_a_pattern_pinned_to_a_data_version_wants_that_version_only() -> None:
+    """During a deprecation period (docs/events.md "Versions") each version-2 placement event
+    is followed by a version-1 companion: an unpinned pattern gets the first, a pin the second."""
+    newest, companion, history = ("2", False), ("1", True), ("1", False)
+    assert rules.type_matches(["secondment.started"], "secondment.started", *newest)
+    assert not rules.type_matches(["secondment.started"], "secondment.started", *companion)
+    assert rules.type_matches(["secondment.*"], "secondment.started", *history)  # from before version 2
+    assert rules.type_matches(["secondment.started@1"], "secondment.started", *companion)
+    assert rules.type_matches(["secondment.*@1"], "secondment.started", *history)
+    assert not rules.type_matches(["secondment.started@1"], "secondment.started", *newest)
+    assert not rules.type_matches(["*@1"], "secondment.started", *newest)
+    assert rules.type_matches(["*@2"], "secondment.started", *newest)
+    assert not rules.type_matches(["secondment.ended@1"], "secondment.started", *companion)
+    for good in ["secondment.started@1", "secondment.*@1", "*@2"]:
+        assert rules.pattern_problem(good) is None, good
+    for bad in ["secondment.started@", "secondment.started@0", "secondment.started@v1", "a@1@2", "@1"]:
+        assert rules.pattern_problem(bad), bad
+
+
 def test_scope_by_unit_path_and_closed_when_no_unit_is_known() -> None:
     city, town, other = "u-city", "u-town", "u-other"
     assert rules.in_scope([f"/{city}/{town}/"], [town])

@@ -171,7 +171,9 @@ async def test_confirm_refuses_placements_that_no_longer_hold(matching: Matching
     run = await matching.run(c["id"], {"method": "stable", "what_if": True})
     await matching.put(f"/campaigns/{c['id']}/pool", {"cadre_ids": ids[:1]}, 200)
     await matching.deliver(
-        "secondment.started", ids[0], {"cadre_id": ids[0], "secondment_id": "s-9", "starts_on": "2022-01-01"}
+        "secondment.started",
+        ids[0],
+        {"cadre_id": ids[0], "secondment_id": "s-9", "starts_on": "2022-01-01", "version": 3},
     )
     refused = await matching.post(f"/campaigns/{c['id']}/confirm", {"run_id": run["id"]})
     assert refused.status_code == 409

@@ -31,6 +31,7 @@ async def _setup(h: MatchingHarness) -> dict:
             "starts_on": "2021-09-01",
             "ends_on": "2023-08-31",
             "direction": "city_to_grassroots",
+            "version": 3,  # nominated 1, approved 2, started 3, as the producer counts
             "programme_note": "第二批",  # a field the contract does not know: tolerated
         },
     )
@@ -66,18 +67,40 @@ async def test_pool_by_filter_lists_every_exclusion_with_its_reason(matching: Ma
     assert s["in_post"]["cadre_id"] not in reasons  # not second-line: not in the pool at all
     excluded = {e["cadre_id"]: e["detail"] for e in pool["excluded"]}
     assert excluded[s["seconded"]["cadre_id"]] == "seconded until 2023-08-31"
-    extended = {"cadre_id": s["seconded"]["cadre_id"], "secondment_id": "s-1", "ends_on": "2024-02-29", "months": 6}
+    extended = {
+        "cadre_id": s["seconded"]["cadre_id"],
+        "secondment_id": "s-1",
+        "starts_on": "2021-09-01",
+        "ends_on": "2024-02-29",
+        "months": 6,
+        "version": 4,
+    }
     await matching.deliver("secondment.extended", s["seconded"]["cadre_id"], extended)
     details = {e["cadre_id"]: e["detail"] for e in (await matching.get(f"/campaigns/{cid}/pool")).json()["excluded"]}
     assert details[s["seconded"]["cadre_id"]] == "seconded until 2024-02-29"
+    # extended again; then the first extension, dead-lettered and replayed, comes back late:
+    # an older version, it changes nothing
+    await matching.deliver(
+        "secondment.extended", s["seconded"]["cadre_id"], {**extended, "ends_on": "2024-08-31", "version": 5}
+    )
+    await matching.deliver("secondment.extended", s["seconded"]["cadre_id"], extended)
+    details = {e["cadre_id"]: e["detail"] for e in (await matching.get(f"/campaigns/{cid}/pool")).json()["excluded"]}
+    assert details[s["seconded"]["cadre_id"]] == "seconded until 2024-08-31"
     # the secondment ends: the cadre is available again on the next read
     await matching.deliver(
         "secondment.ended",
         s["seconded"]["cadre_id"],
-        {"cadre_id": s["seconded"]["cadre_id"], "secondment_id": "s-1", "ended_on": "2021-12-01"},
+        {"cadre_id": s["seconded"]["cadre_id"], "secondment_id": "s-1", "ended_on": "2021-12-01", "version": 6},
     )
     again = (await matching.get(f"/campaigns/{cid}/pool")).json()
     assert s["seconded"]["cadre_id"] in {e["cadre_id"] for e in again["eligible"]}
+    # the start, dead-lettered once and replayed after the end (a new delivery, an older
+    # version): the secondment stays ended and the cadre available
+    replayed = {**extended, "ends_on": "2023-08-31", "version": 3}
+    del replayed["months"]
+    assert await matching.deliver("secondment.started", s["seconded"]["cadre_id"], replayed)
+    after = (await matching.get(f"/campaigns/{cid}/pool")).json()
+    assert s["seconded"]["cadre_id"] in {e["cadre_id"] for e in after["eligible"]}
 
 
 async def test_a_whole_campaign_from_draft_to_confirmed(matching: MatchingHarness) -> None:

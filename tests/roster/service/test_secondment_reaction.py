@@ -171,3 +171,39 @@ async def test_a_version_1_event_reads_as_version_2(roster: RosterHarness) -> No
         await roster.client.get(f"/api/v1/roster/cadres/{cadre['id']}", params={"year": 2019}, headers=roster.auth())
     ).json()
     assert out["availability"]["reason"] == "seconded until 2019-03-31"
+
+
+async def test_an_older_placement_event_replayed_after_the_end_changes_nothing(roster: RosterHarness) -> None:
+    """The start and the extension, dead-lettered and replayed after the end (new deliveries,
+    older versions of the secondment): the cadre stays back and nothing new is written."""
+    unit = await roster.unit()
+    cadre = await roster.cadre(unit["id"])
+    url = f"/api/v1/roster/cadres/{cadre['id']}"
+    started = secondment_event("secondment.started", cadre["id"], unit["id"], version=3)
+    extended = secondment_event(
+        "secondment.extended", cadre["id"], unit["id"], ends_on="2019-09-30", months=6, reason="项目未完", version=4
+    )
+    ended = secondment_event(
+        "secondment.ended",
+        cadre["id"],
+        unit["id"],
+        ends_on="2019-09-30",
+        end_kind="completed",
+        ended_on="2019-09-30",
+        days_served=913,
+        grassroots_days=913,
+        version=5,
+    )
+    for event in (started, extended, ended):
+        await apply(roster, event)
+    before = (await roster.client.get(url, params={"year": 2020}, headers=roster.auth())).json()
+    assert before["availability"]["status"] == "available" and before["version"] == 4
+    written = len(await roster.outbox())
+
+    for late in (started, extended):
+        await apply(roster, {**late, "id": str(uuid.uuid4())})
+    after = (await roster.client.get(url, params={"year": 2020}, headers=roster.auth())).json()
+    assert after == before
+    assert len(await roster.outbox()) == written
+    history = (await roster.client.get(f"{url}/history", headers=roster.auth())).json()
+    assert [h["kind"] for h in history] == ["registered", "seconded", "seconded", "returned"]

@@ -56,6 +56,7 @@ SHAPES: dict[str, Shape] = {
                 "reactions/__init__.py",
                 "reactions/matching.py",
                 "reactions/secondment.py",
+                "reactions/mirror_gaps.py",  # a mirror's gap answered with the subject's snapshot
             }
         )
     ),

@@ -94,7 +94,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     seen, every = published.RECORDER.seen, published.published_types()
     if not seen:
         return
-    beside = published.published_beside()
+    beside = published.published_older_versions()
     line = (
         f"emitted events: {sum(seen.values())} messages checked against their published schemas; "
         f"{len(every & set(seen))} of {len(every)} event types emitted, "

@@ -33,7 +33,7 @@ def published_types() -> set[str]:
     return {t for t, _ in REGISTRY}
 
 
-def published_beside() -> set[str]:
+def published_older_versions() -> set[str]:
     """The older versions published beside a newer one, as ``type@version``."""
     return {f"{m.TYPE}@{m.DATAVERSION}" for models in BESIDE.values() for m in models}
 
@@ -103,7 +103,7 @@ class Recorder:
 
     def missing(self) -> set[str]:
         """Types never emitted, and older versions published beside a newer one never written."""
-        return (published_types() - set(self.seen)) | (published_beside() - set(self.versions))
+        return (published_types() - set(self.seen)) | (published_older_versions() - set(self.versions))
 
 
 RECORDER = Recorder()

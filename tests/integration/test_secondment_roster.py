@@ -64,19 +64,21 @@ async def mirrored(sec: SecondmentHarness, cadre_id: str) -> dict[str, Any] | No
     return None if row is None else dict(row._mapping)
 
 
-async def test_a_paired_secondment_across_roster_and_secondment(
-    live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: Broker
-) -> None:
-    roster, sec = live_roster, live_secondment
+async def foshan_pair(
+    roster: RosterHarness, sec: SecondmentHarness, broker: Broker, **down: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """佛山市科技局 and 白坭镇 with one cadre each (``down`` in the organ, ``up`` in the town),
+    both in secondment's roster mirror, ``up`` a strong performer (2.40 points in 2016):
+    (organ, town, down, up)."""
     city = await roster.unit("佛山市", "city", region="佛山")
     district = await roster.unit("三水区", "district", city["id"], region="三水")
     organ = await roster.unit("佛山市科技局", "city_organ", city["id"], region="佛山")
     town = await roster.unit("白坭镇", "town", district["id"], region="三水")
-    down = await roster.cadre(organ["id"], birth_date="1983-05-01", strengths=["科技创新"], leadership_status="in_post")
+    city_cadre = await roster.cadre(organ["id"], birth_date="1983-05-01", leadership_status="in_post", **down)
     up = await roster.cadre(town["id"], birth_date="1986-02-01", gender="female", party_member=False)
 
     async def both_mirrored() -> bool:
-        return all([await mirrored(sec, down["id"]), await mirrored(sec, up["id"])])
+        return all([await mirrored(sec, city_cadre["id"]), await mirrored(sec, up["id"])])
 
     await eventually(both_mirrored, what="cadres in secondment's roster mirror")
     await publish_score(broker, up["id"], 2016, "2.40")
@@ -86,7 +88,28 @@ async def test_a_paired_secondment_across_roster_and_secondment(
             return (await s.get(CadreScore, (up["id"], 2016))) is not None
 
     await eventually(scored, what="scoring.score.changed applied")
+    return organ, town, city_cadre, up
 
+
+async def nominate_vetted(
+    sec: SecondmentHarness, batch_id: str, pair_id: str, nominees: list[tuple[dict[str, Any], str]]
+) -> list[dict[str, Any]]:
+    """Each (cadre, title held) nominated to the pair and vetted sound, in order."""
+    nominated = []
+    for cadre, title in nominees:
+        n = await sec.ok(
+            f"/batches/{batch_id}/nominations", {"cadre_id": cadre["id"], "pair_id": pair_id, "title_held": title}, 201
+        )
+        await sec.ok(f"/secondments/{n['id']}/vetting", SOUND)
+        nominated.append(n)
+    return nominated
+
+
+async def test_a_paired_secondment_across_roster_and_secondment(
+    live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: Broker
+) -> None:
+    roster, sec = live_roster, live_secondment
+    organ, town, down, up = await foshan_pair(roster, sec, broker, strengths=["科技创新"])
     batch = await sec.ok(
         "/batches",
         {"name": "首批", "year": 2017, "starts_on": "2017-04-01", "needed_specialties": ["科技创新"]},
@@ -95,15 +118,7 @@ async def test_a_paired_secondment_across_roster_and_secondment(
     pair = await sec.ok(
         f"/batches/{batch['id']}/pairs", {"city_organ_id": organ["id"], "grassroots_unit_id": town["id"]}, 201
     )
-    nominated = []
-    for cadre, title in ((down, "党委委员"), (up, "科员")):
-        n = await sec.ok(
-            f"/batches/{batch['id']}/nominations",
-            {"cadre_id": cadre["id"], "pair_id": pair["id"], "title_held": title},
-            201,
-        )
-        await sec.ok(f"/secondments/{n['id']}/vetting", SOUND)
-        nominated.append(n)
+    nominated = await nominate_vetted(sec, batch["id"], pair["id"], [(down, "党委委员"), (up, "科员")])
     perf = next(r for r in nominated[1]["eligibility"] if r["rule"] == "strong_performer")
     assert perf["passed"] and "2.40 points in 2016 rank 1 of 1" in perf["detail"]
     await sec.ok(f"/batches/{batch['id']}/approve", {})

@@ -18,13 +18,11 @@ from contracts.base import REGISTRY, EventData, UnknownEvent, current, supersede
 from contracts.envelope import dumps, envelope
 from contracts.samples import sample
 from services.roster.models import Cadre
-from services.secondment.models import CadreScore
 from tests.conftest import RosterHarness
 from tests.integration.conftest import eventually
-from tests.integration.test_secondment_roster import live_secondment, mirrored, publish_score
+from tests.integration.test_secondment_roster import foshan_pair, live_secondment, nominate_vetted
 from tests.reliability.support import read_all
 from tests.secondment.conftest import SecondmentHarness
-from tests.secondment.service.test_foshan_batch import SOUND
 
 __all__ = ["live_secondment"]  # a fixture, used by name
 
@@ -60,37 +58,12 @@ async def test_consumers_of_either_version_read_every_placement_event_once(
     live_roster: RosterHarness, live_secondment: SecondmentHarness, broker: Broker
 ) -> None:
     roster, sec = live_roster, live_secondment
-    city = await roster.unit("佛山市", "city", region="佛山")
-    district = await roster.unit("三水区", "district", city["id"], region="三水")
-    organ = await roster.unit("佛山市科技局", "city_organ", city["id"], region="佛山")
-    town = await roster.unit("白坭镇", "town", district["id"], region="三水")
-    cadre = await roster.cadre(organ["id"], birth_date="1983-05-01", leadership_status="in_post")
-    up = await roster.cadre(town["id"], birth_date="1986-02-01", gender="female", party_member=False)
-
-    async def in_mirror() -> bool:
-        return all([await mirrored(sec, cadre["id"]), await mirrored(sec, up["id"])])
-
-    await eventually(in_mirror, what="the cadres in secondment's roster mirror")
-    await publish_score(broker, up["id"], 2016, "2.40")  # the town cadre performs strongly
-
-    async def scored() -> bool:
-        async with sec.app.state.runtime.sessions() as s:
-            return (await s.get(CadreScore, (up["id"], 2016))) is not None
-
-    await eventually(scored, what="the score in secondment")
+    organ, town, cadre, up = await foshan_pair(roster, sec, broker)
     batch = await sec.ok("/batches", {"name": "首批", "year": 2017, "starts_on": "2017-04-01"}, 201)
     pair = await sec.ok(
         f"/batches/{batch['id']}/pairs", {"city_organ_id": organ["id"], "grassroots_unit_id": town["id"]}, 201
     )
-    both = []
-    for who, title in ((cadre, "党委委员"), (up, "科员")):
-        n = await sec.ok(
-            f"/batches/{batch['id']}/nominations",
-            {"cadre_id": who["id"], "pair_id": pair["id"], "title_held": title},
-            201,
-        )
-        await sec.ok(f"/secondments/{n['id']}/vetting", SOUND)
-        both.append(n)
+    both = await nominate_vetted(sec, batch["id"], pair["id"], [(cadre, "党委委员"), (up, "科员")])
     nominated = both[0]
     await sec.ok(f"/batches/{batch['id']}/approve", {})
     for n in both:

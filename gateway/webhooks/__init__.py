@@ -36,12 +36,12 @@ def install(runtime: ServiceRuntime, settings: GatewaySettings) -> Webhooks:
     lifespan hooks and serves ``router``."""
     policy = Policy.from_entries(settings.webhook_blocks_private, settings.webhook_allow_hosts)
     worker = DeliveryWorker(runtime, settings, policy)
-    # The dispatcher wakes the worker once the deliveries it queued are committed. It sees the
-    # companions of an older data version too: a subscription may be pinned to that version.
+    # The dispatcher hands the worker the deliveries it queued once they are committed. It sees
+    # the companions of an older data version too: a subscription may be pinned to that version.
     runtime.add_consumer(
         dispatcher.CONSUMER,
         dispatcher.TOPICS,
-        dispatcher.handlers(settings.webhook_history_grace_seconds, on_enqueued=worker.wake),
+        dispatcher.handlers(settings.webhook_history_grace_seconds, worker),
         companions=True,
     )
     watch_mirror(runtime, mirror)

@@ -5,12 +5,15 @@ handler's transaction together with the consumer's inbox row: an event applied o
 enqueued once, whatever the broker redelivers or a restart replays. Roster events also
 keep the gateway's roster mirror, from which a scoped subscriber's scope is judged.
 
-Once that transaction has committed, the dispatcher wakes this process's delivery worker,
-so a delivery is sent as soon as it is queued instead of at the worker's next poll. The
-wake is in-process on purpose: the replica that consumed the event is the one that queued
-it, so no other process needs telling, and a function call works the same on SQLite and
-PostgreSQL. PostgreSQL's LISTEN/NOTIFY would only add a wake across replicas, which the poll
-already covers (and SQLite has no equivalent). The poll stays the fallback: for retries, for
+The rows are written already leased to this process's delivery worker, and once the
+transaction has committed they are handed to it and sent at once: no poll, no wake-then-claim
+(one commit fewer). The hand-over is in-process on purpose: the replica that consumed the
+event is the one that queued it, so no other process needs telling, and a function call works
+the same on SQLite and PostgreSQL. PostgreSQL's LISTEN/NOTIFY would only add a wake across
+replicas, which the poll already covers (and SQLite has no equivalent); consuming Kafka in the
+worker itself would lose the one transaction that makes an event enqueued exactly once.
+When the worker cannot take the rows (not running, or a batch already in hand) they are
+queued due now and the worker is woken instead. The poll stays the fallback: for retries, for
 deliveries made due again by the API, and for rows another replica queued but did not send.
 """
 
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +37,7 @@ from contracts.base import superseded
 from contracts.envelope import SUPERSEDED_BY, dumps
 from gateway.models import ApiClient, WebhookDelivery, WebhookSubscription, mirror
 from gateway.webhooks import rules
+from gateway.webhooks.sender import Claimed, Lease, secrets_of
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -53,13 +58,27 @@ class EveryType(dict[str, Handler]):
         return super().get(key) or self.fallback
 
 
-def handlers(history_grace_seconds: float, on_enqueued: Callable[[], None]) -> dict[str, Handler]:
-    """``on_enqueued`` runs after the commit of an event that queued deliveries (never
-    before it: the worker's claim must see the rows)."""
+class Worker(Protocol):
+    """What the dispatcher needs of the delivery worker (sender.DeliveryWorker)."""
+
+    def lease(self, n: int) -> Lease | None: ...
+
+    def hand_over(self, claimed: list[Claimed]) -> None: ...
+
+    def wake(self) -> None: ...
+
+
+def handlers(history_grace_seconds: float, worker: Worker) -> dict[str, Handler]:
+    """Deliveries reach ``worker`` only after the commit of the event that queued them
+    (never before it: the rows must exist when they are recorded)."""
 
     async def dispatch(session: AsyncSession, event: dict[str, Any]) -> None:
-        if await enqueue(session, event, history_grace_seconds=history_grace_seconds):
-            after_commit(session, on_enqueued)
+        queued = await enqueue(session, event, history_grace_seconds=history_grace_seconds, worker=worker)
+        if queued.handed:
+            handed = queued.handed
+            after_commit(session, lambda: worker.hand_over(handed))
+        elif queued.count:
+            after_commit(session, worker.wake)
 
     def mirrored_then_dispatched(apply: Handler) -> Handler:
         async def both(session: AsyncSession, event: dict[str, Any]) -> None:
@@ -90,7 +109,17 @@ async def event_unit_paths(session: AsyncSession, data: Mapping[str, Any]) -> li
     return [units[u].path if u in units else f"/{u}/" for u in dict.fromkeys(unit_ids)]
 
 
-async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace_seconds: float) -> int:
+@dataclass(frozen=True)
+class Queued:
+    """What :func:`enqueue` wrote: how many rows, and those leased to the worker."""
+
+    count: int = 0
+    handed: list[Claimed] = field(default_factory=list)
+
+
+async def enqueue(
+    session: AsyncSession, event: dict[str, Any], *, history_grace_seconds: float, worker: Worker | None = None
+) -> Queued:
     subs = (
         (await session.execute(select(WebhookSubscription).where(col(WebhookSubscription.status) == "active")))
         .scalars()
@@ -105,7 +134,7 @@ async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace
         and rules.new_enough(event_time, s.created_at, history_grace_seconds)
     ]
     if not wanted:
-        return 0
+        return Queued()
     owners = (
         (await session.execute(select(ApiClient).where(col(ApiClient.client_id).in_({s.owner for s in wanted}))))
         .scalars()
@@ -113,7 +142,7 @@ async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace
     )
     active_owners = {c.client_id: c for c in owners if not c.disabled}
     paths: list[str] | None = None
-    rows = []
+    rows, chosen = [], []
     now = utcnow()
     payload = dumps(event).decode()
     raw = event.get("data")
@@ -128,6 +157,7 @@ async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace
             # Both the creating token's scope and the client's current one must hold.
             if not (rules.in_scope(paths, s.unit_scope) and rules.in_scope(paths, client.unit_scope)):
                 continue
+        chosen.append(s)
         rows.append(
             {
                 "id": str(uuid.uuid4()),
@@ -142,9 +172,33 @@ async def enqueue(session: AsyncSession, event: dict[str, Any], *, history_grace
                 "created_at": now,
             }
         )
-    if rows:
-        table = WebhookDelivery.__table__  # type: ignore[attr-defined]
-        stmt = insert_ignoring_duplicates(table, session.get_bind().dialect.name)
-        await session.execute(stmt, rows)
-        log.debug("event enqueued for webhooks", extra={"event_id": event["id"], "deliveries": len(rows)})
-    return len(rows)
+    if not rows:
+        return Queued()
+    lease = worker.lease(len(rows)) if worker is not None else None
+    if lease is not None:
+        for row in rows:
+            row["claim_token"], row["next_attempt_at"] = lease.token, lease.until
+    table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+    stmt = insert_ignoring_duplicates(table, session.get_bind().dialect.name).returning(table.c.id)
+    # Only the rows written now are handed over: one already there (the same message
+    # queued before) is someone else's to send.
+    written = set((await session.execute(stmt, rows)).scalars().all())
+    log.debug("event enqueued for webhooks", extra={"event_id": event["id"], "deliveries": len(written)})
+    if lease is None:
+        return Queued(len(written))
+    handed = [
+        Claimed(
+            delivery_id=row["id"],
+            subscription_id=s.id,
+            token=lease.token,
+            url=s.url,
+            secrets=secrets_of(s.secret, s.previous_secret, s.previous_secret_until, now),
+            message_id=row["message_id"],
+            payload=payload,
+            attempt=1,
+            trigger="first",
+        )
+        for s, row in zip(chosen, rows, strict=True)
+        if row["id"] in written
+    ]
+    return Queued(len(written), handed)

@@ -7,9 +7,17 @@ outside any transaction and two gateway replicas never send the same attempt. A 
 that dies mid-request leaves the lease to expire and another sends the message again:
 delivery is at least once, and subscribers drop repeats by ``webhook-id``.
 
-When to look: at once when woken (``wake``: the dispatcher queued deliveries in this process,
-see dispatcher.py for why the wake is in-process), else every ``webhook_poll_seconds``, which
-finds the retries that fell due and what another replica queued but did not send.
+Handed over: a first attempt need not be claimed at all. The dispatcher writes the delivery
+rows it queues already leased to this worker (``lease``: a claim token and a lease end, taken
+in the dispatcher's own transaction) and, once that has committed, hands them over
+(``hand_over``), and they are sent at once: no wake, no claim transaction, one commit fewer
+between the approval and the subscriber. The lease is the same as a claim's, so the rules
+above hold unchanged: no other replica takes the rows while it runs, and if this process
+dies before recording, another sends them when it expires (at least once).
+
+When to look otherwise: at once when woken (``wake``: deliveries this process queued without
+a lease, or made due again through the API), else every ``webhook_poll_seconds``, which finds
+the retries that fell due and what another replica queued but did not send.
 """
 
 from __future__ import annotations
@@ -48,6 +56,14 @@ PURGE_EVERY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
+class Lease:
+    """A claim taken before the rows exist: the dispatcher writes them with it."""
+
+    token: str
+    until: dt.datetime
+
+
+@dataclass(frozen=True)
 class Claimed:
     delivery_id: str
     subscription_id: str
@@ -70,6 +86,16 @@ class Outcome:
     @property
     def success(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def secrets_of(
+    secret: str, previous: str | None, previous_until: dt.datetime | None, now: dt.datetime
+) -> tuple[str, ...]:
+    """The secrets a message is signed with: the current one, and the one it replaced while
+    its overlap lasts."""
+    if previous and previous_until and previous_until > now:
+        return (secret, previous)
+    return (secret,)
 
 
 def trigger_of(attempts: int, failures: int) -> str:
@@ -96,6 +122,10 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        # Handed-over deliveries being sent, and how many: at most a batch is held this way,
+        # so a lease (sized for two batches) covers them and a claimed batch together.
+        self._handed: set[asyncio.Task[None]] = set()
+        self._in_hand = 0
 
     # life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -111,11 +141,47 @@ class DeliveryWorker:
         self._stopping.set()
         self._wake.set()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=10)
+        # Handed-over sends cut short here are sent again once their lease expires.
+        handed, self._handed = list(self._handed), set()
+        for t in [task, *handed]:
+            if t is not None:
+                t.cancel()
+        for t in [task, *handed]:
+            if t is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(t, timeout=10)
         await self._close_http()
+
+    def lease(self, n: int) -> Lease | None:
+        """A lease for ``n`` first attempts the dispatcher is about to queue, or None: the
+        worker is not running, or already holds a batch handed over (the rows are then
+        queued due now and found by a wake, as any other)."""
+        if self._task is None or self._stopping.is_set() or self._in_hand + n > self.settings.webhook_batch_size:
+            return None
+        return Lease(str(uuid.uuid4()), utcnow() + dt.timedelta(seconds=self.lease_seconds()))
+
+    def hand_over(self, claimed: list[Claimed]) -> None:
+        """Send these now: their rows are committed under a lease from :meth:`lease`. Called
+        from the dispatcher's after-commit callback, on the event loop; returns at once."""
+        if not claimed:
+            return
+        if self._stopping.is_set():
+            return  # the lease expires and the rows are sent then, by whoever is running
+        self._in_hand += len(claimed)
+        task = asyncio.create_task(self._deliver(claimed), name="webhook-handed-over")
+        self._handed.add(task)
+        task.add_done_callback(self._handed.discard)
+
+    async def _deliver(self, claimed: list[Claimed]) -> None:
+        try:
+            await self.send_all(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the rows stay leased and are sent again when it expires
+            self.state["last_error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("webhook sender error", extra={"error": self.state["last_error"]})
+        finally:
+            self._in_hand -= len(claimed)
 
     def wake(self) -> None:
         """Look for due deliveries now, not at the next poll: called when this process queued
@@ -173,8 +239,12 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim the due deliveries, send them concurrently, record each; returns how many."""
         claimed = await self.claim()
-        if not claimed:
-            return 0
+        if claimed:
+            await self.send_all(claimed)
+        return len(claimed)
+
+    async def send_all(self, claimed: list[Claimed]) -> None:
+        """Send and record each, ``webhook_concurrency`` at a time."""
         gate = asyncio.Semaphore(self.settings.webhook_concurrency)
 
         async def one(c: Claimed) -> None:
@@ -183,14 +253,14 @@ class DeliveryWorker:
                 await self.record(c, outcome)
 
         await asyncio.gather(*(one(c) for c in claimed))
-        return len(claimed)
 
     def lease_seconds(self) -> float:
-        """Long enough for the whole batch: it is sent ``webhook_concurrency`` at a time, and
-        a lease that ran out mid-batch would let another replica send the same attempt."""
+        """Long enough for a claimed batch and a handed-over one together, each sent
+        ``webhook_concurrency`` at a time: a lease that ran out mid-batch would let another
+        replica send the same attempt."""
         s = self.settings
         rounds = -(-s.webhook_batch_size // s.webhook_concurrency)
-        return rounds * s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
+        return 2 * rounds * s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
 
     async def claim(self) -> list[Claimed]:
         D, S = WebhookDelivery, WebhookSubscription
@@ -229,16 +299,13 @@ class DeliveryWorker:
             await session.commit()
         out = []
         for r in rows:
-            secrets = [r.secret]
-            if r.previous_secret and r.previous_secret_until and r.previous_secret_until > now:
-                secrets.append(r.previous_secret)
             out.append(
                 Claimed(
                     delivery_id=r.id,
                     subscription_id=r.subscription_id,
                     token=token,
                     url=r.url,
-                    secrets=tuple(secrets),
+                    secrets=secrets_of(r.secret, r.previous_secret, r.previous_secret_until, now),
                     message_id=r.message_id,
                     payload=r.payload,
                     attempt=r.attempts + 1,

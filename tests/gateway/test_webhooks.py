@@ -38,8 +38,8 @@ from gateway.app import create_app as create_gateway
 from gateway.models import WebhookAttempt, WebhookDelivery, kit
 from gateway.settings import GatewaySettings
 from gateway.webhooks import signing
-from gateway.webhooks.dispatcher import CONSUMER
-from gateway.webhooks.sender import DeliveryWorker
+from gateway.webhooks.dispatcher import CONSUMER, enqueue
+from gateway.webhooks.sender import Claimed, DeliveryWorker, Lease
 from tests.gateway.conftest import GatewayHarness
 
 API = "/api/v1/webhooks"
@@ -316,7 +316,7 @@ async def test_a_signed_delivery_is_retried_after_a_500_and_every_attempt_record
 async def test_an_enqueued_event_is_sent_at_once_not_at_the_next_poll(
     gw_url: str, tmp_path: Path, receiver: Receiver
 ) -> None:
-    """The dispatcher wakes the sender after its commit; the poll is only the fallback. Two
+    """The dispatcher hands the sender its deliveries after its commit; the poll is only the fallback. Two
     events: the second surely finds the worker waiting out its 30 s poll, whichever round
     the first one met."""
     async with running_gateway(gw_url, tmp_path, webhook_poll_seconds=30.0) as gw:
@@ -653,6 +653,86 @@ async def test_deliveries_are_claimed_once_by_competing_workers(gw: GatewayHarne
     async with runtime.sessions() as s:
         statuses = (await s.execute(select(col(WebhookDelivery.status)))).scalars().all()
     assert statuses == ["delivered"] * 30
+
+
+async def test_a_queued_delivery_is_leased_as_it_is_written_so_no_other_replica_sends_it(
+    gw_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """The dispatcher writes each delivery already leased to its own worker and hands it over
+    after the commit: two other replicas' workers claiming right after each commit find
+    nothing, and every message is sent once, at once (the gateway's own poll is 30 s)."""
+    async with running_gateway(gw_url, tmp_path, webhook_poll_seconds=30.0) as gw:
+        admin = await gw.auth()
+        made = await gw.client.post(
+            f"{API}/subscriptions", headers=admin, json={"url": receiver.url, "event_types": ["*"]}
+        )
+        assert made.status_code == 201, made.text
+        runtime = gw.app.state.runtime
+        others = [DeliveryWorker(runtime, gw.settings, gw.app.state.webhooks.policy) for _ in range(2)]
+        taken_by_others = 0
+        try:
+            for i in range(20):
+                assert await feed(gw, cloud_event("scoring", "scoring.score.changed", {"n": i}, key=f"c-{i}"))
+                # The rows are committed now; were they merely due, these would take them.
+                taken_by_others += sum(await asyncio.gather(*(w.run_once() for w in others)))
+
+            async def all_sent() -> bool:
+                return len(receiver.requests) >= 20
+
+            await eventually(all_sent, timeout=5.0, what="20 deliveries well before the 30 s poll")
+        finally:
+            for w in others:
+                await w.stop()
+        await asyncio.sleep(0.2)  # a repeat would show now
+        assert taken_by_others == 0
+        ids = [h["webhook-id"] for h, _ in receiver.requests]
+        assert len(ids) == 20 and len(set(ids)) == 20
+        async with runtime.sessions() as s:
+            rows = (await s.execute(select(WebhookDelivery))).scalars().all()
+        assert [(d.status, d.attempts, d.claim_token) for d in rows] == [("delivered", 1, None)] * 20
+
+
+class DiesAfterCommitting:
+    """A replica's worker that takes the lease and dies before it is handed anything."""
+
+    def __init__(self, lease_seconds: float) -> None:
+        self.lease_seconds = lease_seconds
+
+    def lease(self, n: int) -> Lease | None:
+        return Lease("dead-replica", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.lease_seconds))
+
+    def hand_over(self, claimed: list[Claimed]) -> None:
+        raise AssertionError("a dead replica is handed nothing")
+
+    def wake(self) -> None:
+        raise AssertionError("a dead replica is woken by nothing")
+
+
+async def test_a_delivery_leased_by_a_replica_that_died_is_sent_when_the_lease_expires(
+    gw: GatewayHarness, receiver: Receiver
+) -> None:
+    admin = await gw.auth()
+    await gw.client.post(f"{API}/subscriptions", headers=admin, json={"url": receiver.url, "event_types": ["*"]})
+    await gw.app.state.webhooks.worker.stop()  # the test drives the surviving worker itself
+    runtime = gw.app.state.runtime
+    event = cloud_event("scoring", "scoring.score.changed", {"n": 1})
+    async with runtime.sessions() as s:
+        queued = await enqueue(
+            s, event, history_grace_seconds=gw.settings.webhook_history_grace_seconds, worker=DiesAfterCommitting(1.0)
+        )
+        await s.commit()
+    assert queued.count == 1 and len(queued.handed) == 1
+    survivor = DeliveryWorker(runtime, gw.settings, gw.app.state.webhooks.policy)
+    try:
+        assert await survivor.run_once() == 0  # the lease holds
+        await asyncio.sleep(1.2)
+        assert await survivor.run_once() == 1
+    finally:
+        await survivor.stop()
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [event["id"]]
+    async with runtime.sessions() as s:
+        row = (await s.execute(select(WebhookDelivery))).scalars().one()
+    assert (row.status, row.attempts) == ("delivered", 1)
 
 
 async def test_finished_deliveries_are_purged_after_the_retention(gw: GatewayHarness, receiver: Receiver) -> None:

@@ -114,9 +114,21 @@ def merged(previous: str, fresh: str, rerun: list[Bench]) -> str:
     (`--only`), and a line saying which rows come from which run."""
     titles = {f"| {b.title} |" for b in rerun}
     new_rows = [ln for ln in fresh.splitlines() if any(ln.startswith(t) for t in titles)]
+    # The note of an earlier re-run of the same benches no longer describes any row.
+    stale = f"Rows of {', '.join(b.title for b in rerun)} re-run with `--only`: "
+    lines: list[str] = []
+    dropping = False
+    for ln in previous.splitlines():
+        if ln.startswith(stale):
+            if lines and not lines[-1].strip():
+                lines.pop()  # the blank line before the note
+            dropping = True
+        elif not (dropping and ln.startswith("Wall time per bench")):
+            lines.append(ln)
+            dropping = False
     out: list[str] = []
     placed = False
-    for ln in previous.splitlines():
+    for ln in lines:
         if any(ln.startswith(t) for t in titles):
             if not placed:
                 out.extend(new_rows)

@@ -70,6 +70,23 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.revoked -= set(assigned)
 
 
+async def _abandon(client: Any) -> None:
+    """Cut what a client whose ``stop()`` was cut short leaves running (aiokafka 0.14's
+    private parts, as ``cadrekit.kafka.MarkerFence`` uses): the group heartbeat above all,
+    which would keep the old member, and the partitions assigned to it, alive in the group
+    with no one fetching them (seen once: a subscriber held half its partitions for 90 s
+    after the broker came back), then its connections."""
+    coordinator = getattr(client, "_coordinator", None)
+    for name in ("_heartbeat_task", "_coordination_task", "_commit_refresh_task"):
+        task = getattr(coordinator, name, None)
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()
+    inner = getattr(client, "_client", None)
+    if inner is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(inner.close(), timeout=2)
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -144,9 +161,15 @@ class EventConsumer:
         consumer, producer = self._consumer, self._producer
         self._consumer = self._producer = None
         for client in (consumer, producer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.stop(), timeout=5)
+            if client is None:
+                continue
+            try:
+                await asyncio.wait_for(client.stop(), timeout=5)
+            except Exception as exc:  # a timeout above all: the broker is away
+                log.warning(
+                    "client stop did not finish; abandoning it", extra={"consumer": self.name, "error": repr(exc)}
+                )
+                await _abandon(client)
 
     async def _watch(self) -> None:
         """Restart a consumer whose last fetch is too old (a silently wedged client)."""

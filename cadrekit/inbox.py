@@ -165,11 +165,18 @@ class EventConsumer:
                 continue
             try:
                 await asyncio.wait_for(client.stop(), timeout=5)
-            except Exception as exc:  # a timeout above all: the broker is away
+            except (Exception, asyncio.CancelledError) as exc:
+                # A timeout (the broker is away), or aiokafka's own CancelledError: with the
+                # broker down, its fetcher is in a retry sleep that stop() cancels and then
+                # awaits, so stop() raises CancelledError before it has reached the group
+                # coordinator, and would leave the group heartbeat running.
                 log.warning(
                     "client stop did not finish; abandoning it", extra={"consumer": self.name, "error": repr(exc)}
                 )
                 await _abandon(client)
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                    raise  # this task itself is being cancelled: let it be
 
     async def _watch(self) -> None:
         """Restart a consumer whose last fetch is too old (a silently wedged client)."""
